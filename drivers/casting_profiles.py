@@ -1,0 +1,165 @@
+"""Device profiles of the casting line (seeds 000 and 003).
+
+Ranges are engineering limits of pilot-scale equipment. Sources:
+- gear pump speed 0-90 rpm: Zenith PEP-II metering pumps run 10-90 rpm (PHYSICS.md, Pumps);
+- knife gap: seed 000 casts at 10 mil (254 um) wet; applicators go to about 1 mm (assumption);
+- quench baths run 20-60 degC (PHYSICS.md, Casting line); the heater range allows 0-95 degC;
+- the dope is titrated and cast at 40 degC in seed 000 Example VIII; the jacket goes to 120 degC
+  (assumption: a pressurised-water jacket, below DMF's 153 degC boiling point);
+- line speeds of pilot casting lines 0.5-10 m/min (assumption); limit 20 m/min.
+
+The casting line has no OPC UA companion specification: dope pumps follow OPC 40084's
+melt-pump pattern (Drive, Pressures), bath and jacket heaters follow temperature zones,
+and the knife follows the die's DimensionAdjustment (see PROTOCOLS.md).
+"""
+
+from __future__ import annotations
+
+from drivers.profiles import (
+    DeviceProfile,
+    HoldAction,
+    command,
+    measured,
+    setpoint,
+    status,
+)
+
+DOPE_VESSEL = DeviceProfile(
+    kind="dope_vessel",
+    description="Jacketed dope vessel with agitator, absorbance (turbidity) probe and "
+    "non-solvent dosing pump for titration to the metastable state (seed 000)",
+    opcua_type="DopeVesselType",
+    tags=(
+        measured("temperature_c", "degC", 0.0, 150.0, "Dope temperature",
+                 "TemperatureZones/TemperatureZone_001/ActualValue"),
+        measured("jacket_temperature_c", "degC", 0.0, 150.0, "Jacket fluid temperature",
+                 "TemperatureZones/TemperatureZone_002/ActualValue"),
+        setpoint("jacket_output_pct", "percent", -100.0, 100.0,
+                 "Jacket temperature-control unit output, split range: + heats, - cools",
+                 "TemperatureZones/TemperatureZone_001/Output", safe_value=0.0),
+        setpoint("agitator_speed_setpoint_rpm", "rpm", 0.0, 300.0, "Agitator speed setpoint",
+                 "Agitator/Speed/SetValue", safe_value=0.0),
+        measured("agitator_speed_rpm", "rpm", 0.0, 300.0, "Agitator speed",
+                 "Agitator/Speed/ActualValue"),
+        measured("absorbance", "AU", 0.0, 4.0,
+                 "Absorbance from the in-line turbidity probe (seed 000 titrates to 0.600)",
+                 "Turbidity/Absorbance/ActualValue"),
+        setpoint("dosing_flow_setpoint_ml_min", "mL/min", 0.0, 1000.0,
+                 "Non-solvent dosing pump flow setpoint", "Dosing/Flow/SetValue",
+                 safe_value=0.0, hold_action=HoldAction.SAFE),
+        measured("dosing_flow_ml_min", "mL/min", 0.0, 1000.0, "Non-solvent dosing flow",
+                 "Dosing/Flow/ActualValue"),
+        measured("dosed_total_ml", "mL", 0.0, 1.0e6, "Non-solvent dosed since charge (totaliser)",
+                 "Dosing/Total/ActualValue"),
+        measured("mass_kg", "kg", 0.0, 500.0, "Dope mass in the vessel (load cells)",
+                 "Weight/ActualValue"),
+    ),
+)
+
+DOPE_PUMP = DeviceProfile(
+    kind="dope_pump",
+    description="Gear metering pump feeding one layer's dope to the applicator",
+    opcua_type="MeltPump_InterfaceType",
+    tags=(
+        setpoint("speed_setpoint_rpm", "rpm", 0.0, 90.0, "Pump speed setpoint",
+                 "Drive/Speed/SetValue", safe_value=0.0, hold_action=HoldAction.SAFE),
+        measured("speed_rpm", "rpm", 0.0, 90.0, "Pump speed", "Drive/Speed/ActualValue"),
+        measured("discharge_pressure_bar", "bar", 0.0, 100.0, "Discharge pressure",
+                 "MeltPressures/MeltPressure_001/ActualValue"),
+        measured("flow_ml_min", "mL/min", 0.0, 5000.0, "Delivered dope flow (flow meter)",
+                 "Throughput/ActualValue"),
+        status("running", "Drive running", "Drive/Running"),
+    ),
+)
+
+
+def casting_knife_profile(slots: int) -> DeviceProfile:
+    """Casting knife (one slot) or multi-slot applicator: one gap per layer."""
+    if not 1 <= slots <= 4:
+        raise ValueError(f"an applicator has 1-4 slots, not {slots}")
+    tags = []
+    for slot in range(1, slots + 1):
+        zone = f"DimensionAdjustment_{slot:03d}"
+        tags.append(setpoint(f"gap_{slot}_setpoint_um", "um", 0.0, 1000.0,
+                             f"Slot {slot} gap setpoint", f"{zone}/SetValue", safe_value=0.0))
+        tags.append(measured(f"gap_{slot}_um", "um", 0.0, 1000.0, f"Slot {slot} gap",
+                             f"{zone}/ActualValue"))
+    tags.append(measured("wet_thickness_um", "um", 0.0, 2000.0,
+                         "Total wet film thickness (in-line gauge after the knife)",
+                         "WetThickness/ActualValue"))
+    return DeviceProfile(
+        kind="casting_knife",
+        description=f"Casting knife / {slots}-slot applicator over the support belt",
+        opcua_type="Die_InterfaceType",
+        tags=tuple(tags),
+    )
+
+
+SUPPORT_BELT = DeviceProfile(
+    kind="support_belt",
+    description="Moving nonporous support belt drive (sets the line speed)",
+    opcua_type="Haul_OffType",
+    tags=(
+        setpoint("line_speed_setpoint_m_min", "m/min", 0.0, 20.0, "Line speed setpoint",
+                 "Drive/Speed/SetValue", safe_value=0.0, hold_action=HoldAction.SAFE),
+        measured("line_speed_m_min", "m/min", 0.0, 20.0, "Line speed", "Drive/Speed/ActualValue"),
+        measured("length_m", "m", 0.0, 1.0e7, "Belt travel since the run started (encoder)",
+                 "Drive/Length/ActualValue"),
+        status("running", "Drive running", "Drive/Running"),
+    ),
+)
+
+QUENCH_BATH = DeviceProfile(
+    kind="quench_bath",
+    description="Heated coagulation (quench) bath with make-up water and overflow",
+    opcua_type="BathType",
+    tags=(
+        measured("temperature_c", "degC", 0.0, 100.0, "Bath temperature",
+                 "TemperatureZones/TemperatureZone_001/ActualValue"),
+        setpoint("heater_output_pct", "percent", 0.0, 100.0, "Heater output",
+                 "TemperatureZones/TemperatureZone_001/Output", safe_value=0.0),
+        status("heater_fault", "Heater current monitor: commanded but no current",
+               "TemperatureZones/TemperatureZone_001/Fault"),
+        measured("dmf_fraction_wt_pct", "percent", 0.0, 100.0,
+                 "Solvent (DMF) in the bath liquid (refractive-index analyser)",
+                 "Composition/SolventFraction/ActualValue"),
+        setpoint("makeup_water_flow_setpoint_l_min", "L/min", 0.0, 20.0, "Make-up water flow",
+                 "MakeupWater/Flow/SetValue", safe_value=0.0),
+        measured("makeup_water_flow_l_min", "L/min", 0.0, 20.0, "Make-up water flow",
+                 "MakeupWater/Flow/ActualValue"),
+        measured("overflow_l_min", "L/min", 0.0, 40.0, "Overflow to drain", "Overflow/Flow/ActualValue"),
+        measured("level_pct", "percent", 0.0, 100.0, "Bath level", "Level/ActualValue"),
+    ),
+)
+
+WASH_BATH = DeviceProfile(
+    kind="wash_bath",
+    description="Wash bath: counter-flow fresh water removes residual solvent",
+    opcua_type="BathType",
+    tags=(
+        measured("temperature_c", "degC", 0.0, 100.0, "Wash water temperature",
+                 "TemperatureZones/TemperatureZone_001/ActualValue"),
+        setpoint("heater_output_pct", "percent", 0.0, 100.0, "Heater output",
+                 "TemperatureZones/TemperatureZone_001/Output", safe_value=0.0),
+        setpoint("water_flow_setpoint_l_min", "L/min", 0.0, 40.0, "Fresh water flow",
+                 "FreshWater/Flow/SetValue", safe_value=0.0),
+        measured("dmf_fraction_wt_pct", "percent", 0.0, 100.0, "Solvent in the wash water",
+                 "Composition/SolventFraction/ActualValue"),
+    ),
+)
+
+DRYER = DeviceProfile(
+    kind="dryer",
+    description="Convective dryer: heated air dries the washed membrane",
+    opcua_type="DryerType",
+    tags=(
+        measured("air_temperature_c", "degC", 0.0, 200.0, "Dryer air temperature",
+                 "TemperatureZones/TemperatureZone_001/ActualValue"),
+        setpoint("heater_output_pct", "percent", 0.0, 100.0, "Air heater output",
+                 "TemperatureZones/TemperatureZone_001/Output", safe_value=0.0),
+        command("fan_on", "Circulation fan", "Fan/Command"),
+        measured("moisture_out_pct", "percent", 0.0, 100.0,
+                 "Residual water in the membrane at the dryer exit (NIR gauge)",
+                 "Moisture/ActualValue"),
+    ),
+)

@@ -1,0 +1,90 @@
+"""Line definitions: which devices a line has, their names and equipment data.
+
+Equipment data (pump displacement, knife width, bath volume, heater power) is what a
+plant engineer reads off the data sheets. The controller uses it to validate recipes
+(flow a pump can deliver, knife width for the mass balance) and the simulator uses it
+to size its models, so it is declared here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from drivers import casting_profiles as cp
+from drivers.profiles import DeviceProfile, Tag
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSpec:
+    name: str
+    profile: DeviceProfile
+    equipment: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "equipment", MappingProxyType(dict(self.equipment)))
+
+
+@dataclass(frozen=True, slots=True)
+class LineDefinition:
+    kind: str  # "casting" or "foaming"
+    name: str
+    devices: tuple[DeviceSpec, ...]
+    _by_name: dict[str, DeviceSpec] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_name: dict[str, DeviceSpec] = {}
+        for spec in self.devices:
+            if spec.name in by_name:
+                raise ValueError(f"line {self.name}: duplicate device {spec.name}")
+            by_name[spec.name] = spec
+        object.__setattr__(self, "_by_name", by_name)
+
+    def device(self, name: str) -> DeviceSpec:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise KeyError(f"line {self.name} has no device {name!r} "
+                           f"(devices: {', '.join(self._by_name)})") from None
+
+    def has_device(self, name: str) -> bool:
+        return name in self._by_name
+
+    def tag(self, address: str) -> Tag:
+        """The tag at ``device.tag``."""
+        device, _, tag = address.partition(".")
+        if not tag:
+            raise KeyError(f"{address!r} is not of the form device.tag")
+        return self.device(device).profile.tag(tag)
+
+    def devices_of_kind(self, kind: str) -> tuple[DeviceSpec, ...]:
+        return tuple(d for d in self.devices if d.profile.kind == kind)
+
+
+def casting_line(layers: int = 2, name: str = "casting-1") -> LineDefinition:
+    """The built-in pilot casting line: one dope vessel and one gear pump per layer,
+    a multi-slot applicator, support belt, quench bath, wash bath and dryer.
+
+    Equipment data (sources in PHYSICS.md unless noted):
+    - dope pump 3.0 cm3/rev: pilot dope pumps are 0.6-3 cm3/rev; 0.3 m x 254 um at
+      2 m/min needs 152 cm3/min, i.e. 51 rpm at 3 cm3/rev;
+    - knife width 0.3 m: the PHYSICS.md worked example;
+    - vessel charge 100 kg (8 h at 152 cm3/min is ~77 kg of dope), jacket 6 kW; bath 400 L with 12 kW of heaters; wash 400 L with
+      9 kW; dryer 15 kW: pilot-scale assumptions.
+    """
+    devices: list[DeviceSpec] = []
+    for layer in range(1, layers + 1):
+        devices.append(DeviceSpec(f"dope_vessel_{layer}", cp.DOPE_VESSEL,
+                                  {"charge_kg": 100.0, "jacket_power_kw": 6.0}))
+    for layer in range(1, layers + 1):
+        devices.append(DeviceSpec(f"dope_pump_{layer}", cp.DOPE_PUMP,
+                                  {"displacement_cm3_rev": 3.0, "layer": float(layer)}))
+    devices += [
+        DeviceSpec("casting_knife", cp.casting_knife_profile(layers), {"width_m": 0.3}),
+        DeviceSpec("support_belt", cp.SUPPORT_BELT, {}),
+        DeviceSpec("quench_bath", cp.QUENCH_BATH, {"volume_l": 400.0, "heater_power_kw": 12.0}),
+        DeviceSpec("wash_bath", cp.WASH_BATH, {"volume_l": 400.0, "heater_power_kw": 9.0}),
+        DeviceSpec("dryer", cp.DRYER, {"heater_power_kw": 15.0}),
+    ]
+    return LineDefinition(kind="casting", name=name, devices=tuple(devices))
