@@ -126,10 +126,30 @@ class RecipeHeader:
 
 
 @dataclass(frozen=True, slots=True)
+class DopeLayer:
+    """One cast layer (casting line): its dope, the vessel and pump that deliver it, and
+    the applicator slot that lays it down. Fractions are of the final (titrated) dope."""
+
+    index: int  # 1-based, bottom layer first
+    vessel: str  # device name
+    pump: str  # device name
+    slot: int  # applicator slot number
+    polymer: str
+    solvent: str
+    non_solvent: str | None  # None: no titration (a stable dope)
+    polymer_wt_pct: float
+    non_solvent_wt_pct: float
+    wet_thickness_um: float
+    gap_um: float
+    charge_kg: float  # dope charged into the vessel before titration
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledRecipe:
     header: RecipeHeader
     parameters: Mapping[str, Parameter]
-    materials: Mapping[str, Any]  # polymer, solvent, non-solvent, quench liquid, ...
+    materials: Mapping[str, Any]  # everything else the recipe says of its materials
+    layers: tuple[DopeLayer, ...]  # casting line; empty for the foaming line
     steps: tuple[Step, ...]
     alarms: tuple[AlarmDefinition, ...]
     yaml_text: str
