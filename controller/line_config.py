@@ -43,6 +43,7 @@ class StandingAlarm:
     condition: str  # source in the condition grammar (controller.conditions)
     delay_s: float
     action: str  # AlarmAction value
+    force_safe: tuple[str, ...] = ()  # interlock: devices or device.tag outputs forced safe
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +87,7 @@ def casting_control(line: LineDefinition) -> LineControl:
     ))
     alarms.append(StandingAlarm(
         "QUENCH_HEATER_FAULT", "Quench bath heater failed (commanded, no current)", 1,
-        "quench_bath.heater_fault > 0.5", 5.0, "hold"))
+        "quench_bath.heater_fault > 0.5", 5.0, "hold", force_safe=("quench_bath.heater_output_pct",)))
     alarms.append(StandingAlarm(
         "QUENCH_LOW_LEVEL", "Quench bath level low: web would leave the liquid", 2,
         "quench_bath.level_pct < 20", 10.0, "hold"))
@@ -94,10 +95,10 @@ def casting_control(line: LineDefinition) -> LineControl:
         alarms.append(StandingAlarm(
             f"{pump.name.upper()}_STALLED", f"{pump.name}: commanded to run but not turning", 1,
             f"{pump.name}.speed_setpoint_rpm > 1 and {pump.name}.speed_rpm < 0.2 * "
-            f"{pump.name}.speed_setpoint_rpm", 10.0, "hold"))
+            f"{pump.name}.speed_setpoint_rpm", 10.0, "hold", force_safe=(pump.name,)))
         alarms.append(StandingAlarm(
             f"{pump.name.upper()}_HIGH_PRESSURE", f"{pump.name}: discharge pressure high", 1,
-            f"{pump.name}.discharge_pressure_bar > 60", 2.0, "hold"))  # assumption: 60 bar relief margin on a 100 bar dope line
+            f"{pump.name}.discharge_pressure_bar > 60", 2.0, "hold", force_safe=(pump.name,)))  # assumption: 60 bar relief margin on a 100 bar dope line
     alarms.append(StandingAlarm(
         "BELT_STOPPED", "Support belt commanded to run but stopped", 1,
         "support_belt.line_speed_setpoint_m_min > 0.1 and support_belt.line_speed_m_min < 0.02",

@@ -103,6 +103,10 @@ class AlarmDefinition:
     delay_s: float = 0.0
     action: AlarmAction = AlarmAction.NONE
     only_in_steps: frozenset[str] = frozenset()  # empty: active whenever the unit executes
+    # Interlock: outputs forced to their safe values (``device`` for all of a device's
+    # outputs, or ``device.tag``) from the moment the alarm is raised until it has
+    # cleared AND been acknowledged (latching, reset by the operator's acknowledge).
+    force_safe: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

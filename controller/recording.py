@@ -1,0 +1,39 @@
+"""What the engine needs from a batch-record writer (``controller.store.BatchRecorder``
+implements it). A protocol keeps the scan cycle free of any database import."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+
+class RunRecorder(Protocol):
+    def start_run(
+        self,
+        recipe_id: str,
+        recipe_version: int,
+        line_kind: str,
+        parameters: Mapping[str, Any],
+        operator: str,
+        simulated: bool,
+    ) -> int: ...
+
+    def log_step_started(self, run_id: int, index: int, name: str, t_s: float) -> None: ...
+
+    def log_step_ended(self, run_id: int, index: int, t_s: float, outcome: str) -> None: ...
+
+    def log_command(
+        self, run_id: int, command: str, user: str, t_s: float, accepted: bool, reason: str
+    ) -> None: ...
+
+    def log_alarm(
+        self, run_id: int, alarm_id: str, message: str, priority: int, state: str, t_s: float
+    ) -> None: ...
+
+    def add_sample(
+        self, run_id: int, t_s: float, tag: str, value: float | None, quality: str
+    ) -> None: ...
+
+    def flush(self) -> None: ...
+
+    def end_run(self, run_id: int, final_state: str, t_s: float) -> None: ...
