@@ -37,7 +37,7 @@ class AlarmEvent:
 class ActiveAlarm:
     definition: AlarmDefinition
     state: AlarmState = AlarmState.NORMAL
-    condition_true_s: float = 0.0  # how long the condition has held (on-delay timer)
+    condition_true_s: float | None = None  # how long the condition has held; None: false
     active: bool = False  # the alarm condition (after its delay) is present
     raised_t_s: float = 0.0
     shelved_until_s: float = 0.0
@@ -86,8 +86,14 @@ class AlarmManager:
             d = alarm.definition
             in_scope = not d.only_in_steps or (step is not None and step in d.only_in_steps)
             present = in_scope and d.condition.evaluate(image)
-            alarm.condition_true_s = alarm.condition_true_s + dt_s if present else 0.0
-            if present and not alarm.active and alarm.condition_true_s >= d.delay_s:
+            if not present:
+                alarm.condition_true_s = None
+            elif alarm.condition_true_s is None:
+                alarm.condition_true_s = 0.0  # first seen true now
+            else:
+                alarm.condition_true_s += dt_s
+            if (present and not alarm.active and alarm.condition_true_s is not None
+                    and alarm.condition_true_s >= d.delay_s - 1e-9):
                 if self._set_active(alarm, t_s):
                     actions.append(d.action)
             elif not present and alarm.active:
