@@ -1,0 +1,1 @@
+"""Pure physics models of the plant: functions of state, inputs and time step; no I/O."""

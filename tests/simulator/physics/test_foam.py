@@ -1,0 +1,146 @@
+"""Foam soft sensor: pressure-drop rate, nucleation, void fraction, cell size, seed claims."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from simulator.physics import foam, gas
+
+R = 8.314462618
+M_CO2 = 44.0095e-3
+M_H2O = 18.015e-3
+
+
+def test_pressure_drop_rate_by_hand() -> None:
+    # 200 bar over a 20 mm land, 3 cm³/s through 0.2 m × 0.5 mm.
+    dp, land, q, w, h = 200e5, 0.02, 3e-6, 0.2, 0.5e-3
+    expected = dp / land * q / (w * h)
+    assert foam.pressure_drop_rate_pa_s(dp, land, q, w, h) == pytest.approx(expected)
+    assert expected == pytest.approx(3.0e7)  # 0.03 GPa/s
+
+
+def test_nucleation_density_fitted_form() -> None:
+    assert foam.nucleation_density_per_cm3(1.0) == pytest.approx(foam.DEFAULT_NUCLEATION_COEFFICIENT_PER_CM3)
+    assert foam.nucleation_density_per_cm3(4.0, 2e8, 2.0) == pytest.approx(2e8 * 16.0)
+    assert foam.nucleation_density_per_cm3(0.0) == 0.0
+
+
+def test_void_fraction_from_ideal_gas_by_hand() -> None:
+    w, t, rho = 0.02, 563.15, 1150.0
+    v_gas = w / M_CO2 * R * t / 101325.0
+    v_poly = (1 - w) / rho
+    expected = v_gas / (v_gas + v_poly)
+    got = foam.void_fraction_from_gas([w], [M_CO2], t, rho, max_void_fraction=0.999)
+    assert got == pytest.approx(expected, rel=1e-12)
+
+
+def test_void_fraction_is_capped_below_one() -> None:
+    got = foam.void_fraction_from_gas([0.06, 0.01], [M_CO2, M_H2O], 600.0, 1150.0)
+    assert got == foam.DEFAULT_MAX_VOID_FRACTION < 1.0
+
+
+def test_no_gas_no_voids() -> None:
+    assert foam.void_fraction_from_gas([0.0], [M_CO2], 600.0, 1150.0) == 0.0
+
+
+def test_cell_size_recovers_the_cell_volume_balance() -> None:
+    # N_f cells of diameter d fill the void fraction: N_f·π·d³/6 = φ.
+    phi, n_f = 0.8, 5e8
+    d_um = foam.cell_diameter_um(phi, n_f)
+    d_cm = d_um * 1e-4
+    assert n_f * math.pi * d_cm**3 / 6.0 == pytest.approx(phi, rel=1e-12)
+
+
+def test_expanded_cell_density() -> None:
+    assert foam.expanded_cell_density_per_cm3(1e9, 0.75) == pytest.approx(2.5e8)
+
+
+def test_estimate_foam_chains_the_steps() -> None:
+    kwargs = dict(
+        die_pressure_drop_pa=180e5,
+        die_land_length_m=0.01,
+        die_width_m=0.1,
+        die_gap_m=0.3e-3,
+        flow_m3_s=2.5e-6,
+        die_temperature_c=290.0,
+        gas_mass_fractions=[0.04, 0.005],
+        gas_molar_masses_kg_mol=[gas.CO2_MOLAR_MASS_KG_MOL, gas.WATER_MOLAR_MASS_KG_MOL],
+        polymer_density_kg_m3=1150.0,
+        gas_retention_fraction=0.1,
+    )
+    est = foam.estimate_foam(**kwargs)
+    rate = 180e5 / 0.01 * 2.5e-6 / (0.1 * 0.3e-3)
+    assert est.pressure_drop_rate_gpa_s == pytest.approx(rate / 1e9)
+    n0 = 1e9 * (rate / 1e9) ** 1.5
+    phi = foam.void_fraction_from_gas([0.04, 0.005], [M_CO2, M_H2O], 563.15, 1150.0, 0.1)
+    assert est.void_fraction == pytest.approx(phi, rel=1e-6)
+    assert est.cell_density_per_cm3 == pytest.approx(n0 * (1 - phi), rel=1e-6)
+    assert est.cell_diameter_um == pytest.approx(
+        (6 * phi / (math.pi * n0 * (1 - phi) * 1e6)) ** (1 / 3) * 1e6, rel=1e-6
+    )
+
+
+def test_a_plausible_operating_point_meets_the_seed_claims() -> None:
+    # 150 bar over a 3 mm land, 0.25 m/s through 50 mm × 0.2 mm → 1.25 GPa/s (the
+    # microcellular regime of Park, Baldwin & Suh), 4 wt % CO2 + 0.5 wt % water, 10 % of
+    # the gas retained: void >= 75 % and cells in the 0.05-30 µm microfiltration range
+    # (seed 001 claims 1-2).
+    est = foam.estimate_foam(
+        die_pressure_drop_pa=150e5,
+        die_land_length_m=3e-3,
+        die_width_m=0.05,
+        die_gap_m=0.2e-3,
+        flow_m3_s=2.5e-6,
+        die_temperature_c=290.0,
+        gas_mass_fractions=[0.04, 0.005],
+        gas_molar_masses_kg_mol=[gas.CO2_MOLAR_MASS_KG_MOL, gas.WATER_MOLAR_MASS_KG_MOL],
+        polymer_density_kg_m3=1150.0,
+        gas_retention_fraction=0.1,
+    )
+    assert est.pressure_drop_rate_gpa_s == pytest.approx(1.25)
+    check = foam.check_seed_claims(est)
+    assert check.void_fraction_at_least_75_percent
+    assert check.pore_in_microfiltration_range
+    assert not check.pore_in_macrofiltration_range
+
+
+def test_slow_pressure_drop_fails_the_microfiltration_claim() -> None:
+    est = foam.estimate_foam(
+        die_pressure_drop_pa=20e5,
+        die_land_length_m=0.05,
+        die_width_m=0.3,
+        die_gap_m=2e-3,
+        flow_m3_s=1e-6,
+        die_temperature_c=290.0,
+        gas_mass_fractions=[0.04],
+        gas_molar_masses_kg_mol=[M_CO2],
+        polymer_density_kg_m3=1150.0,
+    )
+    assert est.pressure_drop_rate_gpa_s < 1e-4
+    assert not foam.check_seed_claims(est).pore_in_microfiltration_range
+
+
+@given(
+    rate=st.floats(min_value=1e-3, max_value=10.0),
+    factor=st.floats(min_value=1.01, max_value=10.0),
+)
+def test_faster_pressure_drop_gives_more_and_smaller_cells(rate: float, factor: float) -> None:
+    phi = 0.8
+    n_slow = foam.expanded_cell_density_per_cm3(foam.nucleation_density_per_cm3(rate), phi)
+    n_fast = foam.expanded_cell_density_per_cm3(foam.nucleation_density_per_cm3(rate * factor), phi)
+    assert n_fast > n_slow
+    assert foam.cell_diameter_um(phi, n_fast) < foam.cell_diameter_um(phi, n_slow)
+
+
+@given(
+    w=st.floats(min_value=1e-4, max_value=0.05),
+    dw=st.floats(min_value=1e-4, max_value=0.02),
+)
+def test_more_gas_more_voids(w: float, dw: float) -> None:
+    lo = foam.void_fraction_from_gas([w], [M_CO2], 560.0, 1150.0, 0.01)
+    hi = foam.void_fraction_from_gas([w + dw], [M_CO2], 560.0, 1150.0, 0.01)
+    assert hi > lo
