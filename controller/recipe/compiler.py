@@ -1,0 +1,585 @@
+"""YAML text -> ``CompiledRecipe``, or ``RecipeInvalid`` with every error found.
+
+Order of work: YAML syntax, then shape (``schema``), then meaning: header, formula
+(parameters in canonical units), layers (devices, slots, derived pump speeds from the
+mass balance), procedure (tags, units, limits, loops, transitions, conditions), alarms,
+and finally the process rules of the seeds (``rules``). Every stage after the shape
+collects all its errors instead of stopping at the first.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from controller.conditions import ConditionError, compile_condition
+from controller.line_config import LineControl
+from controller.procedure import (
+    Action,
+    AlarmAction,
+    AlarmDefinition,
+    CompiledRecipe,
+    Condition,
+    DopeLayer,
+    LoopAction,
+    LoopMode,
+    OnTimeout,
+    Parameter,
+    RampAction,
+    RecipeHeader,
+    SetAction,
+    Step,
+    Transition,
+)
+from controller.recipe import rules
+from controller.recipe.errors import RecipeError, RecipeInvalid
+from controller.recipe.rules import RecipeFacts, ResolvedAction, ResolvedStep
+from controller.recipe.schema import LayerSpec, LoopSpec, RampSpec, RecipeSpec, SetSpec, Value
+from controller.units import UnitError, canonical, convert, rate_unit, to_unit
+from drivers.lines import LineDefinition
+from drivers.profiles import DataType, Tag
+
+# Volumetric efficiency of the dope gear pumps: Zenith gives 97-99.5 % at rated
+# conditions (PHYSICS.md, Pumps); 0.98 is a mid value.
+VOLUMETRIC_EFFICIENCY = 0.98
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_DERIVED = re.compile(r"^layer_\d+_")
+_RESERVED = frozenset({"true", "false", "abs", "min", "max", "and", "or", "not"})
+_UNIT_RULES = {"missing": "unit.missing", "dimension": "unit.dimension"}
+
+
+# ----------------------------------------------------------------------------- API
+def compile_recipe(text: str, line: LineDefinition, control: LineControl) -> CompiledRecipe:
+    """Compile recipe YAML for ``line``; raise ``RecipeInvalid`` listing every error."""
+    recipe, _warnings = compile_recipe_with_warnings(text, line, control)
+    return recipe
+
+
+def compile_recipe_with_warnings(
+    text: str, line: LineDefinition, control: LineControl
+) -> tuple[CompiledRecipe, list[RecipeError]]:
+    """As ``compile_recipe``, and also return the warnings (e.g. outside a preferred range)."""
+    recipe, findings = _compile(text, line, control)
+    errors = [f for f in findings if f.severity == "error"]
+    warnings = [f for f in findings if f.severity == "warning"]
+    if errors or recipe is None:
+        raise RecipeInvalid(errors, warnings)
+    return recipe, warnings
+
+
+def check_recipe(text: str, line: LineDefinition, control: LineControl) -> list[RecipeError]:
+    """Every finding (errors and warnings) without raising: for editors and approval."""
+    return _compile(text, line, control)[1]
+
+
+def load_recipe_file(path: str | Path, line: LineDefinition, control: LineControl) -> CompiledRecipe:
+    return compile_recipe(Path(path).read_text(encoding="utf-8"), line, control)
+
+
+def compile_standing_alarms(line: LineDefinition, control: LineControl) -> tuple[AlarmDefinition, ...]:
+    """The line's standing alarms (``control.alarms``) compiled with the same grammar."""
+    known = _known_addresses(line)
+    return tuple(
+        AlarmDefinition(
+            alarm_id=a.alarm_id, message=a.message, priority=a.priority,
+            condition=compile_condition(a.condition, known_addresses=known, parameters={}),
+            delay_s=a.delay_s, action=AlarmAction(a.action),
+        )
+        for a in control.alarms
+    )
+
+
+# ------------------------------------------------------------------------- parsing
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses a key given twice in one mapping (YAML keeps the last)."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: dict[Any, int] = {}
+    for key_node, _value in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} given twice (first on line {seen[key] + 1})", key_node.start_mark)
+        seen[key] = key_node.start_mark.line
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif isinstance(part, str) and part.startswith("<"):
+            continue  # the action-kind tag of the union, not a YAML key
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def parse_spec(text: str) -> tuple[RecipeSpec | None, list[RecipeError]]:
+    """YAML text -> ``RecipeSpec``, or the syntax/shape errors."""
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        return None, [RecipeError("", "yaml.duplicate_key", f"{where}{exc.problem}")]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        return None, [RecipeError("", "yaml.syntax", f"YAML syntax error: {where}{problem}")]
+    if not isinstance(data, dict):
+        return None, [RecipeError("", "yaml.document", "a recipe is a YAML mapping with header, formula, layers, procedure ...")]
+    try:
+        return RecipeSpec.model_validate(data), []
+    except ValidationError as exc:
+        errors = []
+        for err in exc.errors():
+            kind = err["type"]
+            rule = {"extra_forbidden": "schema.unknown_key", "missing": "schema.missing",
+                    "action_kind": "schema.action_kind"}.get(kind, "schema.type")
+            path = _field_path(err["loc"])
+            if rule == "schema.unknown_key":
+                message = f"unknown key {str(err['loc'][-1])!r} (a typo?)"
+            elif rule == "schema.missing":
+                message = f"{path or 'recipe'} is required"
+            else:
+                message = f"{err['msg']} (got {err.get('input')!r})"
+            errors.append(RecipeError(path, rule, message))
+        return None, errors
+
+
+# ---------------------------------------------------------------------- compiling
+def _known_addresses(line: LineDefinition) -> frozenset[str]:
+    return frozenset(f"{d.name}.{t.name}" for d in line.devices for t in d.profile.tags)
+
+
+def _unit_error(field: str, exc: UnitError) -> RecipeError:
+    return RecipeError(field, _UNIT_RULES.get(exc.kind, "unit.invalid"), str(exc))
+
+
+class _Context:
+    """What value resolution needs: the parameters and the error list (local to one compile)."""
+
+    def __init__(self, parameters: dict[str, Parameter], out: list[RecipeError]) -> None:
+        self.parameters = parameters
+        self.out = out
+
+    def error(self, field: str, rule: str, message: str) -> None:
+        self.out.append(RecipeError(field, rule, message))
+
+    def value(self, raw: Value, unit: str, field: str, what: str) -> float | None:
+        """A quantity or a parameter name, converted to ``unit``."""
+        if isinstance(raw, str) and _NAME.match(raw.strip()):
+            name = raw.strip()
+            parameter = self.parameters.get(name)
+            if parameter is None:
+                self.error(field, "param.unknown", f"{what}: unknown parameter {name!r} "
+                           f"(formula and derived parameters: {', '.join(sorted(self.parameters)) or 'none'})")
+                return None
+            try:
+                return convert(parameter.value, parameter.unit, unit, what=f"{what} (parameter {name})")
+            except UnitError as exc:
+                self.out.append(_unit_error(field, exc))
+                return None
+        try:
+            return to_unit(raw, unit, what=what)
+        except UnitError as exc:
+            self.out.append(_unit_error(field, exc))
+            return None
+
+
+def _compile(text: str, line: LineDefinition, control: LineControl) -> tuple[CompiledRecipe | None, list[RecipeError]]:
+    spec, errors = parse_spec(text)
+    if spec is None:
+        return None, errors
+    out: list[RecipeError] = []
+    header = _header(spec, line, out)
+    parameters = _parameters(spec, out)
+    ctx = _Context(parameters, out)
+    layers = _layers(spec, line, ctx)
+    steps = _steps(spec, line, control, ctx)
+    alarms = _alarms(spec, line, control, ctx, {s.name for s in steps})
+    facts = RecipeFacts(spec=spec, line=line, control=control, parameters=dict(parameters),
+                        layers=tuple(layers), steps=tuple(steps))
+    out.extend(rules.check_all(facts))
+    if any(e.severity == "error" for e in out):
+        return None, out
+    materials: dict[str, Any] = {}
+    if spec.quench is not None:
+        materials["quench"] = spec.quench.model_dump()
+    materials["layers"] = [layer.model_dump() for layer in spec.layers]
+    compiled_steps = tuple(
+        Step(name=s.name, description=s.description, actions=tuple(a.action for a in s.actions),
+             transition=s.transition, production=s.production)  # type: ignore[arg-type]
+        for s in steps
+    )
+    recipe = CompiledRecipe(
+        header=header, parameters=dict(parameters), materials=materials,
+        layers=tuple(layers), steps=compiled_steps, alarms=tuple(alarms), yaml_text=text,
+    )
+    return recipe, out
+
+
+def _header(spec: RecipeSpec, line: LineDefinition, out: list[RecipeError]) -> RecipeHeader:
+    h = spec.header
+    if not re.match(r"^[a-z0-9][a-z0-9._-]*$", h.id):
+        out.append(RecipeError("header.id", "header.id",
+                               f"recipe id {h.id!r}: use lower-case letters, digits, '-', '_' or '.'"))
+    if h.version < 1:
+        out.append(RecipeError("header.version", "header.version",
+                               f"version {h.version}: a recipe version is a whole number from 1 up"))
+    if h.line_kind != line.kind:
+        out.append(RecipeError("header.line_kind", "header.line_kind",
+                               f"recipe is for a {h.line_kind!r} line, this line ({line.name}) is a {line.kind!r} line"))
+    return RecipeHeader(recipe_id=h.id, name=h.name, version=h.version, line_kind=h.line_kind,
+                        product=h.product, description=h.description, source=h.source)
+
+
+def _parameters(spec: RecipeSpec, out: list[RecipeError]) -> dict[str, Parameter]:
+    parameters: dict[str, Parameter] = {}
+    for name, p in spec.formula.items():
+        field = f"formula.{name}"
+        if not _NAME.match(name) or name in _RESERVED:
+            out.append(RecipeError(field, "param.name", f"parameter name {name!r}: use lower_case_with_underscores, "
+                                   "not a reserved word (true, false, abs, min, max)"))
+            continue
+        if _DERIVED.match(name):
+            out.append(RecipeError(field, "param.reserved", f"parameter name {name!r}: names layer_<n>_... are "
+                                   "derived from the layers by the compiler"))
+            continue
+        if isinstance(p.value, str) and _NAME.match(p.value.strip()):
+            out.append(RecipeError(f"{field}.value", "param.value", f"{name}: a formula value is a quantity like "
+                                   f"'40 degC', not the name {p.value!r}"))
+            continue
+        try:
+            value, unit = canonical(p.value, what=f"parameter {name}")
+        except UnitError as exc:
+            out.append(_unit_error(f"{field}.value", exc))
+            continue
+        limits: list[float | None] = []
+        for key, raw in (("low", p.low), ("high", p.high)):
+            if raw is None:
+                limits.append(None)
+                continue
+            try:
+                limits.append(to_unit(raw, unit, what=f"parameter {name} {key} limit"))
+            except UnitError as exc:
+                out.append(_unit_error(f"{field}.{key}", exc))
+                limits.append(None)
+        low, high = limits
+        shown = f"{value:g} {unit}".strip()
+        if low is not None and high is not None and low > high:
+            out.append(RecipeError(field, "param.limits", f"{name}: low limit {low:g} is above high limit {high:g} {unit}"))
+        elif (low is not None and value < low) or (high is not None and value > high):
+            out.append(RecipeError(f"{field}.value", "param.limits",
+                                   f"{name} = {shown} is outside its limits "
+                                   f"{'' if low is None else f'{low:g}'}..{'' if high is None else f'{high:g}'} {unit}"))
+        parameters[name] = Parameter(name=name, value=value, unit=unit, low=low, high=high)
+    return parameters
+
+
+def _layers(spec: RecipeSpec, line: LineDefinition, ctx: _Context) -> list[DopeLayer]:
+    knives = line.devices_of_kind("casting_knife")
+    slots = sum(1 for t in knives[0].profile.tags if re.fullmatch(r"gap_\d+_setpoint_um", t.name)) if knives else 0
+    pumps_on_line = len(line.devices_of_kind("dope_pump"))
+    if line.kind == "casting" and not spec.layers:
+        ctx.error("layers", "layer.count", "a casting recipe needs at least one layer")
+    if len(spec.layers) > pumps_on_line:
+        ctx.error("layers", "layer.count", f"{len(spec.layers)} layers but the line has {pumps_on_line} dope pump(s): "
+                  "every layer needs its own pump")
+    if len(spec.layers) > slots:
+        ctx.error("layers", "layer.count", f"{len(spec.layers)} layers but the applicator has {slots} slot(s)")
+    used: dict[str, dict[Any, int]] = {"vessel": {}, "pump": {}, "slot": {}}
+    layers: list[DopeLayer] = []
+    for i, layer in enumerate(spec.layers):
+        field = f"layers[{i}]"
+        ok = _check_layer_equipment(layer, field, line, slots, used, i, ctx)
+        values = {
+            "polymer_wt_pct": ctx.value(layer.polymer_wt_pct, "percent", f"{field}.polymer_wt_pct", f"layer {i + 1} polymer fraction"),
+            "non_solvent_wt_pct": ctx.value(layer.non_solvent_wt_pct, "percent", f"{field}.non_solvent_wt_pct", f"layer {i + 1} non-solvent fraction"),
+            "wet_thickness_um": ctx.value(layer.wet_thickness, "um", f"{field}.wet_thickness", f"layer {i + 1} wet thickness"),
+            "gap_um": ctx.value(layer.gap, "um", f"{field}.gap", f"layer {i + 1} knife gap"),
+            "charge_kg": ctx.value(layer.charge, "kg", f"{field}.charge", f"layer {i + 1} dope charge"),
+        }
+        if not ok or any(v is None for v in values.values()):
+            continue
+        layers.append(DopeLayer(
+            index=i + 1, vessel=layer.vessel, pump=layer.pump, slot=layer.slot, polymer=layer.polymer,
+            solvent=layer.solvent, non_solvent=layer.non_solvent, **values,  # type: ignore[arg-type]
+        ))
+    _derived_parameters(layers, line, ctx, knives[0].equipment.get("width_m") if knives else None)
+    return layers
+
+
+def _check_layer_equipment(layer: LayerSpec, field: str, line: LineDefinition, slots: int,
+                           used: dict[str, dict[Any, int]], i: int, ctx: _Context) -> bool:
+    ok = True
+    for key, name, kind in (("vessel", layer.vessel, "dope_vessel"), ("pump", layer.pump, "dope_pump")):
+        if not line.has_device(name):
+            names = ", ".join(d.name for d in line.devices_of_kind(kind))
+            ctx.error(f"{field}.{key}", "layer.device", f"layer {i + 1}: the line has no {key} {name!r} ({kind}s: {names})")
+            ok = False
+        elif line.device(name).profile.kind != kind:
+            ctx.error(f"{field}.{key}", "layer.device_kind",
+                      f"layer {i + 1}: {name!r} is a {line.device(name).profile.kind}, not a {kind}")
+            ok = False
+        elif name in used[key]:
+            ctx.error(f"{field}.{key}", f"layer.{key}_shared",
+                      f"layer {i + 1} uses {key} {name!r}, already used by layer {used[key][name] + 1}: "
+                      f"every layer needs its own {key}")
+            ok = False
+        used[key].setdefault(name, i)
+    if not 1 <= layer.slot <= slots:
+        ctx.error(f"{field}.slot", "layer.slot", f"layer {i + 1}: slot {layer.slot} does not exist "
+                  f"(the applicator has slots 1..{slots})")
+        ok = False
+    elif layer.slot in used["slot"]:
+        ctx.error(f"{field}.slot", "layer.slot_shared",
+                  f"layer {i + 1}: slot {layer.slot} already used by layer {used['slot'][layer.slot] + 1}")
+        ok = False
+    used["slot"].setdefault(layer.slot, i)
+    return ok
+
+
+def _derived_parameters(layers: list[DopeLayer], line: LineDefinition, ctx: _Context, width_m: float | None) -> None:
+    """layer_<n>_flow (mL/min), layer_<n>_pump_speed (rpm), layer_<n>_gap and _wet_thickness (um).
+
+    Mass balance per layer (PHYSICS.md, Casting line): Q = W·h·U, N = Q / (D·η_v).
+    """
+    if not layers:
+        return
+    line_speed = ctx.parameters.get("line_speed")
+    if line_speed is None or width_m is None:
+        if line_speed is None:
+            ctx.error("formula.line_speed", "layer.line_speed",
+                      "the formula needs a line_speed parameter (e.g. '2 m/min') to size the dope pumps")
+        return
+    try:
+        speed_m_min = convert(line_speed.value, line_speed.unit, "m/min", what="line_speed")
+    except UnitError as exc:
+        ctx.out.append(_unit_error("formula.line_speed.value", exc))
+        return
+    for layer in layers:
+        n = layer.index
+        flow_ml_min = width_m * layer.wet_thickness_um * 1e-6 * speed_m_min * 1e6
+        displacement = line.device(layer.pump).equipment.get("displacement_cm3_rev", 0.0)
+        speed_rpm = flow_ml_min / (displacement * VOLUMETRIC_EFFICIENCY) if displacement > 0 else 0.0
+        for name, value, unit in ((f"layer_{n}_flow", flow_ml_min, "mL/min"),
+                                  (f"layer_{n}_pump_speed", speed_rpm, "rpm"),
+                                  (f"layer_{n}_gap", layer.gap_um, "um"),
+                                  (f"layer_{n}_wet_thickness", layer.wet_thickness_um, "um")):
+            ctx.parameters[name] = Parameter(name=name, value=value, unit=unit)
+
+
+def _tag(address: str, field: str, line: LineDefinition, ctx: _Context, *, writable: bool) -> Tag | None:
+    device, dot, tag_name = address.strip().partition(".")
+    if not dot or not tag_name:
+        ctx.error(field, "action.tag", f"{address!r}: write a tag as device.tag, e.g. support_belt.line_speed_setpoint_m_min")
+        return None
+    if not line.has_device(device):
+        ctx.error(field, "action.device", f"unknown device {device!r} (devices: {', '.join(d.name for d in line.devices)})")
+        return None
+    profile = line.device(device).profile
+    if not profile.has_tag(tag_name):
+        ctx.error(field, "action.tag", f"{device} ({profile.kind}) has no tag {tag_name!r} "
+                  f"(writable: {', '.join(t.name for t in profile.outputs)})")
+        return None
+    tag = profile.tag(tag_name)
+    if writable and not tag.writable:
+        ctx.error(field, "action.not_writable", f"{address} is a {tag.direction.value} tag (read from the plant); "
+                  f"recipes write only setpoints and commands ({', '.join(t.name for t in profile.outputs)})")
+        return None
+    return tag
+
+
+def _within(tag: Tag, value: float, address: str, field: str, ctx: _Context, what: str = "value") -> bool:
+    if not tag.low <= value <= tag.high:
+        ctx.error(field, "action.limits", f"{address}: {what} {value:g} {tag.unit} is outside the tag's limits "
+                  f"{tag.low:g}..{tag.high:g} {tag.unit}")
+        return False
+    if tag.data_type is DataType.BOOL and value not in (0.0, 1.0):
+        ctx.error(field, "action.limits", f"{address} is on/off: 0 or 1, not {value:g}")
+        return False
+    return True
+
+
+def _action(raw: SetSpec | RampSpec | LoopSpec, field: str, line: LineDefinition,
+            control: LineControl, ctx: _Context) -> Action | None:
+    if isinstance(raw, SetSpec):
+        tag = _tag(raw.set, f"{field}.set", line, ctx, writable=True)
+        if tag is None:
+            return None
+        address = raw.set.strip()
+        value = ctx.value(raw.value, tag.unit, f"{field}.value", f"value for {address}")
+        if value is None or not _within(tag, value, address, f"{field}.value", ctx):
+            return None
+        return SetAction(address=address, value=value)
+    if isinstance(raw, RampSpec):
+        tag = _tag(raw.ramp, f"{field}.ramp", line, ctx, writable=True)
+        if tag is None:
+            return None
+        address = raw.ramp.strip()
+        if tag.data_type is DataType.BOOL:
+            ctx.error(f"{field}.ramp", "ramp.bool", f"{address} is on/off and cannot be ramped; use set")
+            return None
+        target = ctx.value(raw.to, tag.unit, f"{field}.to", f"ramp target for {address}")
+        rate = ctx.value(raw.rate, rate_unit(tag.unit), f"{field}.rate", f"ramp rate for {address}")
+        ok = target is not None and _within(tag, target, address, f"{field}.to", ctx, "ramp target")
+        if rate is not None and rate <= 0:
+            ctx.error(f"{field}.rate", "ramp.rate", f"ramp rate for {address} must be above zero, not {raw.rate!r}")
+            ok = False
+        if not ok or target is None or rate is None:
+            return None
+        return RampAction(address=address, target=target, rate_per_s=rate)
+    return _loop_action(raw, field, line, control, ctx)
+
+
+def _loop_action(raw: LoopSpec, field: str, line: LineDefinition, control: LineControl, ctx: _Context) -> LoopAction | None:
+    names = [loop.name for loop in control.loops]
+    if raw.loop not in names:
+        ctx.error(f"{field}.loop", "loop.unknown", f"unknown loop {raw.loop!r} (loops: {', '.join(names)})")
+        return None
+    loop = control.loop(raw.loop)
+    try:
+        mode = LoopMode(raw.mode)
+    except ValueError:
+        ctx.error(f"{field}.mode", "loop.mode", f"loop mode {raw.mode!r}: one of off, manual, auto")
+        return None
+    setpoint = output = None
+    ok = True
+    if mode is LoopMode.AUTO and raw.setpoint is None:
+        ctx.error(f"{field}.setpoint", "loop.setpoint", f"loop {raw.loop} in auto needs a setpoint")
+        ok = False
+    if mode is LoopMode.MANUAL and raw.output is None:
+        ctx.error(f"{field}.output", "loop.output", f"loop {raw.loop} in manual needs an output")
+        ok = False
+    if raw.setpoint is not None:
+        pv = line.tag(loop.pv)
+        setpoint = ctx.value(raw.setpoint, pv.unit, f"{field}.setpoint", f"setpoint of loop {raw.loop}")
+        ok = ok and setpoint is not None and _within(pv, setpoint, loop.pv, f"{field}.setpoint", ctx, "setpoint")
+    if raw.output is not None:
+        out_tag = line.tag(loop.output)
+        output = ctx.value(raw.output, out_tag.unit, f"{field}.output", f"output of loop {raw.loop}")
+        ok = ok and output is not None and _within(out_tag, output, loop.output, f"{field}.output", ctx, "output")
+    if not ok:
+        return None
+    return LoopAction(loop=raw.loop, mode=mode, setpoint=setpoint, output=output)
+
+
+def _condition(source: str, field: str, line: LineDefinition, ctx: _Context) -> Condition | None:
+    try:
+        return compile_condition(source, known_addresses=_known_addresses(line),
+                                 parameters={n: p.value for n, p in ctx.parameters.items()})
+    except ConditionError as exc:
+        for problem in exc.problems:
+            ctx.error(field, f"condition.{problem.kind}", f"{source!r}, column {problem.column}: {problem.message}")
+        return None
+
+
+def _steps(spec: RecipeSpec, line: LineDefinition, control: LineControl, ctx: _Context) -> list[ResolvedStep]:
+    if not spec.procedure:
+        ctx.error("procedure", "procedure.empty", "the procedure has no steps")
+    seen: dict[str, int] = {}
+    steps: list[ResolvedStep] = []
+    for i, step in enumerate(spec.procedure):
+        field = f"procedure[{i}]"
+        if not _NAME.match(step.step):
+            ctx.error(f"{field}.step", "procedure.step_name", f"step name {step.step!r}: use lower_case_with_underscores")
+        if step.step in seen:
+            ctx.error(f"{field}.step", "procedure.duplicate_step",
+                      f"step {step.step!r} is already procedure[{seen[step.step]}]; step names must be unique")
+        seen.setdefault(step.step, i)
+        actions = []
+        for j, raw in enumerate(step.actions):
+            action = _action(raw, f"{field}.actions[{j}]", line, control, ctx)
+            if action is not None:
+                actions.append(ResolvedAction(f"{field}.actions[{j}]", action))
+        transition = _transition(step, field, line, ctx)
+        steps.append(ResolvedStep(index=i, field=field, name=step.step, description=step.description,
+                                  actions=tuple(actions), transition=transition, production=step.production))
+    return steps
+
+
+def _transition(step: Any, field: str, line: LineDefinition, ctx: _Context) -> Transition | None:
+    t = step.transition
+    tf = f"{field}.transition"
+    condition = _condition(t.condition, f"{tf}.condition", line, ctx)
+    hold = ctx.value(t.hold_for, "s", f"{tf}.hold_for", f"step {step.step} hold_for")
+    timeout = None
+    if t.timeout is None:
+        ctx.error(f"{tf}.timeout", "transition.timeout", f"step {step.step}: a transition needs a timeout "
+                  "(and on_timeout) so that a stuck step is noticed")
+    else:
+        timeout = ctx.value(t.timeout, "s", f"{tf}.timeout", f"step {step.step} timeout")
+    try:
+        on_timeout: OnTimeout | None = OnTimeout(t.on_timeout)
+    except ValueError:
+        ctx.error(f"{tf}.on_timeout", "transition.on_timeout",
+                  f"step {step.step}: on_timeout {t.on_timeout!r}: one of hold, stop, abort, continue")
+        on_timeout = None
+    if hold is not None and hold < 0:
+        ctx.error(f"{tf}.hold_for", "transition.hold_for", f"step {step.step}: hold_for cannot be negative")
+        hold = None
+    if timeout is not None and timeout <= 0:
+        ctx.error(f"{tf}.timeout", "transition.timeout", f"step {step.step}: timeout must be above zero")
+        timeout = None
+    if hold is not None and timeout is not None and hold >= timeout:
+        ctx.error(f"{tf}.timeout", "transition.hold_exceeds_timeout",
+                  f"step {step.step}: timeout {timeout:g} s must be longer than hold_for {hold:g} s, "
+                  "or the step can never finish in time")
+        timeout = None
+    if condition is None or hold is None or timeout is None or on_timeout is None:
+        return None
+    return Transition(condition=condition, hold_for_s=hold, timeout_s=timeout, on_timeout=on_timeout)
+
+
+def _alarms(spec: RecipeSpec, line: LineDefinition, control: LineControl, ctx: _Context,
+            step_names: set[str]) -> list[AlarmDefinition]:
+    standing = {a.alarm_id for a in control.alarms}
+    seen: set[str] = set()
+    alarms: list[AlarmDefinition] = []
+    for k, a in enumerate(spec.alarms):
+        field = f"alarms[{k}]"
+        ok = True
+        if not re.match(r"^[A-Z][A-Z0-9_]*$", a.id):
+            ctx.error(f"{field}.id", "alarm.id", f"alarm id {a.id!r}: use UPPER_CASE_WITH_UNDERSCORES")
+            ok = False
+        if a.id in seen or a.id in standing:
+            ctx.error(f"{field}.id", "alarm.id_duplicate", f"alarm id {a.id!r} is already used "
+                      f"{'by a standing alarm of the line' if a.id in standing else 'in this recipe'}")
+            ok = False
+        seen.add(a.id)
+        if not 1 <= a.priority <= 4:
+            ctx.error(f"{field}.priority", "alarm.priority", f"alarm {a.id}: priority {a.priority}: 1 (critical) to 4 (low)")
+            ok = False
+        try:
+            action = AlarmAction(a.action)
+        except ValueError:
+            ctx.error(f"{field}.action", "alarm.action", f"alarm {a.id}: action {a.action!r}: one of none, hold, stop, abort")
+            ok = False
+        for s, name in enumerate(a.steps):
+            if name not in step_names:
+                ctx.error(f"{field}.steps[{s}]", "alarm.steps", f"alarm {a.id}: no step named {name!r} in the procedure")
+                ok = False
+        delay = ctx.value(a.delay, "s", f"{field}.delay", f"alarm {a.id} delay")
+        if delay is not None and delay < 0:
+            ctx.error(f"{field}.delay", "alarm.delay", f"alarm {a.id}: delay cannot be negative")
+            ok = False
+        condition = _condition(a.condition, f"{field}.condition", line, ctx)
+        if ok and condition is not None and delay is not None:
+            alarms.append(AlarmDefinition(alarm_id=a.id, message=a.message, priority=a.priority,
+                                          condition=condition, delay_s=delay, action=action,
+                                          only_in_steps=frozenset(a.steps)))
+    return alarms
+

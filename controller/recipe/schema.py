@@ -1,0 +1,145 @@
+"""The recipe YAML as pydantic models: shape and types only.
+
+Every model forbids unknown keys, so a typo ("setpiont:") is an error rather than a
+silently ignored line. Meaning (units, tags, limits, process rules) is checked by the
+compiler and ``rules``; values stay text here ("40 degC", or a parameter name).
+
+Actions are written with the verb as the key that names what they act on::
+
+    {set: support_belt.line_speed_setpoint_m_min, value: "0 m/min"}
+    {ramp: dope_pump_1.speed_setpoint_rpm, to: layer_1_pump_speed, rate: "10 rpm/min"}
+    {loop: quench_bath_temperature, mode: auto, setpoint: quench_temperature}
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Union
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+
+# A value: a quantity as text ("40 degC"), a parameter name ("cast_temperature"),
+# or a plain number (only for plain-number and absorbance tags).
+Value = Union[str, float]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HeaderSpec(_Strict):
+    id: str
+    name: str
+    version: int
+    line_kind: str
+    product: str
+    description: str = ""
+    source: str = ""
+
+
+class ParameterSpec(_Strict):
+    value: Value
+    low: Value | None = None
+    high: Value | None = None
+    description: str = ""
+
+
+class LayerSpec(_Strict):
+    vessel: str
+    pump: str
+    slot: int
+    polymer: str
+    solvent: str
+    non_solvent: str | None = None  # None: a stable dope, no titration
+    polymer_wt_pct: Value
+    non_solvent_wt_pct: Value = 0.0
+    wet_thickness: Value
+    gap: Value
+    charge: Value
+    description: str = ""
+
+
+class QuenchSpec(_Strict):
+    """Composition of the quench (coagulation) liquid, percent by weight."""
+
+    water_wt_pct: float
+    dmf_wt_pct: float = 0.0
+    surfactant: str | None = None
+    surfactant_wt_pct: float = 0.0
+    description: str = ""
+
+
+class SetSpec(_Strict):
+    set: str
+    value: Value
+
+
+class RampSpec(_Strict):
+    ramp: str
+    to: Value
+    rate: Value
+
+
+class LoopSpec(_Strict):
+    loop: str
+    mode: str
+    setpoint: Value | None = None
+    output: Value | None = None
+
+
+def _action_kind(value: Any) -> str | None:
+    if isinstance(value, dict):
+        keys = [k for k in ("set", "ramp", "loop") if k in value]
+        if len(keys) == 1:
+            return f"<{keys[0]}>"
+        return None
+    if isinstance(value, BaseModel):
+        return {SetSpec: "<set>", RampSpec: "<ramp>", LoopSpec: "<loop>"}.get(type(value))
+    return None
+
+
+ActionSpec = Annotated[
+    Union[
+        Annotated[SetSpec, Tag("<set>")],
+        Annotated[RampSpec, Tag("<ramp>")],
+        Annotated[LoopSpec, Tag("<loop>")],
+    ],
+    Discriminator(
+        _action_kind,
+        custom_error_type="action_kind",
+        custom_error_message="an action has exactly one of the keys set, ramp or loop",
+    ),
+]
+
+
+class TransitionSpec(_Strict):
+    condition: str
+    hold_for: Value = "0 s"
+    timeout: Value | None = None  # required by rule transition.timeout (a clearer message)
+    on_timeout: str = "hold"
+
+
+class StepSpec(_Strict):
+    step: str
+    description: str = ""
+    actions: list[ActionSpec] = Field(default_factory=list)
+    transition: TransitionSpec
+    production: bool = False
+
+
+class AlarmSpec(_Strict):
+    id: str
+    message: str
+    priority: int
+    condition: str
+    delay: Value = "0 s"
+    action: str = "none"
+    steps: list[str] = Field(default_factory=list)
+
+
+class RecipeSpec(_Strict):
+    header: HeaderSpec
+    formula: dict[str, ParameterSpec] = Field(default_factory=dict)
+    layers: list[LayerSpec] = Field(default_factory=list)
+    quench: QuenchSpec | None = None
+    procedure: list[StepSpec] = Field(default_factory=list)
+    alarms: list[AlarmSpec] = Field(default_factory=list)
