@@ -1,0 +1,1 @@
+"""Alembic migrations of the Poreline store (applied by ``controller.store.database.upgrade``)."""

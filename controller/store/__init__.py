@@ -1,0 +1,112 @@
+"""Poreline persistence: typed SQLAlchemy 2 models, Alembic migrations and the
+repositories used by the controller engine and the REST API.
+
+Repositories are plain functions (or small classes) that take a ``Session`` (or,
+for the batch recorder, an ``Engine``); nothing here holds a global engine.
+Environment: ``PORELINE_DATABASE_URL`` (see :mod:`controller.store.database`).
+"""
+
+from controller.store import alarms, audit, recipes, users
+from controller.store.audit import AuditVerification
+from controller.store.batch import (
+    AlarmEventRecord,
+    AlarmRecord,
+    BatchRecord,
+    BatchRecorder,
+    CommandRecord,
+    RunInfo,
+    StepRecord,
+    TrendPoint,
+    export_csv,
+    load_batch_record,
+    trend,
+)
+from controller.store.database import (
+    DATABASE_URL_ENV,
+    alembic_config,
+    create_engine_for,
+    default_database_url,
+    session_factory,
+    upgrade,
+)
+from controller.store.errors import (
+    ImmutableVersionError,
+    InvalidAlarmTransitionError,
+    InvalidTransitionError,
+    NotFoundError,
+    RecipeWorkflowError,
+    SameAuthorError,
+    SignatureRequiredError,
+    StoreError,
+)
+from controller.store.models import (
+    Alarm,
+    AlarmEvent,
+    AlarmState,
+    ApiToken,
+    AuditEntry,
+    Base,
+    Recipe,
+    RecipeState,
+    RecipeVersion,
+    Role,
+    Run,
+    RunCommand,
+    RunStep,
+    Sample,
+    SampleQuality,
+    Signature,
+    User,
+)
+from controller.store.users import role_allows
+
+__all__ = [
+    "DATABASE_URL_ENV",
+    "Alarm",
+    "AlarmEvent",
+    "AlarmEventRecord",
+    "AlarmRecord",
+    "AlarmState",
+    "ApiToken",
+    "AuditEntry",
+    "AuditVerification",
+    "Base",
+    "BatchRecord",
+    "BatchRecorder",
+    "CommandRecord",
+    "ImmutableVersionError",
+    "InvalidAlarmTransitionError",
+    "InvalidTransitionError",
+    "NotFoundError",
+    "Recipe",
+    "RecipeState",
+    "RecipeVersion",
+    "RecipeWorkflowError",
+    "Role",
+    "Run",
+    "RunCommand",
+    "RunInfo",
+    "RunStep",
+    "Sample",
+    "SampleQuality",
+    "SameAuthorError",
+    "Signature",
+    "SignatureRequiredError",
+    "StepRecord",
+    "StoreError",
+    "TrendPoint",
+    "User",
+    "alarms",
+    "alembic_config",
+    "audit",
+    "create_engine_for",
+    "default_database_url",
+    "export_csv",
+    "load_batch_record",
+    "recipes",
+    "role_allows",
+    "session_factory",
+    "trend",
+    "upgrade",
+    "users",
+]

@@ -1,0 +1,551 @@
+"""Batch records: written by the controller engine during a run, read by the API.
+
+Write side - :class:`BatchRecorder`.  Synchronous and cheap per call so it can be
+called from the asyncio scan loop:
+
+* step, command and alarm events are written at once, one short Core
+  transaction each (they are rare and matter most after a crash);
+* samples (the hot path: 10^5-10^6 rows per run) are appended to an in-memory
+  buffer and written with one Core ``insert()`` executemany per ``batch_size``
+  rows on :meth:`BatchRecorder.flush`, when the buffer is full, when the oldest
+  buffered sample is older than ``max_buffer_age_s`` of wall time, and at
+  :meth:`BatchRecorder.end_run`.
+
+The recorder is not thread-safe; use one per engine loop.  A failed flush
+keeps the buffered rows and re-raises, so a later flush can retry.
+
+Read side - :func:`load_batch_record`, :func:`export_csv`, :func:`trend` (the
+downsampling is done in SQL: one row per time bucket with avg/min/max).
+
+Times: ``t_s`` are run seconds (virtual seconds for simulated runs) since the
+run's ``time_origin``; ``BatchRecord.run.timestamp(t_s)`` maps them to wall time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import math
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import Engine, Integer, cast, func, insert, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from controller.store.models import (
+    Alarm,
+    AlarmEvent,
+    AlarmState,
+    Run,
+    RunCommand,
+    RunStep,
+    Sample,
+    SampleQuality,
+    utc_now,
+)
+
+__all__ = [
+    "AlarmEventRecord",
+    "AlarmRecord",
+    "BatchRecord",
+    "BatchRecorder",
+    "CommandRecord",
+    "RunInfo",
+    "StepRecord",
+    "TrendPoint",
+    "export_csv",
+    "load_batch_record",
+    "trend",
+]
+
+_QUALITIES = frozenset(SampleQuality.values())
+_SAMPLES = Sample.__table__
+
+
+# ======================================================================= write
+class BatchRecorder:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        batch_size: int = 5000,
+        max_buffer_age_s: float | None = 5.0,
+        wall_clock: Callable[[], datetime] = utc_now,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        self._engine = engine
+        self.batch_size = batch_size
+        self.max_buffer_age_s = max_buffer_age_s
+        self._wall_clock = wall_clock
+        self._monotonic = monotonic
+        self._buffer: list[dict[str, Any]] = []
+        self._buffer_since: float | None = None
+        self._open_steps: dict[tuple[int, int], int] = {}
+        self._open_alarms: dict[tuple[int, str], int] = {}
+        self.samples_written = 0
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    @property
+    def pending_samples(self) -> int:
+        return len(self._buffer)
+
+    # ---------------------------------------------------------------- runs
+    def start_run(
+        self,
+        recipe_id: str,
+        recipe_version: int,
+        line_kind: str,
+        parameters: dict[str, Any],
+        operator: str,
+        simulated: bool,
+        *,
+        time_origin: datetime | None = None,
+    ) -> int:
+        """Create the batch record; ``time_origin`` is the wall time of t_s = 0 (default: now)."""
+        now = self._wall_clock()
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                insert(Run.__table__).values(
+                    recipe_id=recipe_id,
+                    recipe_version=recipe_version,
+                    line_kind=line_kind,
+                    parameters=parameters,
+                    operator=operator,
+                    simulated=simulated,
+                    time_origin=time_origin or now,
+                    started_at=now,
+                )
+            )
+            return int(result.inserted_primary_key[0])
+
+    def end_run(self, run_id: int, final_state: str, t_s: float) -> None:
+        """Flush buffered samples and close the record (``ended_at`` is wall time now)."""
+        self.flush()
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(Run)
+                .where(Run.id == run_id)
+                .values(final_state=final_state, ended_t_s=t_s, ended_at=self._wall_clock())
+            )
+        self._open_steps = {k: v for k, v in self._open_steps.items() if k[0] != run_id}
+        self._open_alarms = {k: v for k, v in self._open_alarms.items() if k[0] != run_id}
+
+    # -------------------------------------------------------------- events
+    def log_step_started(self, run_id: int, index: int, name: str, t_s: float) -> None:
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                insert(RunStep.__table__).values(run_id=run_id, step_index=index, name=name, started_s=t_s)
+            )
+        self._open_steps[(run_id, index)] = int(result.inserted_primary_key[0])
+
+    def log_step_ended(self, run_id: int, index: int, t_s: float, outcome: str) -> None:
+        step_pk = self._open_steps.pop((run_id, index), None)
+        with self._engine.begin() as conn:
+            if step_pk is None:  # recorder restarted mid-step: find the newest open one
+                step_pk = conn.execute(
+                    select(RunStep.id)
+                    .where(RunStep.run_id == run_id, RunStep.index == index, RunStep.ended_s.is_(None))
+                    .order_by(RunStep.id.desc())
+                    .limit(1)
+                ).scalar_one_or_none()
+                if step_pk is None:
+                    raise LookupError(f"run {run_id} has no open step {index}")
+            conn.execute(update(RunStep).where(RunStep.id == step_pk).values(ended_s=t_s, outcome=outcome))
+
+    def log_command(
+        self,
+        run_id: int,
+        command: str,
+        user: str,
+        t_s: float,
+        accepted: bool,
+        reason: str | None = None,
+    ) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(
+                insert(RunCommand.__table__).values(
+                    run_id=run_id, command=command, username=user, t_s=t_s, accepted=accepted, reason=reason
+                )
+            )
+
+    def log_alarm(
+        self,
+        run_id: int,
+        alarm_id: str,
+        message: str,
+        priority: str,
+        state: str,
+        t_s: float,
+        *,
+        user: str | None = None,
+    ) -> None:
+        """Record that alarm ``alarm_id`` entered ``state`` (an ISA-18.2 transition
+        decided by the engine).  A new occurrence starts when an alarm that is not
+        open enters a non-normal state; reaching ``normal`` closes it."""
+        state = AlarmState(state).value
+        key = (run_id, alarm_id)
+        with self._engine.begin() as conn:
+            alarm_pk = self._open_alarms.get(key)
+            if alarm_pk is None:
+                alarm_pk = conn.execute(
+                    select(Alarm.id)
+                    .where(Alarm.run_id == run_id, Alarm.alarm_id == alarm_id, Alarm.state != AlarmState.NORMAL.value)
+                    .order_by(Alarm.id.desc())
+                    .limit(1)
+                ).scalar_one_or_none()
+            updated = False
+            if alarm_pk is not None:
+                values: dict[str, Any] = {"state": state, "message": message, "priority": priority}
+                if state == AlarmState.UNACKNOWLEDGED.value:
+                    values.update(condition_active=True, cleared_t_s=None)
+                elif state == AlarmState.RTN_UNACKNOWLEDGED.value:
+                    values.update(condition_active=False, cleared_t_s=t_s)
+                elif state == AlarmState.NORMAL.value:
+                    values.update(condition_active=False, cleared_t_s=func.coalesce(Alarm.cleared_t_s, t_s))
+                elif state == AlarmState.SHELVED.value:
+                    values.update(shelved_by=user)
+                if user is not None and state in (AlarmState.ACKNOWLEDGED.value, AlarmState.NORMAL.value):
+                    values.update(acknowledged_by=user, acknowledged_at=self._wall_clock())
+                updated = (
+                    conn.execute(
+                        update(Alarm)
+                        .where(Alarm.id == alarm_pk, Alarm.state != AlarmState.NORMAL.value)
+                        .values(**values)
+                    ).rowcount
+                    == 1
+                )
+            if not updated:
+                if state == AlarmState.NORMAL.value:
+                    self._open_alarms.pop(key, None)
+                    return  # nothing open: already normal
+                alarm_pk = int(
+                    conn.execute(
+                        insert(Alarm.__table__).values(
+                            run_id=run_id,
+                            alarm_id=alarm_id,
+                            message=message,
+                            priority=priority,
+                            state=state,
+                            condition_active=state != AlarmState.RTN_UNACKNOWLEDGED.value,
+                            raised_t_s=t_s,
+                            cleared_t_s=t_s if state == AlarmState.RTN_UNACKNOWLEDGED.value else None,
+                        )
+                    ).inserted_primary_key[0]
+                )
+            conn.execute(insert(AlarmEvent.__table__).values(alarm_pk=alarm_pk, t_s=t_s, state=state, actor=user))
+        if state == AlarmState.NORMAL.value:
+            self._open_alarms.pop(key, None)
+        else:
+            self._open_alarms[key] = alarm_pk
+
+    # ------------------------------------------------------------- samples
+    def add_sample(
+        self, run_id: int, t_s: float, tag: str, value: float | None, quality: str = "good"
+    ) -> None:
+        """Buffer one sample (no I/O unless the buffer is full or old)."""
+        if quality not in _QUALITIES:
+            raise ValueError(f"quality must be one of {sorted(_QUALITIES)}, got {quality!r}")
+        if value is not None and not math.isfinite(value):
+            value, quality = None, SampleQuality.BAD.value
+        if not self._buffer:
+            self._buffer_since = self._monotonic()
+        self._buffer.append({"run_id": run_id, "t_s": t_s, "tag": tag, "value": value, "quality": quality})
+        if len(self._buffer) >= self.batch_size or (
+            self.max_buffer_age_s is not None
+            and self._monotonic() - (self._buffer_since or 0.0) >= self.max_buffer_age_s
+        ):
+            self.flush()
+
+    def flush(self) -> int:
+        """Write buffered samples in bulk; returns the number of rows written."""
+        if not self._buffer:
+            return 0
+        self._write_samples(self._buffer)
+        written = len(self._buffer)
+        self._buffer = []
+        self._buffer_since = None
+        return written
+
+    async def flush_async(self) -> int:
+        """Like :meth:`flush`, but the database write runs in a worker thread so the
+        scan loop keeps ticking (samples added meanwhile go to a new buffer).  For
+        a loop that only uses this, construct with ``max_buffer_age_s=None`` and a
+        large ``batch_size`` so that :meth:`add_sample` never writes by itself."""
+        if not self._buffer:
+            return 0
+        rows, self._buffer, self._buffer_since = self._buffer, [], None
+        try:
+            await asyncio.to_thread(self._write_samples, rows)
+        except BaseException:
+            self._buffer[:0] = rows  # keep them for the next attempt
+            self._buffer_since = self._monotonic()
+            raise
+        return len(rows)
+
+    def _write_samples(self, rows: list[dict[str, Any]]) -> None:
+        stmt = insert(_SAMPLES)
+        with self._engine.begin() as conn:
+            for start in range(0, len(rows), self.batch_size):
+                conn.execute(stmt, rows[start : start + self.batch_size])
+        self.samples_written += len(rows)
+
+    # ------------------------------------------------------- read helpers
+    def load_batch_record(self, run_id: int) -> BatchRecord:
+        return load_batch_record(self._engine, run_id)
+
+    def trend(
+        self,
+        run_id: int,
+        tag: str,
+        t_from_s: float | None = None,
+        t_to_s: float | None = None,
+        max_points: int = 1000,
+    ) -> list[TrendPoint]:
+        """Downsampled series of persisted samples (call :meth:`flush` first for the newest)."""
+        return trend(self._engine, run_id, tag, t_from_s, t_to_s, max_points)
+
+
+# ======================================================================== read
+class _Record(BaseModel):
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
+
+class RunInfo(_Record):
+    id: int
+    recipe_id: str
+    recipe_version: int
+    line_kind: str
+    parameters: dict[str, Any]
+    operator: str
+    simulated: bool
+    time_origin: datetime
+    started_at: datetime
+    ended_at: datetime | None
+    ended_t_s: float | None
+    final_state: str | None
+
+    def timestamp(self, t_s: float) -> datetime:
+        """Wall time of run second ``t_s``."""
+        return self.time_origin + timedelta(seconds=t_s)
+
+
+class StepRecord(_Record):
+    index: int
+    name: str
+    started_s: float
+    ended_s: float | None
+    outcome: str | None
+
+
+class CommandRecord(_Record):
+    command: str
+    user: str
+    t_s: float
+    accepted: bool
+    reason: str | None
+
+
+class AlarmEventRecord(_Record):
+    t_s: float
+    state: str
+    actor: str | None
+    note: str | None
+
+
+class AlarmRecord(_Record):
+    alarm_id: str
+    message: str
+    priority: str
+    state: str
+    raised_t_s: float
+    cleared_t_s: float | None
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    shelved_until_t_s: float | None
+    events: list[AlarmEventRecord]
+
+
+class BatchRecord(_Record):
+    run: RunInfo
+    steps: list[StepRecord]
+    commands: list[CommandRecord]
+    alarms: list[AlarmRecord]
+    sample_count: int
+    tags: list[str]
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One bucket ``[t_s, t_end_s)`` of a downsampled series (``count`` non-null values)."""
+
+    t_s: float
+    t_end_s: float
+    count: int
+    avg: float | None
+    min: float | None
+    max: float | None
+
+
+@contextmanager
+def _session(source: Session | Engine) -> Iterator[Session]:
+    if isinstance(source, Session):
+        yield source
+        return
+    with Session(source) as session:
+        yield session
+
+
+def load_batch_record(source: Session | Engine, run_id: int) -> BatchRecord:
+    with _session(source) as session:
+        run = session.get(Run, run_id, options=[selectinload(Run.steps), selectinload(Run.commands)])
+        if run is None:
+            raise LookupError(f"run {run_id} not found")
+        alarms = (
+            session.execute(
+                select(Alarm).where(Alarm.run_id == run_id).options(selectinload(Alarm.events)).order_by(Alarm.id)
+            )
+            .scalars()
+            .all()
+        )
+        tag_counts = session.execute(
+            select(Sample.tag, func.count()).where(Sample.run_id == run_id).group_by(Sample.tag).order_by(Sample.tag)
+        ).all()
+        return BatchRecord(
+            run=RunInfo.model_validate(run),
+            steps=[StepRecord.model_validate(s) for s in run.steps],
+            commands=[CommandRecord.model_validate(c) for c in run.commands],
+            alarms=[AlarmRecord.model_validate(a) for a in alarms],
+            sample_count=sum(count for _, count in tag_counts),
+            tags=[tag for tag, _ in tag_counts],
+        )
+
+
+def export_csv(
+    source: Session | Engine,
+    run_id: int,
+    out: TextIO | str | Path,
+    *,
+    tags: Iterable[str] | None = None,
+) -> int:
+    """Write the run's samples as long-format CSV (``t_s,timestamp,tag,value,quality``),
+    ordered by tag then time; returns the number of samples written."""
+    if isinstance(out, (str, Path)):
+        with open(out, "w", newline="", encoding="utf-8") as fh:
+            return export_csv(source, run_id, fh, tags=tags)
+    with _session(source) as session:
+        origin = session.execute(select(Run.time_origin).where(Run.id == run_id)).scalar_one_or_none()
+        if origin is None:
+            raise LookupError(f"run {run_id} not found")
+        stmt = (
+            select(Sample.t_s, Sample.tag, Sample.value, Sample.quality)
+            .where(Sample.run_id == run_id)
+            .order_by(Sample.tag, Sample.t_s, Sample.id)
+            .execution_options(yield_per=10_000)
+        )
+        if tags is not None:
+            stmt = stmt.where(Sample.tag.in_(list(tags)))
+        writer = csv.writer(out)
+        writer.writerow(["t_s", "timestamp", "tag", "value", "quality"])
+        count = 0
+        for t_s, tag, value, quality in session.execute(stmt):
+            writer.writerow(
+                [repr(t_s), (origin + timedelta(seconds=t_s)).isoformat(), tag, "" if value is None else repr(value), quality]
+            )
+            count += 1
+        return count
+
+
+def trend(
+    source: Session | Engine,
+    run_id: int,
+    tag: str,
+    t_from_s: float | None = None,
+    t_to_s: float | None = None,
+    max_points: int = 1000,
+) -> list[TrendPoint]:
+    """At most ``max_points`` buckets of equal width over ``[t_from_s, t_to_s]``
+    (default: the tag's whole series), each with avg/min/max of the non-null
+    values, computed in SQL.  Bucket ``k`` holds ``floor((t - t_from_s) / width) == k``;
+    the closing instant ``t_to_s`` belongs to the last bucket.  Empty buckets are
+    omitted."""
+    if max_points < 1:
+        raise ValueError("max_points must be >= 1")
+    with _session(source) as session:
+        if t_from_s is None or t_to_s is None:
+            lo, hi = session.execute(
+                select(func.min(Sample.t_s), func.max(Sample.t_s)).where(Sample.run_id == run_id, Sample.tag == tag)
+            ).one()
+            if lo is None:
+                return []
+            t_from_s = lo if t_from_s is None else t_from_s
+            t_to_s = hi if t_to_s is None else t_to_s
+        if t_to_s < t_from_s:
+            raise ValueError("t_to_s must be >= t_from_s")
+        width = (t_to_s - t_from_s) / max_points or 1.0
+        scaled = (Sample.t_s - t_from_s) / width
+        if session.get_bind().dialect.name == "postgresql":
+            bucket_expr = cast(func.floor(scaled), Integer)
+        else:  # CAST truncates toward zero == floor, since t_s >= t_from_s
+            bucket_expr = cast(scaled, Integer)
+        inner = (
+            select(bucket_expr.label("bucket"), Sample.value.label("value"))
+            .where(
+                Sample.run_id == run_id,
+                Sample.tag == tag,
+                Sample.t_s >= t_from_s,
+                Sample.t_s <= t_to_s,
+            )
+            .subquery()
+        )
+        rows = session.execute(
+            select(
+                inner.c.bucket,
+                func.count(inner.c.value),
+                func.avg(inner.c.value),
+                func.min(inner.c.value),
+                func.max(inner.c.value),
+            )
+            .group_by(inner.c.bucket)
+            .order_by(inner.c.bucket)
+        ).all()
+    return _to_points(rows, t_from_s, width, max_points)
+
+
+def _to_points(rows: Sequence[Any], t_from_s: float, width: float, max_points: int) -> list[TrendPoint]:
+    buckets: dict[int, tuple[int, float | None, float | None, float | None]] = {}
+    for bucket, count, avg, vmin, vmax in rows:
+        # the closing instant t_to_s falls in bucket max_points: fold it into the last one
+        k = min(int(bucket), max_points - 1)
+        count = int(count)
+        avg = None if avg is None else float(avg)
+        vmin = None if vmin is None else float(vmin)
+        vmax = None if vmax is None else float(vmax)
+        if k in buckets:
+            c0, a0, lo0, hi0 = buckets[k]
+            total = c0 + count
+            avg = None if total == 0 else ((a0 or 0.0) * c0 + (avg or 0.0) * count) / total
+            count, vmin, vmax = total, _opt(min, lo0, vmin), _opt(max, hi0, vmax)
+        buckets[k] = (count, avg, vmin, vmax)
+    return [
+        TrendPoint(t_from_s + k * width, t_from_s + (k + 1) * width, count, avg, vmin, vmax)
+        for k, (count, avg, vmin, vmax) in sorted(buckets.items())
+    ]
+
+
+def _opt(fn: Callable[[float, float], float], a: float | None, b: float | None) -> float | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return fn(a, b)

@@ -1,0 +1,324 @@
+"""Recipe versions and their release workflow.
+
+States: ``draft`` -> ``released_for_testing`` -> ``released_for_production`` ->
+``obsolete`` (any non-obsolete version may be made obsolete).
+
+* Only drafts are editable.  Changing a released version raises
+  :class:`ImmutableVersionError` (ORM validator + database trigger); editing a
+  released recipe with :func:`edit_recipe` creates a new draft version.
+* Every release-state change is an electronic signature (who, when, meaning,
+  reason) by an active user with role ``engineer`` or above, and an audit entry.
+* Releasing for production needs a second person: the signer must be neither
+  the version's author nor its last editor (:class:`SameAuthorError`).  The
+  caller (REST API) is responsible for re-authenticating the signer.
+
+Content validation is not done here: pass ``validator`` (a callable that raises
+on invalid yaml text) to check content before it is stored.  Functions flush but
+never commit.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from controller.store import audit
+from controller.store.errors import (
+    ImmutableVersionError,
+    InvalidTransitionError,
+    NotFoundError,
+    SameAuthorError,
+    SignatureRequiredError,
+)
+from controller.store.models import Recipe, RecipeState, RecipeVersion, Role, Signature, User, utc_now
+from controller.store.users import role_allows
+
+__all__ = [
+    "ImmutableVersionError",
+    "InvalidTransitionError",
+    "SameAuthorError",
+    "SignatureRequiredError",
+    "Validator",
+    "content_sha256",
+    "create_version",
+    "diff_versions",
+    "edit_recipe",
+    "get_version",
+    "list_versions",
+    "obsolete",
+    "production_version",
+    "release_for_production",
+    "release_for_testing",
+    "update_draft",
+]
+
+Validator = Callable[[str], object]
+SIGNING_ROLE = Role.ENGINEER
+
+
+def content_sha256(yaml_text: str) -> str:
+    return hashlib.sha256(yaml_text.encode("utf-8")).hexdigest()
+
+
+def _subject(version: RecipeVersion) -> str:
+    return f"recipe {version.recipe.recipe_id} v{version.version}"
+
+
+def _get_recipe(session: Session, recipe_id: str) -> Recipe | None:
+    return session.execute(select(Recipe).where(Recipe.recipe_id == recipe_id)).scalar_one_or_none()
+
+
+def get_version(session: Session, recipe_id: str, version: int | None = None) -> RecipeVersion:
+    """One version of a recipe (the newest when ``version`` is None)."""
+    stmt = (
+        select(RecipeVersion)
+        .join(Recipe)
+        .where(Recipe.recipe_id == recipe_id)
+        .options(selectinload(RecipeVersion.signatures))
+    )
+    if version is None:
+        stmt = stmt.order_by(RecipeVersion.version.desc()).limit(1)
+    else:
+        stmt = stmt.where(RecipeVersion.version == version)
+    found = session.execute(stmt).scalar_one_or_none()
+    if found is None:
+        what = f"recipe {recipe_id!r}" if version is None else f"recipe {recipe_id!r} version {version}"
+        raise NotFoundError(f"{what} not found")
+    return found
+
+
+def list_versions(session: Session, recipe_id: str) -> Sequence[RecipeVersion]:
+    return (
+        session.execute(
+            select(RecipeVersion)
+            .join(Recipe)
+            .where(Recipe.recipe_id == recipe_id)
+            .order_by(RecipeVersion.version)
+        )
+        .scalars()
+        .all()
+    )
+
+
+def production_version(session: Session, recipe_id: str) -> RecipeVersion | None:
+    """The newest version released for production, if any."""
+    return session.execute(
+        select(RecipeVersion)
+        .join(Recipe)
+        .where(
+            Recipe.recipe_id == recipe_id,
+            RecipeVersion.state == RecipeState.RELEASED_FOR_PRODUCTION.value,
+        )
+        .order_by(RecipeVersion.version.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def create_version(
+    session: Session,
+    recipe_id: str,
+    yaml_text: str,
+    author: str,
+    *,
+    comment: str | None = None,
+    validator: Validator | None = None,
+) -> RecipeVersion:
+    """Store ``yaml_text`` as a new draft version (version = newest + 1)."""
+    if validator is not None:
+        validator(yaml_text)
+    recipe = _get_recipe(session, recipe_id)
+    if recipe is None:
+        recipe = Recipe(recipe_id=recipe_id)
+        session.add(recipe)
+        session.flush()
+    newest = session.execute(
+        select(func.max(RecipeVersion.version)).where(RecipeVersion.recipe_pk == recipe.id)
+    ).scalar_one()
+    now = utc_now()
+    version = RecipeVersion(
+        recipe=recipe,
+        version=(newest or 0) + 1,
+        state=RecipeState.DRAFT.value,
+        yaml_text=yaml_text,
+        content_sha256=content_sha256(yaml_text),
+        author=author,
+        last_modified_by=author,
+        created_at=now,
+        updated_at=now,
+        comment=comment,
+    )
+    session.add(version)
+    session.flush()
+    audit.append(
+        session, author, "recipe.version_created", _subject(version), {"sha256": version.content_sha256}
+    )
+    return version
+
+
+def update_draft(
+    session: Session,
+    recipe_id: str,
+    version: int,
+    yaml_text: str,
+    editor: str,
+    *,
+    validator: Validator | None = None,
+) -> RecipeVersion:
+    """Replace the content of a draft; released versions raise :class:`ImmutableVersionError`."""
+    target = get_version(session, recipe_id, version)
+    if target.state != RecipeState.DRAFT.value:
+        raise ImmutableVersionError(
+            f"recipe {recipe_id!r} version {version} is {target.state} and immutable; "
+            "edit the recipe to create a new draft version"
+        )
+    if validator is not None:
+        validator(yaml_text)
+    target.yaml_text = yaml_text
+    target.content_sha256 = content_sha256(yaml_text)
+    target.last_modified_by = editor
+    target.updated_at = utc_now()
+    session.flush()
+    audit.append(session, editor, "recipe.draft_updated", _subject(target), {"sha256": target.content_sha256})
+    return target
+
+
+def edit_recipe(
+    session: Session,
+    recipe_id: str,
+    yaml_text: str,
+    editor: str,
+    *,
+    comment: str | None = None,
+    validator: Validator | None = None,
+) -> RecipeVersion:
+    """Edit a recipe: update its newest version if that is a draft, otherwise
+    (newest is released or obsolete, or the recipe is new) create a new draft."""
+    try:
+        newest = get_version(session, recipe_id)
+    except NotFoundError:
+        newest = None
+    if newest is not None and newest.state == RecipeState.DRAFT.value:
+        return update_draft(session, recipe_id, newest.version, yaml_text, editor, validator=validator)
+    return create_version(session, recipe_id, yaml_text, editor, comment=comment, validator=validator)
+
+
+def _require_signer(signer: User, action: str) -> None:
+    if not signer.active:
+        raise SignatureRequiredError(f"{action} requires the signature of an active user; {signer.username} is inactive")
+    if not role_allows(signer.role, SIGNING_ROLE):
+        raise SignatureRequiredError(
+            f"{action} requires the signature of a user with role {SIGNING_ROLE.value} or above; "
+            f"{signer.username} has role {signer.role}"
+        )
+
+
+def _sign(session: Session, version: RecipeVersion, signer: User, meaning: str, reason: str) -> Signature:
+    if not reason or not reason.strip():
+        raise SignatureRequiredError(f"a signature with meaning {meaning!r} needs a reason")
+    signature = Signature(
+        recipe_version=version, user_id=signer.id, meaning=meaning, reason=reason, signed_at=utc_now()
+    )
+    session.add(signature)
+    session.flush()
+    audit.append(
+        session,
+        signer.username,
+        f"recipe.{meaning}",
+        _subject(version),
+        {"sha256": version.content_sha256, "reason": reason, "signature_id": signature.id},
+    )
+    return signature
+
+
+def _transition(
+    session: Session,
+    version: RecipeVersion,
+    allowed_from: tuple[RecipeState, ...],
+    to: RecipeState,
+) -> None:
+    if version.state not in {s.value for s in allowed_from}:
+        raise InvalidTransitionError(
+            f"recipe {version.recipe.recipe_id!r} version {version.version} is {version.state}; "
+            f"only {' or '.join(s.value for s in allowed_from)} versions can become {to.value}"
+        )
+    version.state = to.value
+    session.flush()
+
+
+def release_for_testing(
+    session: Session, recipe_id: str, version: int, signer: User, reason: str
+) -> Signature:
+    """draft -> released_for_testing (the author may sign this one)."""
+    target = get_version(session, recipe_id, version)
+    _require_signer(signer, "releasing a recipe for testing")
+    _transition(session, target, (RecipeState.DRAFT,), RecipeState.RELEASED_FOR_TESTING)
+    return _sign(session, target, signer, RecipeState.RELEASED_FOR_TESTING.value, reason)
+
+
+def release_for_production(
+    session: Session,
+    recipe_id: str,
+    version: int,
+    signer: User,
+    reason: str,
+    *,
+    supersede_previous: bool = True,
+) -> Signature:
+    """released_for_testing -> released_for_production, signed by a second engineer.
+
+    With ``supersede_previous`` (default) earlier production versions of the
+    same recipe become obsolete, so operators always get one approved version.
+    """
+    target = get_version(session, recipe_id, version)
+    _require_signer(signer, "releasing a recipe for production")
+    writers = {target.author, target.last_modified_by}
+    if signer.username in writers:
+        raise SameAuthorError(
+            f"{signer.username} wrote recipe {recipe_id!r} version {version} and cannot release it "
+            "for production; another engineer must sign"
+        )
+    _transition(session, target, (RecipeState.RELEASED_FOR_TESTING,), RecipeState.RELEASED_FOR_PRODUCTION)
+    signature = _sign(session, target, signer, RecipeState.RELEASED_FOR_PRODUCTION.value, reason)
+    if supersede_previous:
+        older = session.execute(
+            select(RecipeVersion).where(
+                RecipeVersion.recipe_pk == target.recipe_pk,
+                RecipeVersion.state == RecipeState.RELEASED_FOR_PRODUCTION.value,
+                RecipeVersion.id != target.id,
+            )
+        ).scalars()
+        for previous in older:
+            _transition(session, previous, (RecipeState.RELEASED_FOR_PRODUCTION,), RecipeState.OBSOLETE)
+            _sign(session, previous, signer, "obsoleted", f"superseded by version {target.version}")
+    return signature
+
+
+def obsolete(session: Session, recipe_id: str, version: int, signer: User, reason: str) -> Signature:
+    """Any non-obsolete version -> obsolete (revoked; can no longer be run)."""
+    target = get_version(session, recipe_id, version)
+    _require_signer(signer, "making a recipe obsolete")
+    _transition(
+        session,
+        target,
+        (RecipeState.DRAFT, RecipeState.RELEASED_FOR_TESTING, RecipeState.RELEASED_FOR_PRODUCTION),
+        RecipeState.OBSOLETE,
+    )
+    return _sign(session, target, signer, "obsoleted", reason)
+
+
+def diff_versions(session: Session, recipe_id: str, from_version: int, to_version: int) -> str:
+    """Unified diff of the yaml text of two versions ('' when identical)."""
+    a = get_version(session, recipe_id, from_version)
+    b = get_version(session, recipe_id, to_version)
+    return "".join(
+        difflib.unified_diff(
+            a.yaml_text.splitlines(keepends=True),
+            b.yaml_text.splitlines(keepends=True),
+            fromfile=f"{recipe_id} v{from_version} ({a.state})",
+            tofile=f"{recipe_id} v{to_version} ({b.state})",
+        )
+    )

@@ -1,0 +1,241 @@
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import event, func, select
+
+from controller.store import BatchRecorder, Sample, export_csv, load_batch_record, trend
+
+ORIGIN = datetime(2025, 3, 1, 6, 0, tzinfo=UTC)
+PARAMS = {"gap_um": 150, "line_speed_m_min": 2.0, "layers": ["support", "skin"]}
+
+
+def _temperature(t: float) -> float:
+    return 25.0 + 5.0 * math.sin(t / 300.0) + (t % 7) * 0.01
+
+
+def _speed(t: float) -> float:
+    return 2.0 + 0.001 * t
+
+
+@pytest.fixture
+def recorder(engine):
+    return BatchRecorder(engine, batch_size=5000, max_buffer_age_s=None)
+
+
+@pytest.fixture
+def executemany_calls(engine):
+    calls: list[int] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if executemany and "INSERT INTO samples" in statement:
+            calls.append(len(parameters))
+
+    event.listen(engine, "before_cursor_execute", count)
+    yield calls
+    event.remove(engine, "before_cursor_execute", count)
+
+
+def _start(recorder: BatchRecorder) -> int:
+    return recorder.start_run("pes-flat-sheet", 3, "casting", PARAMS, "oscar", True, time_origin=ORIGIN)
+
+
+def test_batch_record_round_trip(recorder, engine, executemany_calls):
+    run_id = _start(recorder)
+    recorder.log_step_started(run_id, 0, "heat dope", 0.0)
+    recorder.log_command(run_id, "hold", "oscar", 120.0, True)
+    recorder.log_command(run_id, "start", "viewer1", 121.0, False, "role viewer may not start")
+    recorder.log_alarm(run_id, "TIC101.HI", "quench bath high", "high", "unacknowledged", 130.0)
+    recorder.log_alarm(run_id, "TIC101.HI", "quench bath high", "high", "acknowledged", 131.0, user="oscar")
+    recorder.log_alarm(run_id, "TIC101.HI", "quench bath high", "high", "normal", 140.0)
+    recorder.log_step_ended(run_id, 0, 600.0, "complete")
+    recorder.log_step_started(run_id, 1, "cast", 600.0)
+    for i in range(10_000):
+        t = float(i)
+        recorder.add_sample(run_id, t, "quench.temperature_c", _temperature(t), "good")
+        recorder.add_sample(run_id, t, "belt.line_speed_m_min", _speed(t), "good")
+    assert recorder.pending_samples == 0  # flushed by itself at 5000, 10000, 15000, 20000
+    assert executemany_calls == [5000, 5000, 5000, 5000]
+    recorder.log_step_ended(run_id, 1, 10_000.0, "complete")
+    recorder.end_run(run_id, "Complete", 10_000.0)
+
+    record = load_batch_record(engine, run_id)
+    assert (record.run.recipe_id, record.run.recipe_version, record.run.line_kind) == ("pes-flat-sheet", 3, "casting")
+    assert record.run.parameters == PARAMS and record.run.operator == "oscar" and record.run.simulated
+    assert record.run.final_state == "Complete" and record.run.ended_t_s == 10_000.0
+    assert record.run.ended_at is not None and record.run.time_origin == ORIGIN
+    assert record.run.timestamp(3600.0) == ORIGIN + timedelta(hours=1)
+    assert [(s.index, s.name, s.started_s, s.ended_s, s.outcome) for s in record.steps] == [
+        (0, "heat dope", 0.0, 600.0, "complete"),
+        (1, "cast", 600.0, 10_000.0, "complete"),
+    ]
+    assert [(c.command, c.user, c.accepted, c.reason) for c in record.commands] == [
+        ("hold", "oscar", True, None),
+        ("start", "viewer1", False, "role viewer may not start"),
+    ]
+    [alarm] = record.alarms
+    assert (alarm.alarm_id, alarm.state, alarm.raised_t_s, alarm.cleared_t_s, alarm.acknowledged_by) == (
+        "TIC101.HI", "normal", 130.0, 140.0, "oscar",
+    )
+    assert [(e.t_s, e.state) for e in alarm.events] == [
+        (130.0, "unacknowledged"), (131.0, "acknowledged"), (140.0, "normal"),
+    ]
+    assert record.sample_count == 20_000
+    assert record.tags == ["belt.line_speed_m_min", "quench.temperature_c"]
+
+
+def test_samples_wait_in_memory_until_flush(recorder, engine):
+    run_id = _start(recorder)
+    for i in range(10):
+        recorder.add_sample(run_id, float(i), "tag", float(i))
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Sample)).scalar() == 0
+    assert recorder.flush() == 10 and recorder.pending_samples == 0
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Sample)).scalar() == 10
+
+
+def test_end_run_flushes_the_buffer(recorder, engine):
+    run_id = _start(recorder)
+    recorder.add_sample(run_id, 0.0, "tag", 1.0)
+    recorder.end_run(run_id, "Aborted", 0.5)
+    assert load_batch_record(engine, run_id).sample_count == 1
+
+
+def test_an_old_buffer_is_flushed_by_wall_time(engine):
+    now = [0.0]
+    recorder = BatchRecorder(engine, batch_size=5000, max_buffer_age_s=5.0, monotonic=lambda: now[0])
+    run_id = _start(recorder)
+    recorder.add_sample(run_id, 0.0, "tag", 1.0)
+    now[0] = 4.9
+    recorder.add_sample(run_id, 0.1, "tag", 1.0)
+    assert recorder.pending_samples == 2
+    now[0] = 5.0
+    recorder.add_sample(run_id, 0.2, "tag", 1.0)
+    assert recorder.pending_samples == 0 and recorder.samples_written == 3
+
+
+def test_sample_quality_is_checked_and_non_finite_values_become_bad(recorder, engine):
+    run_id = _start(recorder)
+    with pytest.raises(ValueError, match="quality"):
+        recorder.add_sample(run_id, 0.0, "tag", 1.0, "excellent")
+    recorder.add_sample(run_id, 0.0, "tag", float("nan"))
+    recorder.add_sample(run_id, 1.0, "tag", None, "stale")
+    recorder.flush()
+    with engine.connect() as conn:
+        rows = conn.execute(select(Sample.t_s, Sample.value, Sample.quality).order_by(Sample.t_s)).all()
+    assert [tuple(r) for r in rows] == [(0.0, None, "bad"), (1.0, None, "stale")]
+
+
+def test_a_restarted_recorder_closes_steps_and_alarms_it_did_not_open(recorder, engine):
+    run_id = _start(recorder)
+    recorder.log_step_started(run_id, 0, "heat", 0.0)
+    recorder.log_alarm(run_id, "A1", "m", "low", "unacknowledged", 1.0)
+    fresh = BatchRecorder(engine)
+    fresh.log_step_ended(run_id, 0, 9.0, "complete")
+    fresh.log_alarm(run_id, "A1", "m", "low", "rtn_unacknowledged", 2.0)
+    record = load_batch_record(engine, run_id)
+    assert record.steps[0].ended_s == 9.0
+    assert len(record.alarms) == 1 and record.alarms[0].state == "rtn_unacknowledged"
+    assert record.alarms[0].cleared_t_s == 2.0
+
+
+def test_an_alarm_that_returned_to_normal_opens_a_new_occurrence_next_time(recorder, engine):
+    run_id = _start(recorder)
+    for t, state in [(1.0, "unacknowledged"), (2.0, "rtn_unacknowledged"), (3.0, "normal"), (9.0, "unacknowledged")]:
+        recorder.log_alarm(run_id, "A1", "m", "low", state, t, user="oscar" if state == "normal" else None)
+    record = load_batch_record(engine, run_id)
+    assert [(a.raised_t_s, a.state) for a in record.alarms] == [(1.0, "normal"), (9.0, "unacknowledged")]
+    assert record.alarms[0].acknowledged_by == "oscar"
+
+
+def test_trend_downsamples_in_sql_to_at_most_max_points_with_correct_statistics(recorder, engine):
+    run_id = _start(recorder)
+    n = 20_000
+    for i in range(n):
+        t = i * 0.5
+        recorder.add_sample(run_id, t, "quench.temperature_c", _temperature(t))
+        recorder.add_sample(run_id, t, "other", -1.0)
+    recorder.flush()
+
+    t_from, t_to, max_points = 1000.0, 8000.0, 300
+    points = trend(engine, run_id, "quench.temperature_c", t_from, t_to, max_points)
+
+    # independent computation of the expected buckets
+    width = (t_to - t_from) / max_points
+    buckets: dict[int, list[float]] = defaultdict(list)
+    for i in range(n):
+        t = i * 0.5
+        if t_from <= t <= t_to:
+            buckets[min(math.floor((t - t_from) / width), max_points - 1)].append(_temperature(t))
+    assert len(points) == len(buckets) <= max_points
+    for point, (k, values) in zip(points, sorted(buckets.items()), strict=True):
+        assert point.t_s == pytest.approx(t_from + k * width)
+        assert point.count == len(values)
+        assert point.avg == pytest.approx(sum(values) / len(values), rel=1e-12)
+        assert (point.min, point.max) == (pytest.approx(min(values)), pytest.approx(max(values)))
+    assert sum(p.count for p in points) == sum(1 for i in range(n) if t_from <= i * 0.5 <= t_to)
+
+
+def test_trend_of_a_short_series_returns_every_point_and_defaults_to_the_whole_range(recorder, engine):
+    run_id = _start(recorder)
+    for i in range(5):
+        recorder.add_sample(run_id, float(i), "tag", float(i * i))
+    recorder.flush()
+    points = recorder.trend(run_id, "tag", max_points=100)
+    assert [(p.count, p.avg) for p in points] == [(1, 0.0), (1, 1.0), (1, 4.0), (1, 9.0), (1, 16.0)]
+    assert trend(engine, run_id, "missing") == []
+
+
+def test_export_csv_writes_every_sample_with_its_wall_timestamp(recorder, engine):
+    run_id = _start(recorder)
+    recorder.add_sample(run_id, 0.0, "b", 1.5)
+    recorder.add_sample(run_id, 60.0, "a", None, "bad")
+    recorder.add_sample(run_id, 30.0, "a", 2.25)
+    recorder.flush()
+    out = io.StringIO()
+    assert export_csv(engine, run_id, out) == 3
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert [(r["tag"], float(r["t_s"]), r["value"], r["quality"]) for r in rows] == [
+        ("a", 30.0, "2.25", "good"),
+        ("a", 60.0, "", "bad"),
+        ("b", 0.0, "1.5", "good"),
+    ]
+    assert datetime.fromisoformat(rows[1]["timestamp"]) == ORIGIN + timedelta(seconds=60)
+    assert export_csv(engine, run_id, io.StringIO(), tags=["b"]) == 1
+
+
+async def test_flush_async_writes_in_a_thread_and_keeps_samples_added_meanwhile(engine):
+    recorder = BatchRecorder(engine, batch_size=100_000, max_buffer_age_s=None)
+    run_id = _start(recorder)
+    for i in range(1000):
+        recorder.add_sample(run_id, float(i), "tag", float(i))
+    assert await recorder.flush_async() == 1000
+    recorder.add_sample(run_id, 1000.0, "tag", 0.0)
+    assert recorder.pending_samples == 1
+    assert load_batch_record(engine, run_id).sample_count == 1000
+
+
+async def test_a_failed_flush_keeps_the_samples_for_the_next_attempt(tmp_path):
+    from controller.store import create_engine_for, upgrade
+
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    upgrade(url)
+    engine = create_engine_for(url)
+    try:
+        recorder = BatchRecorder(engine, max_buffer_age_s=None)
+        run_id = _start(recorder)
+        recorder.add_sample(run_id + 1, 0.0, "tag", 1.0)  # unknown run: foreign key violation
+        with pytest.raises(Exception, match="FOREIGN KEY"):
+            await recorder.flush_async()
+        assert recorder.pending_samples == 1
+        with pytest.raises(Exception, match="FOREIGN KEY"):
+            recorder.flush()
+        assert recorder.pending_samples == 1
+    finally:
+        engine.dispose()
