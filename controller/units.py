@@ -158,7 +158,8 @@ def to_unit(text: str | float | int, unit: str, *, what: str = "") -> float:
     """The magnitude of ``text`` in ``unit``.
 
     A bare number is accepted only for plain numbers and absorbance (dimensionless
-    targets without a physical unit); everywhere else the unit is required.
+    targets without a physical unit) and for zero (except temperatures); everywhere
+    else the unit is required.
     """
     target = _parse_unit(unit, unit, what)
     target_kind = dimension_name(target)
@@ -166,7 +167,8 @@ def to_unit(text: str | float | int, unit: str, *, what: str = "") -> float:
     quantity = parse_quantity(text, what=what)
     has_unit = not (isinstance(text, (int, float)) or split_quantity(str(text))[1] == "")
     if not has_unit:
-        if target_kind in ("number", "absorbance"):
+        if target_kind in ("number", "absorbance") or (quantity.magnitude == 0 and target_kind != "temperature"):
+            # a plain number, or zero, which is zero in every unit but an offset temperature
             return float(quantity.magnitude)
         example = f"'{_example_number(unit)} {unit}'"
         raise UnitError(f"{_prefix(what)}'{shown}' has no unit; expected {_a(target_kind)} like {example}", "missing")

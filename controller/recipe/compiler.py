@@ -174,6 +174,14 @@ class _Context:
     def __init__(self, parameters: dict[str, Parameter], out: list[RecipeError]) -> None:
         self.parameters = parameters
         self.out = out
+        # Names whose definition already failed (a bad formula entry, a layer that did
+        # not resolve): references to them are not reported again.
+        self.failed: set[str] = set()
+
+    def condition_parameters(self) -> dict[str, float]:
+        values = {name: 0.0 for name in self.failed}
+        values.update({n: p.value for n, p in self.parameters.items()})
+        return values
 
     def error(self, field: str, rule: str, message: str) -> None:
         self.out.append(RecipeError(field, rule, message))
@@ -183,6 +191,8 @@ class _Context:
         if isinstance(raw, str) and _NAME.match(raw.strip()):
             name = raw.strip()
             parameter = self.parameters.get(name)
+            if parameter is None and name in self.failed:
+                return None
             if parameter is None:
                 self.error(field, "param.unknown", f"{what}: unknown parameter {name!r} "
                            f"(formula and derived parameters: {', '.join(sorted(self.parameters)) or 'none'})")
@@ -207,6 +217,9 @@ def _compile(text: str, line: LineDefinition, control: LineControl) -> tuple[Com
     header = _header(spec, line, out)
     parameters = _parameters(spec, out)
     ctx = _Context(parameters, out)
+    ctx.failed.update(name for name in spec.formula if name not in parameters)
+    ctx.failed.update(f"layer_{i + 1}_{suffix}" for i in range(len(spec.layers))
+                      for suffix in ("flow", "pump_speed", "gap", "wet_thickness"))
     layers = _layers(spec, line, ctx)
     steps = _steps(spec, line, control, ctx)
     alarms = _alarms(spec, line, control, ctx, {s.name for s in steps})
@@ -480,7 +493,7 @@ def _loop_action(raw: LoopSpec, field: str, line: LineDefinition, control: LineC
 def _condition(source: str, field: str, line: LineDefinition, ctx: _Context) -> Condition | None:
     try:
         return compile_condition(source, known_addresses=_known_addresses(line),
-                                 parameters={n: p.value for n, p in ctx.parameters.items()})
+                                 parameters=ctx.condition_parameters())
     except ConditionError as exc:
         for problem in exc.problems:
             ctx.error(field, f"condition.{problem.kind}", f"{source!r}, column {problem.column}: {problem.message}")

@@ -461,9 +461,10 @@ def casting_interlocks(facts: RecipeFacts) -> list[RecipeError]:
             if speed <= 0.0:
                 continue
             layer = by_pump.get(pump)
-            if layer is None:
+            if layer is None and pump not in {spec_layer.pump for spec_layer in facts.spec.layers}:
                 report("LINE.pump_without_layer", pump, RecipeError(f"{step.field}.actions", "LINE.pump_without_layer",
                                        f"step {step.name}: {pump} runs but no layer uses it"))
+            if layer is None:
                 continue
             if speed > PRIMING_MAX_RPM and belt <= 0.0:
                 report("LINE.belt_while_casting", pump, RecipeError(f"{step.field}.actions", "LINE.belt_while_casting",

@@ -51,7 +51,7 @@ class LayerSpec(_Strict):
     solvent: str
     non_solvent: str | None = None  # None: a stable dope, no titration
     polymer_wt_pct: Value
-    non_solvent_wt_pct: Value = 0.0
+    non_solvent_wt_pct: Value = "0 wt%"
     wet_thickness: Value
     gap: Value
     charge: Value
