@@ -53,5 +53,8 @@ class SimTransport:
             raise TransportError(f"{device}: simulator transport is not connected")
         self._plant.write_device(device, values)
 
+    async def heartbeat(self, counter: int) -> None:
+        """No-op: the in-process plant shares the controller's fate, it needs no watchdog."""
+
     async def close(self) -> None:
         self._connected = False

@@ -51,4 +51,10 @@ class Transport(Protocol):
         """Write outputs (already limit-checked by the caller). Raises TransportError."""
         ...
 
+    async def heartbeat(self, counter: int) -> None:
+        """Write the controller's heartbeat counter (mod 65536) to the endpoint, whose
+        watchdog drives the plant to safe state when it stops changing. Raises
+        TransportError."""
+        ...
+
     async def close(self) -> None: ...
