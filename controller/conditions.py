@@ -201,7 +201,6 @@ class _Compiler:
         return _Node(True, lambda image: any(f(image) for f in fns))
 
     def _Compare(self, node: ast.Compare) -> _Node:
-        operands = [self._numeric(node.left)] + [self._numeric(c) for c in node.comparators]
         ops: list[Callable[[float, float], bool]] = []
         for op_node in node.ops:
             op = _COMPARE.get(type(op_node))
@@ -209,6 +208,7 @@ class _Compiler:
                 what = _NODE_NAMES.get(type(op_node), type(op_node).__name__)
                 return self.problem("forbidden", node, f"comparison {what} not allowed in a condition")
             ops.append(op)
+        operands = [self._numeric(node.left)] + [self._numeric(c) for c in node.comparators]
         fns = tuple(o.fn for o in operands)
         pairs = tuple(zip(ops, range(len(ops))))
         if len(ops) == 1:
