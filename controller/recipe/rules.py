@@ -468,7 +468,7 @@ def casting_interlocks(facts: RecipeFacts) -> list[RecipeError]:
                 continue
             if speed > PRIMING_MAX_RPM and belt <= 0.0:
                 report("LINE.belt_while_casting", pump, RecipeError(f"{step.field}.actions", "LINE.belt_while_casting",
-                                       f"step {step.name}: {pump} at {speed:g} rpm with the belt stopped; above "
+                                       f"step {step.name}: {pump} at {speed:.1f} rpm with the belt stopped; above "
                                        f"{PRIMING_MAX_RPM:g} rpm (priming) the belt must run, and at shutdown the "
                                        "pumps stop before the belt"))
             gap = state.outputs.get(f"casting_knife.gap_{layer.slot}_setpoint_um", 0.0)

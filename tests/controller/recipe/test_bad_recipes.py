@@ -141,6 +141,13 @@ BAD: list[tuple[str, Callable[[Recipe], None], str, str]] = [
     ("dosing pump left on", set_("procedure[3].actions", []), "procedure[10].actions", "LINE.dosing_end"),
     ("casting onto a stopped belt", set_("procedure[6].actions", []), "procedure[7].actions", "LINE.belt_while_casting"),
     ("pump started before the gap is set", set_("procedure[4].actions", []), "procedure[5].actions", "LINE.gap_while_casting"),
+    ("more layers than pumps", lambda data: data["layers"].extend([dict(data["layers"][0])] * 2),
+     "layers", "layer.count"),
+    ("line speed needs a pump faster than it goes", set_("formula.line_speed", {"value": "5 m/min"}),
+     "layers[0].wet_thickness", "EQ.pump_speed"),
+    ("not enough dope for the production time",
+     lambda data: data["formula"].update(production_time={"value": "20 h"}, production_timeout={"value": "21 h"}),
+     "layers[0].charge", "EQ.dope_inventory"),
     ("alarm for an unknown step", set_("alarms[0].steps", ["casting"]), "alarms[0].steps[0]", "alarm.steps"),
     ("alarm id of a standing alarm", set_("alarms[0].id", "BELT_STOPPED"), "alarms[0].id", "alarm.id_duplicate"),
 ]
