@@ -126,8 +126,9 @@ class _Device:
         self.spec = spec
         self.commands: dict[str, float] = {t.name: float(t.safe_value) for t in spec.profile.outputs}
         self.truth: dict[str, float] = {}
-        # (tag, low, high, noise sigma or None for exact values) of every non-writable tag
+        # noise sigma per measured tag (absent or 0: exact, e.g. totalisers and status)
         self.noise: dict[str, float] = {}
+        self.heater_failed = False
 
     def measure(self) -> None:
         """Fill ``truth`` with the true value of every measured/status tag."""
@@ -358,6 +359,7 @@ class CastingPlant:
         model = self._devices.get(device)
         if model is None:
             self.line.device(device)  # raises KeyError with the known names
+        model.heater_failed = device in self.faults.failed_heaters
         model.measure()
         truth = model.truth
         noise = model.noise
