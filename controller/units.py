@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import re
 from functools import lru_cache
+from tokenize import TokenError  # pint's tokenizer raises it on broken unit text
 
 import pint
 
@@ -84,12 +85,6 @@ def _parse_unit(unit: str, text: str, what: str) -> pint.Unit:
         raise UnitError(f"{_prefix(what)}'{text}': unknown unit {unit.strip()!r}", "unknown_unit") from exc
     except (AssertionError, ValueError, TypeError, AttributeError, SyntaxError, TokenError) as exc:
         raise UnitError(f"{_prefix(what)}'{text}': cannot read the unit {unit.strip()!r}") from exc
-
-
-try:  # pint's tokenizer can raise tokenize.TokenError on broken unit text
-    from tokenize import TokenError
-except ImportError:  # pragma: no cover
-    TokenError = SyntaxError  # type: ignore[misc,assignment]
 
 
 def _prefix(what: str) -> str:
