@@ -262,6 +262,8 @@ class _EndpointLink:
                         f"{device}: {self.endpoint.label} refused write of {run.count} registers at "
                         f"{run.reference}: exception code {getattr(response, 'exception_code', '?')}")
                 self._written_words.update(words)
+        except TransportError:
+            raise  # a refusal, already worded (TransportError is an OSError too)
         except _COMM_ERRORS as exc:
             reason = f"write to {self.endpoint.label} failed: {exc!r}"
             self._disconnected(reason)

@@ -233,3 +233,11 @@ async def test_setpoint_outside_limits_is_refused_before_the_wire(rig: Rig) -> N
     assert rig.server.last_refusal == ""  # nothing reached the server either
     await asyncio.wait_for(line.write("dope_pump_1", {"speed_setpoint_rpm": 30.0}), WAIT_S)
     assert rig.plant.writes == [("dope_pump_1", {"speed_setpoint_rpm": 30.0})]
+
+
+async def test_plc_refusal_comes_back_as_transport_error(rig: Rig) -> None:
+    # the transport itself does not check limits (Line does); the served PLC refuses too
+    with pytest.raises(TransportError, match=r"dope_pump_1: .*refused write .*exception code 3"):
+        await asyncio.wait_for(rig.transport.write("dope_pump_1", {"speed_setpoint_rpm": 500.0}), WAIT_S)
+    assert rig.plant.writes == []
+    assert "outside limits" in rig.server.last_refusal
