@@ -39,7 +39,7 @@ from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from drivers.clock import Clock
-from drivers.modbus_map import ModbusMap, RegisterEntry, RegisterKind
+from drivers.modbus_map import Access, ModbusMap, RegisterEntry, RegisterKind
 from drivers.profiles import DeviceProfile, TagDirectionError, TagLimitError
 from drivers.sim_transport import PlantPort
 
@@ -208,9 +208,7 @@ class ModbusPlantServer:
             span = self._span_at.get(register)
             if span is None:
                 raise _Refused(ExcCodes.ILLEGAL_ADDRESS, f"address {register} is not in the map")
-            if span.kind not in (RegisterKind.FLOAT32, RegisterKind.COMMAND_WORD, RegisterKind.HEARTBEAT) or (
-                span.kind is RegisterKind.FLOAT32 and not self._profiles[span.device].tag(span.tag).writable
-            ):
+            if span.access is not Access.READ_WRITE:  # measured float, status word, command ack
                 raise _Refused(ExcCodes.ILLEGAL_ADDRESS,
                                f"{span.device}.{span.tag} at {span.reference} is read-only")
             if span.address < address or span.end > end:

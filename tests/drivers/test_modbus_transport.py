@@ -241,3 +241,23 @@ async def test_plc_refusal_comes_back_as_transport_error(rig: Rig) -> None:
         await asyncio.wait_for(rig.transport.write("dope_pump_1", {"speed_setpoint_rpm": 500.0}), WAIT_S)
     assert rig.plant.writes == []
     assert "outside limits" in rig.server.last_refusal
+
+
+@pytest.mark.parametrize(
+    ("device", "tag", "word", "expected"),
+    [
+        ("dope_pump_1", "status_word_0", 1, EXP_DATA_ADDRESS),  # status is read-only
+        ("dryer", "command_ack_0", 1, EXP_DATA_ADDRESS),  # the ack belongs to the plant
+        ("dope_pump_1", "speed_setpoint_rpm", 0x4120, EXP_DATA_ADDRESS),  # half a float
+        ("dryer", "command_word_0", 0x0002, EXP_DATA_VALUE),  # a bit no command owns
+    ],
+)
+async def test_independent_client_single_register_writes_refused(
+    rig: Rig, device: str, tag: str, word: int, expected: int
+) -> None:
+    address = rig.map.entry(device, tag).address
+    client = independent_client(rig.server.port)
+    ok = await asyncio.wait_for(asyncio.to_thread(client.write_single_register, address, word), WAIT_S)
+    assert not ok
+    assert client.last_except == expected
+    assert rig.plant.writes == []
