@@ -255,6 +255,7 @@ class Engine:
         on_scan: Callable[[Engine], None] | None = None,
     ) -> UnitState:
         """Scan every ``scan_period_s`` until the unit reaches one of ``until``."""
+        await self.line.connect()
         start_s = self.clock.now_s()
         next_scan_s = start_s
         while True:

@@ -27,11 +27,17 @@ class Line:
         missing = [d.name for d in definition.devices if d.name not in self._transport_of]
         if missing:
             raise ValueError(f"no transport serves: {', '.join(missing)}")
+        self.connected = False
 
     async def connect(self) -> None:
-        await asyncio.gather(*(t.connect() for t in self._transports))
+        """Connect every transport (idempotent). A transport that cannot reach its
+        endpoint yet keeps retrying on its own; its devices read STALE/BAD_COMM."""
+        if not self.connected:
+            await asyncio.gather(*(t.connect() for t in self._transports))
+            self.connected = True
 
     async def close(self) -> None:
+        self.connected = False
         await asyncio.gather(*(t.close() for t in self._transports), return_exceptions=True)
 
     async def read_inputs(self) -> dict[str, DeviceReading]:
