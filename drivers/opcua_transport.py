@@ -140,7 +140,7 @@ class OpcUaTransport:
 
     async def close(self) -> None:
         self._closed = True
-        await self._drop("closed")
+        await self._drop("closed", lost=False)
 
     async def _open(self) -> None:
         client = self._new_client()
@@ -212,13 +212,14 @@ class OpcUaTransport:
         self._next_attempt_monotonic = time.monotonic() + self._backoff_s
         self._backoff_s = min(2 * self._backoff_s, self._backoff_max_s)
 
-    async def _drop(self, error: str) -> None:
+    async def _drop(self, error: str, *, lost: bool = True) -> None:
         client, self._client = self._client, None
         self._nodes = []
         self._heartbeat_node = None
         self._last_error = error
         if client is not None:
-            _logger.warning("OPC UA %s: %s; dropping the connection", self._endpoint, error)
+            if lost:
+                _logger.warning("OPC UA %s: %s; dropping the connection", self._endpoint, error)
             await _disconnect_quietly(client, self._timeout_s)
 
     async def _ensure_connected(self) -> Client | None:
