@@ -21,7 +21,8 @@ from drivers.clock import VirtualClock
 from drivers.line import Line
 from drivers.lines import LineDefinition, casting_line
 from drivers.opcua_map import NAMESPACE_URI, device_tag_nodes
-from drivers.opcua_transport import ClientSecurity, OpcUaTransport
+from drivers.opcua_security import make_self_signed_certificate
+from drivers.opcua_transport import CLIENT_APPLICATION_URI, ClientSecurity, OpcUaTransport
 from drivers.profiles import DataType, TagLimitError
 from drivers.transport import Quality, TransportError
 from simulator.opcua_server import OpcUaPlantServer, ServerSecurity
@@ -303,8 +304,10 @@ async def test_username_and_basic256sha256_sign_and_encrypt() -> None:
     line = casting_line(layers=2)
     plant = PlantStandIn(line)
     plant.values["dryer"]["air_temperature_c"] = 80.5
+    server_clock = VirtualClock(0.0)
     server = OpcUaPlantServer(
-        plant, line, port=free_port(), devices=("dryer",), security=ServerSecurity(users={"operator": "s3cret"})
+        plant, line, port=free_port(), devices=("dryer",), clock=server_clock,
+        security=ServerSecurity(users={"operator": "s3cret"}),
     )
     await server.start()
     try:
@@ -320,6 +323,14 @@ async def test_username_and_basic256sha256_sign_and_encrypt() -> None:
             assert reading.values["air_temperature_c"] == 80.5
             await good.write("dryer", {"fan_on": 1.0})
             assert plant.writes == [("dryer", {"fan_on": 1.0})]
+
+            server_clock.advance_to(7.0)
+            assert server.heartbeat_age_s(server_clock.now_s()) == 7.0  # none yet: age since start
+            await good.heartbeat(1)
+            assert server.heartbeat_age_s(server_clock.now_s()) == 0.0
+            server_clock.advance_to(9.0)
+            await good.heartbeat(1)  # the same counter again is not a sign of life
+            assert server.heartbeat_age_s(server_clock.now_s()) == 2.0
         finally:
             await good.close()
 
@@ -335,5 +346,35 @@ async def test_username_and_basic256sha256_sign_and_encrypt() -> None:
         with pytest.raises(TransportError):
             await anonymous.connect()  # no SecurityPolicy None endpoint, no anonymous token
         await anonymous.close()
+    finally:
+        await server.stop()
+
+
+async def test_only_trusted_client_certificates_open_a_session() -> None:
+    line = casting_line(layers=2)
+    trusted = make_self_signed_certificate(CLIENT_APPLICATION_URI, "trusted controller", server=False)
+    server = OpcUaPlantServer(
+        PlantStandIn(line), line, port=free_port(), devices=("dryer",),
+        security=ServerSecurity(users={"operator": "s3cret"}, trusted_client_certificates=(trusted.certificate_der,)),
+    )
+    await server.start()
+    try:
+        known = OpcUaTransport(
+            server.endpoint, line, ("dryer",), clock=VirtualClock(), timeout_s=2.0,
+            security=ClientSecurity(username="operator", password="s3cret", sign_and_encrypt=True,
+                                    certificate=trusted, server_certificate_der=server.certificate_der),
+        )
+        await known.connect()
+        [reading] = await known.read()
+        assert reading.quality is Quality.GOOD, reading.error
+        await known.close()
+
+        stranger = OpcUaTransport(
+            server.endpoint, line, ("dryer",), clock=VirtualClock(), timeout_s=2.0,
+            security=ClientSecurity(username="operator", password="s3cret", sign_and_encrypt=True),
+        )
+        with pytest.raises(TransportError, match="BadCertificateUntrusted"):
+            await stranger.connect()
+        await stranger.close()
     finally:
         await server.stop()
