@@ -405,8 +405,10 @@ class CastingPlant:
         if charge.non_solvent is not None:
             curve = dope.cloud_point_curve(polymer, solvent, charge.non_solvent)
             non_solvent_density = dope.NON_SOLVENTS[curve.non_solvent].density_g_cm3
-        elif polymer != "polysulfone" or solvent != "dmf":
+        elif polymer not in dope.POLYMER_DENSITY_G_CM3 or solvent not in dope.SOLVENT_DENSITY_G_CM3:
             raise ValueError(f"no dope data for {charge.polymer}/{charge.solvent}")
+        # A stable dope (no non-solvent) of another polymer takes the PSf/DMF viscosity
+        # correlation (assumption: no viscosity data for the seed 003 dopes here).
         model.charge = charge
         model.curve = curve
         model.non_solvent_density_g_cm3 = non_solvent_density

@@ -83,8 +83,15 @@ VISCOSITY_REF_POLYMER_FRACTION: float = 0.10
 VISCOSITY_CONCENTRATION_EXPONENT: float = 5.0
 VISCOSITY_ACTIVATION_J_MOL: float = 20000.0
 DOPE_CP_J_KG_K: float = 2060.0  # DMF 150.6 J/(mol·K) / 73.09 g/mol (CRC Handbook); dominates the dope
-POLYMER_DENSITY_G_CM3: dict[str, float] = {"polysulfone": 1.24}  # Udel P-3500 data sheet
-SOLVENT_DENSITY_G_CM3: dict[str, float] = {"dmf": 0.944}  # CRC Handbook, 25 °C
+POLYMER_DENSITY_G_CM3: dict[str, float] = {
+    "polysulfone": 1.24,  # Udel P-3500 data sheet
+    "polyethersulfone": 1.37,  # Ultrason E / Veradel data sheets
+    "polyvinylidene-fluoride": 1.78,  # Kynar / Solef data sheets
+    "nylon": 1.14,  # nylon 6,6, CRC Handbook of Chemistry and Physics (polymer properties)
+}
+SOLVENT_DENSITY_G_CM3: dict[str, float] = {  # CRC Handbook, 25 °C
+    "dmf": 0.944, "nmp": 1.028, "dmac": 0.937, "formic-acid": 1.22,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +122,12 @@ _ALIASES: dict[str, str] = {
     "polysulfone": "polysulfone", "psf": "polysulfone", "psu": "polysulfone",
     "polyarylsulfone": "polysulfone", "p-3500": "polysulfone", "udel-p-3500": "polysulfone",
     "dmf": "dmf", "dimethylformamide": "dmf", "n,n-dimethylformamide": "dmf",
+    # seed 003's polymers and their usual solvents (stable dopes, cast without titration)
+    "polyethersulfone": "polyethersulfone", "pes": "polyethersulfone",
+    "polyvinylidene-fluoride": "polyvinylidene-fluoride", "pvdf": "polyvinylidene-fluoride",
+    "nylon": "nylon", "nylon-6,6": "nylon", "polyamide": "nylon",
+    "nmp": "nmp", "n-methyl-2-pyrrolidone": "nmp", "dmac": "dmac", "dimethylacetamide": "dmac",
+    "formic-acid": "formic-acid",
 }
 
 
