@@ -34,6 +34,7 @@ from controller.procedure import (
     Step,
 )
 from controller.recording import RunRecorder
+from controller.soft_sensors import SoftSensor, casting_soft_sensors, lifetime_alarm_source
 from controller.states import (
     STATE_COMPLETE,
     TERMINAL,
@@ -187,6 +188,8 @@ class Engine:
             ))
             self._standing_ids.add(standing.alarm_id)
         self._step_listeners: list[Callable[[StepLogEntry], None]] = []
+        self.soft_sensors: list[SoftSensor] = []
+        self._derived_keys: list[str] = []
 
     # ----------------------------------------------------------------- public API
 
@@ -209,6 +212,16 @@ class Engine:
         self.alarms.remove_all_except(self._standing_ids)
         for definition in recipe.alarms:
             self.alarms.define(definition)
+        estimators = casting_soft_sensors(recipe.layers)
+        self.soft_sensors = list(estimators)
+        self._derived_keys = [a for sensor in self.soft_sensors for a in sensor.addresses]
+        known = frozenset(self._all_addresses() + self._derived_keys)
+        for estimator in estimators:
+            alarm_id, message, condition = lifetime_alarm_source(estimator)
+            self.alarms.define(AlarmDefinition(
+                alarm_id=alarm_id, message=message, priority=1,
+                condition=compile_condition(condition, known_addresses=known, parameters={}),
+                action=AlarmAction.HOLD))
         self.recipe = recipe
 
     def request(self, command: Command | str, user: str = "operator") -> UnitState:
@@ -276,6 +289,8 @@ class Engine:
         self.scan_count += 1
 
         await self._read_inputs(now_s)
+        for sensor in self.soft_sensors:
+            sensor.update(self.image, dt_s)
         actions = self.alarms.evaluate(self.image, now_s, dt_s,
                                        self.step.name if self.state is UnitState.EXECUTE and self.step else None)
         for action in actions:
@@ -549,6 +564,8 @@ class Engine:
                 value = image.get(address)
                 add(run_id, now_s, address, value if value is not None else None,
                     quality.value if good or value is None else Quality.STALE.value)
+        for address in self._derived_keys:
+            add(run_id, now_s, address, image.get(address), Quality.GOOD.value)
 
     # -------------------------------------------------------------- batch record
 
