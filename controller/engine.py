@@ -300,6 +300,7 @@ class Engine:
         self._run_loops(dt_s)
         self._force_interlocks()
         await self._write_outputs(now_s)
+        await self.line.heartbeat(self.scan_count)  # watchdog; Line.heartbeat logs and swallows TransportError
         self._sample(now_s)
         if self.state in STATE_COMPLETE:
             self._enter(STATE_COMPLETE[self.state], now_s)

@@ -7,10 +7,13 @@ it, so a setpoint outside limits never reaches the wire.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping, Sequence
 
 from drivers.lines import LineDefinition
-from drivers.transport import DeviceReading, Transport
+from drivers.transport import DeviceReading, Transport, TransportError
+
+log = logging.getLogger(__name__)
 
 
 class Line:
@@ -65,6 +68,21 @@ class Line:
         for device, values in checked.items():
             if values:
                 await self._transport_of[device].write(device, values)
+
+    async def heartbeat(self, counter: int) -> None:
+        """Write the controller's heartbeat to every transport (their watchdogs watch it).
+
+        Every transport is tried even if one fails; a TransportError (dead endpoint) is
+        logged and swallowed so a lost connection never stops the scan; the device readings
+        already report the loss as STALE/BAD_COMM. Any other exception propagates.
+        """
+        results = await asyncio.gather(*(t.heartbeat(counter) for t in self._transports),
+                                       return_exceptions=True)
+        for result in results:
+            if isinstance(result, TransportError):
+                log.debug("heartbeat not written: %s", result)
+            elif isinstance(result, BaseException):
+                raise result
 
     async def to_safe(self) -> None:
         """Drive every output of every device to its safe value (used on abort and exit)."""
