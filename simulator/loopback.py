@@ -1,0 +1,55 @@
+"""Helpers to serve the casting plant on loopback (HIL tests, benches): free ports, a
+served plant prepared for a recipe, a plant file for its ports."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from controller.procedure import CompiledRecipe
+from controller.recipe import compile_recipe
+from controller.simulation import line_for_kind, prepare_plant
+from drivers.lines import LineDefinition
+from simulator.casting import CastingPlant
+from simulator.serve import ServedPlant
+
+SHORT_RECIPE = Path(__file__).resolve().parents[1] / "tests" / "hil_data" / "short-casting.yaml"
+SPEED = 100.0  # simulated seconds per wall second, plant and controller alike
+
+
+def free_port() -> int:
+    """A TCP port the OS says is free on 127.0.0.1 (a small race is accepted in tests)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def short_recipe() -> CompiledRecipe:
+    """The HIL tests' short casting recipe (about 200 simulated seconds)."""
+    definition, control = line_for_kind("casting")
+    return compile_recipe(SHORT_RECIPE.read_text(encoding="utf-8"), definition, control)
+
+
+def served_plant(recipe: CompiledRecipe, *, speed: float = SPEED, watchdog_s: float = 3.0,
+                 seed: int = 0) -> tuple[ServedPlant, CastingPlant, LineDefinition]:
+    definition, _control = line_for_kind("casting")
+    plant = CastingPlant(definition, seed=seed)
+    prepare_plant(plant, recipe)
+    served = ServedPlant(plant, definition, modbus_port=free_port(), opcua_port=free_port(),
+                         speed=speed, step_s=0.02, watchdog_s=watchdog_s)
+    return served, plant, definition
+
+
+def plant_file(tmp_path: Path, *, modbus_port: int | None, opcua_port: int | None,
+               modbus_devices: str = "all", opcua_devices: str = "all") -> Path:
+    """A plant file for a served plant's ports (None: no endpoint of that kind)."""
+    text = "line: casting\nendpoints:\n"
+    if modbus_port is not None:
+        text += (f"  - {{name: plc, transport: modbus, host: 127.0.0.1, port: {modbus_port}, "
+                 f"map_devices: line, devices: {modbus_devices}}}\n")
+    if opcua_port is not None:
+        text += (f"  - {{name: ua, transport: opcua, url: 'opc.tcp://127.0.0.1:{opcua_port}/poreline/', "
+                 f"devices: {opcua_devices}}}\n")
+    path = tmp_path / "plant.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
