@@ -69,8 +69,13 @@ def run(
     sample_period_s: Annotated[float, typer.Option(
         "--sample-period", help="Historian sample period, s")] = 10.0,
     operator: Annotated[str, typer.Option(help="Operator name for the batch record")] = "operator",
+    plant: Annotated[Path | None, typer.Option(
+        "--plant", exists=True, dir_okay=False,
+        help="Plant file: drive the devices it names (served simulator or hardware) on wall time")] = None,
+    speed: Annotated[float, typer.Option(help="With --plant: wall-clock speed factor (match the served simulator)")] = 1.0,
 ) -> None:
-    """Run a recipe on the built-in simulator on virtual time and write its batch record."""
+    """Run a recipe on the built-in simulator on virtual time (or, with --plant, on the
+    plant file's devices on wall time) and write its batch record."""
     from controller.simulation import build_simulated_line
     from controller.store import BatchRecorder, create_engine_for, default_database_url, upgrade
 
@@ -79,6 +84,10 @@ def run(
     upgrade(url)
     db = create_engine_for(url)
     recorder = BatchRecorder(db)
+    if plant is not None:
+        from controller.cli_hil import run_on_plant
+        raise typer.Exit(run_on_plant(compiled, plant, recorder=recorder, url=url, scan_period_s=scan_period_s,
+                                      sample_period_s=sample_period_s, operator=operator, speed=speed))
     sim = build_simulated_line(compiled, seed=seed, scan_period_s=scan_period_s,
                                sample_period_s=sample_period_s, recorder=recorder,
                                operator=operator)
@@ -147,6 +156,9 @@ def _summary(sim, compiled, wall_s: float, url: str) -> None:  # type: ignore[no
     console.print(f"Membrane cast: [bold]{cast_m:.1f} m[/bold]   simulated {_hms(sim_s)} in "
                   f"{wall_s:.1f} s wall ({sim_s / max(wall_s, 1e-9):.0f}x)")
     console.print(f"Batch record: run {engine.run_id} in {url}")
+
+
+from controller.cli_hil import register as _register_hil; _register_hil(app)  # noqa: E402, E702
 
 
 def main() -> None:
