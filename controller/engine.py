@@ -222,6 +222,17 @@ class Engine:
                 alarm_id=alarm_id, message=message, priority=1,
                 condition=compile_condition(condition, known_addresses=known, parameters={}),
                 action=AlarmAction.HOLD))
+        if recipe.header.line_kind == "foaming":  # seed 001: gas loading, P_min, foam; the gas interlock
+            from controller.soft_sensors import foaming_soft_sensors
+            sensors, interlocks = foaming_soft_sensors(recipe, self.line.definition)
+            self.soft_sensors += sensors
+            self._derived_keys += [a for sensor in sensors for a in sensor.addresses]
+            known = frozenset(self._all_addresses() + self._derived_keys)
+            for alarm_id, message, condition, force_safe in interlocks:
+                self.alarms.define(AlarmDefinition(
+                    alarm_id=alarm_id, message=message, priority=1,
+                    condition=compile_condition(condition, known_addresses=known, parameters={}),
+                    delay_s=2.0, action=AlarmAction.HOLD, force_safe=force_safe))
         self.recipe = recipe
 
     def request(self, command: Command | str, user: str = "operator") -> UnitState:

@@ -104,3 +104,71 @@ def casting_control(line: LineDefinition) -> LineControl:
         "support_belt.line_speed_setpoint_m_min > 0.1 and support_belt.line_speed_m_min < 0.02",
         10.0, "hold"))
     return LineControl(loops=tuple(loops), alarms=tuple(alarms))
+
+
+# Foaming line (seed 001). Tunings by the SIMC rules on the simulator's models
+# (simulator.foaming): barrel zones τ ≈ 640 s, gain ≈ 4.4 K/% (2 kW, hA 4.5 W/K);
+# screw tip pressure τ ≈ 3 s, gain ≈ 9 bar/rpm; mixing-stage pressure integrating at
+# ≈ 0.8 bar/s per rpm of melt pump 1; exchanger outlet gain ≈ 1 K/K, wall lag 120 s plus
+# the coolant unit's 180 s and a transport delay of V/Q ≈ 10 min.
+MELT_OVERPRESSURE_TRIP_BAR: float = 350.0  # issue 4 ("configurable, e.g. 350 bar"); Zenith PEP-II ≤ 345 bar
+# CO2 turns supercritical at 31.1 °C (critical temperature 304.1 K): the head must stay
+# below it to meter liquid CO2; # assumption: trip with a 6 K margin.
+CO2_HEAD_TRIP_C: float = 25.0
+WATER_HEAD_TRIP_C: float = 40.0  # assumption: cooled head of the water pump (seal life)
+# assumption: PES Tg 225 °C (Raje et al. 2023) + 25 K; below it the melt freezes off in the die lips.
+DIE_FREEZE_C: float = 250.0
+COOLANT_MIN_FLOW_L_MIN: float = 2.0  # assumption: a tenth of the circulation pump's 20 L/min
+
+
+def foaming_control(line: LineDefinition) -> LineControl:
+    loops: list[LoopDefinition] = []
+    alarms: list[StandingAlarm] = []
+    for device, prefix in (("extruder", "barrel"), ("die", "die")):
+        profile = line.device(device).profile
+        zones = sum(1 for t in profile.tags if t.name.endswith("_heater_output_pct"))
+        for zone in range(1, zones + 1):
+            loops.append(LoopDefinition(
+                name=f"{prefix}_zone_{zone}_temperature", pv=f"{device}.zone_{zone}_temperature_c",
+                output=f"{device}.zone_{zone}_heater_output_pct", gain=2.0, integral_time_s=480.0,
+                description=f"{device} zone {zone} temperature by heater output",
+            ))
+    loops.append(LoopDefinition(
+        name="extruder_pressure", pv="melt_pump_1.inlet_pressure_bar",
+        output="extruder.screw_speed_setpoint_rpm", gain=0.03, integral_time_s=8.0,
+        description="Screw speed holds melt pump 1's inlet pressure (injection stage)",
+    ))
+    loops.append(LoopDefinition(
+        name="mixing_pressure", pv="melt_pump_2.inlet_pressure_bar",
+        output="melt_pump_1.speed_setpoint_rpm", gain=0.05, integral_time_s=90.0,
+        description="Melt pump 1 speed holds the second mixing stage's pressure (seed 001: > 150 bar); "
+        "melt pump 2 sets the throughput",
+    ))
+    loops.append(LoopDefinition(
+        name="melt_cooling", pv="heat_exchanger.melt_outlet_temperature_c",
+        output="heat_exchanger.coolant_setpoint_c", gain=0.3, integral_time_s=300.0,
+        description="Coolant temperature setpoint holds the exchanger's melt outlet temperature",
+    ))
+    gas = ("co2_pump", "water_pump")
+    pressures = ("extruder.melt_pressure_bar", "melt_pump_1.outlet_pressure_bar",
+                 "melt_pump_2.outlet_pressure_bar", "die.melt_pressure_bar")
+    alarms.append(StandingAlarm(
+        "MELT_OVERPRESSURE", f"Melt pressure above {MELT_OVERPRESSURE_TRIP_BAR:g} bar: pumps, extruder and gas tripped",
+        1, " or ".join(f"{p} > {MELT_OVERPRESSURE_TRIP_BAR:g}" for p in pressures), 0.0, "abort",
+        force_safe=("melt_pump_1", "melt_pump_2", "extruder.screw_speed_setpoint_rpm", *gas)))
+    alarms.append(StandingAlarm(
+        "CO2_HEAD_OVERTEMPERATURE", f"CO2 pump head above {CO2_HEAD_TRIP_C:g} degC: CO2 pump stopped", 1,
+        f"co2_pump.running > 0.5 and co2_pump.head_temperature_c > {CO2_HEAD_TRIP_C:g}", 2.0, "hold", force_safe=("co2_pump",)))
+    alarms.append(StandingAlarm(
+        "WATER_HEAD_OVERTEMPERATURE", f"Water pump head above {WATER_HEAD_TRIP_C:g} degC: water pump stopped", 1,
+        f"water_pump.running > 0.5 and water_pump.head_temperature_c > {WATER_HEAD_TRIP_C:g}", 2.0, "hold",
+        force_safe=("water_pump",)))
+    alarms.append(StandingAlarm(
+        "COOLANT_FAILURE", "Exchanger coolant flow lost: melt not cooled, gas closed", 1,
+        f"heat_exchanger.coolant_pump_on > 0.5 and heat_exchanger.coolant_flow_l_min < {COOLANT_MIN_FLOW_L_MIN:g}",
+        10.0, "hold", force_safe=gas))
+    alarms.append(StandingAlarm(
+        "DIE_FREEZE", f"Melt at the die below {DIE_FREEZE_C:g} degC (freeze-off): run held", 1,
+        f"melt_pump_2.running > 0.5 and die.melt_temperature_c < {DIE_FREEZE_C:g}", 10.0, "hold",
+        force_safe=gas))
+    return LineControl(loops=tuple(loops), alarms=tuple(alarms))

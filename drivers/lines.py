@@ -95,28 +95,28 @@ def foaming_line(name: str = "foaming-1") -> LineDefinition:
     metering pumps, melt pump 1, heat exchanger with static mixer, melt pump 2, slit die.
 
     Equipment data:
-    - melt pumps 10 cm3/rev: pilot melt pumps are 1.2-10 cc/rev (PHYSICS.md, estimate);
-      30 rpm at 10 cm3/rev and 1150 kg/m3 is ~20 kg/h;
+    - melt pumps 5 cm3/rev: pilot melt pumps are 1.2-10 cc/rev (PHYSICS.md, estimate);
+      30 rpm at 5 cm3/rev and 1150 kg/m3 is ~10 kg/h;
     - extruder: 30 mm screw (PHYSICS.md: 25-35 mm machines), 4 zones of 2 kW (PHYSICS.md
-      1.5-3 kW per zone); # assumption: 1.2 cm3 of drag delivery per screw revolution;
-    - die 0.2 m wide, 0.5 mm gap, 10 mm land: # assumption, a pilot wide-slit membrane die;
-    - exchanger UA 150 W/K, 1.5 L melt volume, Kenics mixer 0.5 m x 25 mm (K = 7, Thakur
-      et al. 2003 via PHYSICS.md): # assumption, sized to cool ~20 kg/h by 50-80 K;
+      1.5-3 kW per zone); # assumption: 4 cm3 of drag delivery per screw revolution;
+    - die 0.2 m wide, 1.0 mm gap, 10 mm land: # assumption, a pilot wide-slit membrane die;
+    - exchanger UA 150 W/K, 1.5 L melt volume, Kenics mixer 0.5 m x 35 mm (K = 7, Thakur
+      et al. 2003 via PHYSICS.md): # assumption, sized to cool ~10 kg/h by 50-80 K;
     - metering pumps 100 g/min: # assumption (see drivers.foaming_profiles).
     """
     from drivers import foaming_profiles as fp
 
     devices = (
         DeviceSpec("extruder", fp.EXTRUDER, {"screw_diameter_mm": 30.0, "zone_heater_power_kw": 2.0,
-                                             "drag_delivery_cm3_rev": 1.2}),
+                                             "drag_delivery_cm3_rev": 4.0}),
         DeviceSpec("co2_pump", fp.CO2_PUMP, {"max_flow_g_min": 100.0}),
         DeviceSpec("water_pump", fp.WATER_PUMP, {"max_flow_g_min": 100.0}),
-        DeviceSpec("melt_pump_1", fp.MELT_PUMP, {"displacement_cm3_rev": 10.0}),
+        DeviceSpec("melt_pump_1", fp.MELT_PUMP, {"displacement_cm3_rev": 5.0}),
         DeviceSpec("heat_exchanger", fp.HEAT_EXCHANGER, {"ua_w_k": 150.0, "melt_volume_l": 1.5,
-                                                         "mixer_length_m": 0.5, "mixer_diameter_m": 0.025,
+                                                         "mixer_length_m": 0.5, "mixer_diameter_m": 0.035,
                                                          "mixer_factor": 7.0}),
-        DeviceSpec("melt_pump_2", fp.MELT_PUMP, {"displacement_cm3_rev": 10.0}),
-        DeviceSpec("die", fp.DIE, {"width_m": 0.2, "gap_mm": 0.5, "land_length_m": 0.010,
+        DeviceSpec("melt_pump_2", fp.MELT_PUMP, {"displacement_cm3_rev": 5.0}),
+        DeviceSpec("die", fp.DIE, {"width_m": 0.2, "gap_mm": 1.0, "land_length_m": 0.010,
                                    "zone_heater_power_kw": 1.5}),
     )
     return LineDefinition(kind="foaming", name=name, devices=devices)
