@@ -255,7 +255,7 @@ def aging_step(aging: float, depth: float, agitation: float, dt_s: float) -> flo
     if past_spinodal(depth):
         growth = 1.0 / lifetime  # agitation cannot hold a dope past the spinodal
     relax = agitation / REDISPERSION_TIME_S
-    if relax <= 0.0:
+    if relax * dt_s < 1e-12:  # no agitation to speak of (also guards growth/relax overflow)
         return aging + growth * dt_s
     steady = growth / relax
     return steady + (aging - steady) * math.exp(-relax * dt_s)

@@ -49,9 +49,10 @@ def layer_flow_cm3_min(width_m: float, wet_thickness_um: float, line_speed_m_min
 
 def layer_wet_thickness_um(flow_cm3_min: float, width_m: float, line_speed_m_min: float) -> float:
     """h = Q/(W·U), the pre-metered thickness a pump flow lays down; 0 on a stopped belt."""
-    if line_speed_m_min <= 0.0 or width_m <= 0.0:
+    area_rate = width_m * line_speed_m_min  # underflows to 0 for a belt coasting to rest
+    if line_speed_m_min <= 0.0 or width_m <= 0.0 or area_rate <= 0.0:
         return 0.0
-    return flow_cm3_min / (width_m * line_speed_m_min)
+    return flow_cm3_min / area_rate
 
 
 def cast_wet_thickness_um(
