@@ -9,14 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from controller.engine import Engine
-from controller.line_config import LineControl, casting_control
+from controller.line_config import LineControl, casting_control, foaming_control
 from controller.procedure import CompiledRecipe, DopeLayer
 from controller.recording import RunRecorder
 from drivers.clock import Clock, VirtualClock
 from drivers.line import Line
-from drivers.lines import LineDefinition, casting_line
+from drivers.lines import LineDefinition, casting_line, foaming_line
 from drivers.sim_transport import SimTransport
 from simulator.casting import CastingPlant, DopeCharge
+from simulator.foaming import FoamingPlant
 
 AMBIENT_C = 20.0  # simulator ambient; the plant starts at ambient
 
@@ -25,7 +26,7 @@ AMBIENT_C = 20.0  # simulator ambient; the plant starts at ambient
 class SimulatedLine:
     definition: LineDefinition
     control: LineControl
-    plant: CastingPlant
+    plant: CastingPlant | FoamingPlant
     clock: Clock
     line: Line
     engine: Engine
@@ -36,7 +37,10 @@ def line_for_kind(kind: str) -> tuple[LineDefinition, LineControl]:
     if kind == "casting":
         definition = casting_line()
         return definition, casting_control(definition)
-    raise ValueError(f"no built-in line of kind {kind!r} (known: casting)")
+    if kind == "foaming":
+        definition = foaming_line()
+        return definition, foaming_control(definition)
+    raise ValueError(f"no built-in line of kind {kind!r} (known: casting, foaming)")
 
 
 def dope_charge(layer: DopeLayer) -> DopeCharge:
@@ -72,8 +76,12 @@ def build_simulated_line(
 ) -> SimulatedLine:
     definition, control = line_for_kind(recipe.header.line_kind)
     clock = clock if clock is not None else VirtualClock()
-    plant = CastingPlant(definition, seed=seed)
-    prepare_plant(plant, recipe)
+    plant: CastingPlant | FoamingPlant
+    if recipe.header.line_kind == "foaming":
+        plant = FoamingPlant(definition, seed=seed, polymer=str(recipe.materials.get("polymer", "PSU")))
+    else:
+        plant = CastingPlant(definition, seed=seed)
+        prepare_plant(plant, recipe)
     transport = SimTransport(plant, clock, tuple(d.name for d in definition.devices))
     line = Line(definition, [transport])
     engine = Engine(line, control, clock, scan_period_s=scan_period_s,
