@@ -1,0 +1,108 @@
+"""Plant files: shape, device assignment, clear errors; the deploy/ examples build lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from controller.plant_config import (
+    PlantConfigError,
+    build_hardware_line,
+    endpoint_modbus_map,
+    load_plant_config,
+    parse_plant_config,
+)
+from drivers.clock import WallClock
+from drivers.lines import casting_line
+from drivers.modbus_map import plan_line_map
+from drivers.modbus_transport import ModbusTransport
+from drivers.opcua_transport import OpcUaTransport
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+LINE = casting_line()
+ALL = [d.name for d in LINE.devices]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "plant.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def error_of(tmp_path: Path, text: str) -> str:
+    with pytest.raises(PlantConfigError) as info:
+        build_hardware_line(write(tmp_path, text), LINE, WallClock())
+    return str(info.value)
+
+
+@pytest.mark.parametrize("name", ["plant-modbus.yaml", "plant-opcua.yaml", "plant-mixed.yaml"])
+async def test_deploy_examples_build_a_line(name: str) -> None:
+    line = build_hardware_line(DEPLOY / name, LINE, WallClock())
+    kinds = {type(t) for t in line._transports}  # noqa: SLF001 - what the file asked for
+    expected = {"plant-modbus.yaml": {ModbusTransport}, "plant-opcua.yaml": {OpcUaTransport},
+                "plant-mixed.yaml": {ModbusTransport, OpcUaTransport}}[name]
+    assert kinds == expected
+    await line.close()
+
+
+def test_mixed_modbus_part_keeps_the_served_addresses() -> None:
+    config = load_plant_config(DEPLOY / "plant-mixed.yaml")
+    part = endpoint_modbus_map(config.endpoints[0], LINE)  # type: ignore[arg-type]
+    served = plan_line_map(LINE)
+    assert part.devices == ("dope_vessel_1", "dope_vessel_2", "dope_pump_1", "dope_pump_2",
+                            "casting_knife", "support_belt")
+    for entry in part.entries:
+        assert served.entry(entry.device, entry.tag) == entry
+    assert all(b.address + b.count <= served.base_address("quench_bath") for b in part.read_blocks)
+
+
+def test_modbus_map_follows_the_line_order_not_the_file_order(tmp_path: Path) -> None:
+    text = ("endpoints:\n  - {name: p, transport: modbus, port: 5020, devices: [dryer, dope_vessel_1]}\n"
+            f"  - {{name: u, transport: opcua, url: 'opc.tcp://h:4840/', devices: {[d for d in ALL if d not in ('dryer', 'dope_vessel_1')]}}}\n")
+    config = parse_plant_config(text)
+    planned = endpoint_modbus_map(config.endpoints[0], LINE)  # type: ignore[arg-type]
+    assert planned == plan_line_map(LINE, ["dope_vessel_1", "dryer"])
+
+
+def test_unknown_device(tmp_path: Path) -> None:
+    message = error_of(tmp_path, "endpoints:\n  - {name: p, transport: modbus, devices: [dope_vessel_1, "
+                                 "mixer_9]}\n")
+    assert "unknown device 'mixer_9'" in message and "endpoint p" in message
+
+
+def test_device_not_assigned(tmp_path: Path) -> None:
+    message = error_of(tmp_path, "endpoints:\n  - {name: p, transport: modbus, devices: [dope_vessel_1]}\n")
+    assert "not assigned to any endpoint" in message and "dryer" in message
+
+
+def test_device_assigned_twice(tmp_path: Path) -> None:
+    message = error_of(tmp_path, "endpoints:\n  - {name: p, transport: modbus, devices: all}\n"
+                                 "  - {name: u, transport: opcua, url: 'opc.tcp://h:1/', devices: [dryer]}\n")
+    assert "dryer assigned twice (p and u)" in message
+
+
+def test_unknown_transport(tmp_path: Path) -> None:
+    message = error_of(tmp_path, "endpoints:\n  - {name: p, transport: profinet, devices: all}\n")
+    assert "unknown transport 'profinet'" in message and "modbus, opcua" in message
+
+
+def test_field_errors_name_the_field(tmp_path: Path) -> None:
+    message = error_of(tmp_path, "endpoints:\n  - {name: p, transport: modbus, port: 70000, devices: all}\n")
+    assert "endpoints[0].port" in message and str(tmp_path / "plant.yaml") in message
+    message = error_of(tmp_path, "endpoints:\n  - {name: u, transport: opcua, url: 'http://x', devices: all}\n")
+    assert "endpoints[0].url" in message
+    message = error_of(tmp_path, "endpoints:\n  - {name: p, transport: modbus, devices: all, colour: red}\n")
+    assert "endpoints[0].colour" in message
+
+
+def test_wrong_line_kind_and_bad_yaml(tmp_path: Path) -> None:
+    assert "file is for line 'foaming'" in error_of(
+        tmp_path, "line: foaming\nendpoints:\n  - {name: p, transport: modbus, devices: all}\n")
+    assert "not valid YAML" in error_of(tmp_path, "endpoints: [\n")
+
+
+def test_map_devices_must_hold_the_endpoint_devices(tmp_path: Path) -> None:
+    message = error_of(tmp_path, "endpoints:\n  - {name: p, transport: modbus, devices: all, "
+                                 "map_devices: [dryer]}\n")
+    assert "devices not in its map_devices" in message
