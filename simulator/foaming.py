@@ -219,6 +219,8 @@ class FoamingPlant:
         self.coolant_flow_l_min = 0.0
         self.hx_in_c = self.hx_out_c = AMBIENT_C
         self._delay = [AMBIENT_C] * DELAY_BUFFER_STEPS
+        self._delay_co2 = [0.0] * DELAY_BUFFER_STEPS  # CO2 fraction carried through the exchanger
+        self.mixer_co2_fraction = 0.0
         self._delay_index = 0
         self.die_melt_c = AMBIENT_C
         self.die_gap_mm = 0.0
@@ -427,7 +429,7 @@ class FoamingPlant:
         # --- viscosities
         mu1 = self._viscosity_pa_s(self.tip_c, w_co2, 10.0)
         hx_mean_c = 0.5 * (self.hx_in_c + self.hx_out_c)
-        mu2 = self._viscosity_pa_s(hx_mean_c, w_co2, 2.0)
+        mu2 = self._viscosity_pa_s(hx_mean_c, self.mixer_co2_fraction, 2.0)
 
         # --- volume 1: extruder drag minus pressure flow in, melt pump 1 out
         pa = melt_flow.PA_PER_BAR
@@ -465,7 +467,7 @@ class FoamingPlant:
         gap_m = max(self.die_gap_mm, 0.01) / 1000.0
         if f.die_blocked:
             gap_m *= p.blocked_die_gap_fraction
-        k_die, n_die = self._power_law(self.die_melt_c, w_co2)
+        k_die, n_die = self._power_law(self.die_melt_c, self.mixer_co2_fraction)
         self.p3_bar = melt_flow.step_pressure_into_slit_die_bar(
             self.p3_bar, q2, p.volume_3_m3, p.compressibility_1_pa, dt, self.die_width_m, gap_m,
             self.die_land_length_m, k_die, n_die)
@@ -489,6 +491,8 @@ class FoamingPlant:
         if delay_steps > DELAY_BUFFER_STEPS - 1:
             delay_steps = DELAY_BUFFER_STEPS - 1
         delayed = delay[(index - delay_steps) % DELAY_BUFFER_STEPS]
+        self._delay_co2[index] = w_co2
+        self.mixer_co2_fraction = self._delay_co2[(index - delay_steps) % DELAY_BUFFER_STEPS]
         self._delay_index = (index + 1) % DELAY_BUFFER_STEPS
         self.hx_out_c += (delayed - self.hx_out_c) * self._wall_lag
 

@@ -221,6 +221,8 @@ def _compile(text: str, line: LineDefinition, control: LineControl) -> tuple[Com
     ctx.failed.update(f"layer_{i + 1}_{suffix}" for i in range(len(spec.layers))
                       for suffix in ("flow", "pump_speed", "gap", "wet_thickness"))
     layers = _layers(spec, line, ctx)
+    if line.kind == "foaming":
+        rules.foaming_derived_parameters(spec, line, ctx.parameters, out)
     steps = _steps(spec, line, control, ctx)
     alarms = _alarms(spec, line, control, ctx, {s.name for s in steps})
     facts = RecipeFacts(spec=spec, line=line, control=control, parameters=dict(parameters),
@@ -232,6 +234,9 @@ def _compile(text: str, line: LineDefinition, control: LineControl) -> tuple[Com
     if spec.quench is not None:
         materials["quench"] = spec.quench.model_dump()
     materials["layers"] = [layer.model_dump() for layer in spec.layers]
+    if spec.materials is not None:
+        materials["polymer"] = spec.materials.polymer
+        materials["blowing_agents"] = [agent.model_dump() for agent in spec.materials.blowing_agents]
     compiled_steps = tuple(
         Step(name=s.name, description=s.description, actions=tuple(a.action for a in s.actions),
              transition=s.transition, production=s.production)  # type: ignore[arg-type]

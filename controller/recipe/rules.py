@@ -487,6 +487,8 @@ def production_running(facts: RecipeFacts) -> list[RecipeError]:
     """LINE.production_running: a production step has the belt and every layer's pump
     running; PROC.no_production (warning): no step is marked production."""
     out = []
+    if facts.line.kind != "casting":
+        return out
     states = commanded_states(facts.steps)
     for step, state in zip(facts.steps, states):
         if not step.production:
@@ -502,6 +504,188 @@ def production_running(facts: RecipeFacts) -> list[RecipeError]:
     if facts.steps and facts.line.kind == "casting" and not any(s.production for s in facts.steps):
         out.append(RecipeError("procedure", "PROC.no_production",
                                "no step is marked production: true (the batch report counts nothing)", "warning"))
+    return out
+
+
+# --- seed 001 (extrusion foaming) ---------------------------------------------------
+# Claim 11: "substituted and unsubstituted cellulose derivatives, polyolefins, polyesters,
+# polysulfones, polyethersulfones and polyamides".
+SEED001_POLYMERS = frozenset({
+    "cellulosederivative", "celluloseacetate", "cellulose",
+    "polyolefin", "polyethylene", "polypropylene", "pe", "pp",
+    "polyester", "pet", "polyethyleneterephthalate", "pbt",
+    "polysulfone", "psu", "psf",
+    "polyethersulfone", "pes", "pesu",
+    "polyamide", "nylon", "nylon6", "nylon66", "pa6", "pa66",
+})
+SEED001_COOLING_K = 50.0  # claim 7: at least 50 °C below the initial processing temperature
+SEED001_MIXING_PRESSURE_BAR = 150.0  # claim 8: greater than 150 bar in the mixing stage
+GAS_PRESSURE_FACTOR_RANGE = (1.2, 1.5)  # PHYSICS.md: inject while P > 1.2-1.5 x P_min
+BLOWING_AGENT_PUMPS = {"co2": "co2_pump", "carbondioxide": "co2_pump", "water": "water_pump", "h2o": "water_pump"}
+FOAMING_VOLUMETRIC_EFFICIENCY = 0.98  # Zenith 97-99.5 % (PHYSICS.md), as for the dope pumps
+
+
+def _agent_record(name: str):  # DiffusivityRecord | None
+    from simulator.physics import gas
+    return {"co2": gas.CO2_DIFFUSIVITY_MELT, "carbondioxide": gas.CO2_DIFFUSIVITY_MELT,
+            "water": gas.WATER_DIFFUSIVITY_MELT, "h2o": gas.WATER_DIFFUSIVITY_MELT}.get(_norm(name))
+
+
+def foaming_derived_parameters(spec: RecipeSpec, line: LineDefinition, parameters: dict[str, Parameter],
+                               out: list[RecipeError]) -> None:
+    """polymer_throughput (kg/h) from melt pump 2's speed (``melt_pump_2_speed``) and, per
+    blowing agent, ``<agent>_flow`` (g/min) in ratio to it: g = polymer·w/(1 − Σw)."""
+    from simulator.foaming import POLYMERS
+    if spec.materials is None:
+        out.append(RecipeError("materials", "S001.polymer", "a foaming recipe needs a materials block "
+                               "(polymer and blowing agents)"))
+        return
+    speed = parameters.get("melt_pump_2_speed")
+    if speed is None or speed.unit != "rpm":
+        out.append(RecipeError("formula.melt_pump_2_speed", "FOAM.throughput",
+                               "the formula needs melt_pump_2_speed in rpm: melt pump 2 sets the throughput"))
+        return
+    props = POLYMERS.get(spec.materials.polymer.strip().lower())
+    if props is None:
+        return  # S001.polymer / EQ.melt_data report it
+    displacement = line.device("melt_pump_2").equipment.get("displacement_cm3_rev", 0.0)
+    polymer_kg_h = displacement * 1e-6 * speed.value * 60.0 * FOAMING_VOLUMETRIC_EFFICIENCY * props.melt_density_kg_m3
+    parameters["polymer_throughput"] = Parameter("polymer_throughput", polymer_kg_h, "kg/h")
+    total = sum(agent.wt_pct for agent in spec.materials.blowing_agents) / 100.0
+    if not 0.0 <= total < 0.5:
+        out.append(RecipeError("materials.blowing_agents", "FOAM.gas_loading",
+                               f"blowing agents total {100 * total:g} wt%: expected 0..50"))
+        return
+    for agent in spec.materials.blowing_agents:
+        key = _norm(agent.name)
+        if key not in BLOWING_AGENT_PUMPS:
+            continue  # S001.two_fluids reports it
+        name = "co2_flow" if BLOWING_AGENT_PUMPS[key] == "co2_pump" else "water_flow"
+        flow_g_min = polymer_kg_h * 1000.0 / 60.0 * (agent.wt_pct / 100.0) / (1.0 - total)
+        parameters[name] = Parameter(name, flow_g_min, "g/min")
+
+
+def _foaming(facts: RecipeFacts) -> bool:
+    return facts.line.kind == "foaming"
+
+
+def seed001_polymer(facts: RecipeFacts) -> list[RecipeError]:
+    """S001.polymer: the polymer is one of seed 001's (claim 11); EQ.melt_data: the
+    simulator and soft sensors have melt data for it (PSU, PES)."""
+    from simulator.foaming import POLYMERS
+    if not _foaming(facts) or facts.spec.materials is None:
+        return []
+    polymer = facts.spec.materials.polymer
+    if _norm(polymer) not in SEED001_POLYMERS:
+        return [RecipeError("materials.polymer", "S001.polymer",
+                            f"polymer {polymer!r} is not in seed 001's list (claim 11: cellulose derivatives, "
+                            "polyolefins, polyesters, polysulfones, polyethersulfones, polyamides)")]
+    if polymer.strip().lower() not in POLYMERS:
+        return [RecipeError("materials.polymer", "EQ.melt_data",
+                            f"no melt data for {polymer!r} on this line (known: PSU, PES)")]
+    return []
+
+
+def seed001_two_fluids(facts: RecipeFacts) -> list[RecipeError]:
+    """S001.two_fluids: at least two cell-forming fluids of different diffusion rates (claim 6)."""
+    if not _foaming(facts) or facts.spec.materials is None:
+        return []
+    agents = facts.spec.materials.blowing_agents
+    records = [_agent_record(a.name) for a in agents if a.wt_pct > 0.0]
+    unknown = [a.name for a in agents if _agent_record(a.name) is None]
+    if unknown:
+        return [RecipeError("materials.blowing_agents", "S001.two_fluids",
+                            f"no metering pump or diffusion data for {', '.join(unknown)} (this line meters CO2 and water)")]
+    distinct = {id(r) for r in records}
+    if len(distinct) < 2:
+        return [RecipeError("materials.blowing_agents", "S001.two_fluids",
+                            "seed 001 (claim 6) charges the melt with at least two fluids of different diffusion "
+                            "rates (e.g. CO2 and water); this recipe has "
+                            f"{', '.join(a.name for a in agents if a.wt_pct > 0.0) or 'none'}")]
+    return []
+
+
+def _production_loops(facts: RecipeFacts) -> list[tuple[ResolvedStep, dict[str, LoopAction]]]:
+    return [(step, state.loops) for step, state in zip(facts.steps, commanded_states(facts.steps)) if step.production]
+
+
+def seed001_cooling(facts: RecipeFacts) -> list[RecipeError]:
+    """S001.cooling: in production the exchanger cools the melt at least 50 °C below the
+    initial processing temperature (the highest barrel-zone setpoint; claim 7)."""
+    if not _foaming(facts):
+        return []
+    processing = [ra.action.setpoint for s in facts.steps for ra in s.actions
+                  if isinstance(ra.action, LoopAction) and ra.action.loop.startswith("barrel_zone_")
+                  and ra.action.setpoint is not None]
+    if not processing:
+        return [RecipeError("procedure", "S001.cooling", "no barrel-zone setpoint: the initial processing "
+                            "temperature is unknown")]
+    initial_c = max(processing)
+    out = []
+    production = _production_loops(facts)
+    if not production:
+        out.append(RecipeError("procedure", "S001.cooling", "no production step: nothing shows the melt cooled"))
+    for step, loops in production:
+        loop = loops.get("melt_cooling")
+        cooled = loop.setpoint if loop is not None and loop.mode is LoopMode.AUTO else None
+        if cooled is None or cooled > initial_c - SEED001_COOLING_K:
+            out.append(RecipeError(f"{step.field}.actions", "S001.cooling",
+                                   f"step {step.name}: the melt must be cooled at least {SEED001_COOLING_K:g} degC "
+                                   f"below the initial processing temperature {initial_c:g} degC (seed 001, claim 7); "
+                                   f"melt_cooling setpoint is {'not set' if cooled is None else f'{cooled:g} degC'}"))
+    return out
+
+
+def seed001_pressure(facts: RecipeFacts) -> list[RecipeError]:
+    """S001.pressure: in production the second mixing stage is held above 150 bar (claim 8)."""
+    if not _foaming(facts):
+        return []
+    out = []
+    for step, loops in _production_loops(facts):
+        loop = loops.get("mixing_pressure")
+        pressure = loop.setpoint if loop is not None and loop.mode is LoopMode.AUTO else None
+        if pressure is None or pressure <= SEED001_MIXING_PRESSURE_BAR:
+            out.append(RecipeError(f"{step.field}.actions", "S001.pressure",
+                                   f"step {step.name}: the second mixing stage must be held above "
+                                   f"{SEED001_MIXING_PRESSURE_BAR:g} bar (seed 001, claim 8); mixing_pressure setpoint is "
+                                   f"{'not set' if pressure is None else f'{pressure:g} bar'}"))
+    return out
+
+
+def gas_pressure_factor(facts: RecipeFacts) -> list[RecipeError]:
+    """PHYS.gas_factor: the gas interlock's factor on P_min is given and within 1.2-1.5."""
+    if not _foaming(facts):
+        return []
+    factor = facts.parameters.get("gas_pressure_factor")
+    low, high = GAS_PRESSURE_FACTOR_RANGE
+    if factor is None or not low <= factor.value <= high:
+        return [RecipeError("formula.gas_pressure_factor", "PHYS.gas_factor",
+                            f"gas_pressure_factor must be given within {low:g}..{high:g} (gas is injected only while "
+                            "the melt pressure is that factor above the single-phase minimum)")]
+    return []
+
+
+def gas_off_first(facts: RecipeFacts) -> list[RecipeError]:
+    """LINE.gas_off_first: the procedure ends with gas, melt pumps and screw at 0, and the
+    gas is off before (or in the same step as) the melt pumps stop."""
+    if not _foaming(facts) or not facts.steps:
+        return []
+    gas = ("co2_pump.mass_flow_setpoint_g_min", "water_pump.mass_flow_setpoint_g_min")
+    pumps = ("melt_pump_1.speed_setpoint_rpm", "melt_pump_2.speed_setpoint_rpm", "extruder.screw_speed_setpoint_rpm")
+    states = commanded_states(facts.steps)
+    out = []
+    final = states[-1].outputs
+    for address in gas + pumps:
+        if final.get(address, 0.0) != 0.0:
+            out.append(RecipeError(f"{facts.steps[-1].field}.actions", "LINE.gas_off_first",
+                                   f"{address} is left at {final[address]:g} at the end; the line must end stopped"))
+    for step, state in zip(facts.steps, states):
+        stopped = state.outputs.get("melt_pump_2.speed_setpoint_rpm", 0.0) == 0.0
+        if stopped and any(state.outputs.get(a, 0.0) > 0.0 for a in gas):
+            out.append(RecipeError(f"{step.field}.actions", "LINE.gas_off_first",
+                                   f"step {step.name}: gas is metered while melt pump 2 is stopped; shut the gas "
+                                   "off first"))
+            break
     return out
 
 
@@ -521,6 +705,12 @@ RULES: tuple[Rule, ...] = (
     heaters_end,
     casting_interlocks,
     production_running,
+    seed001_polymer,
+    seed001_two_fluids,
+    seed001_cooling,
+    seed001_pressure,
+    gas_pressure_factor,
+    gas_off_first,
 )
 
 

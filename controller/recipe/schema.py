@@ -68,6 +68,21 @@ class QuenchSpec(_Strict):
     description: str = ""
 
 
+class BlowingAgentSpec(_Strict):
+    """One cell-forming fluid of a foaming recipe (seed 001), percent by weight of the melt."""
+
+    name: str
+    wt_pct: float
+
+
+class MaterialsSpec(_Strict):
+    """What a foaming recipe (seed 001) feeds: the polymer and its blowing agents."""
+
+    polymer: str
+    blowing_agents: list[BlowingAgentSpec] = Field(default_factory=list)
+    description: str = ""
+
+
 class SetSpec(_Strict):
     set: str
     value: Value
@@ -141,5 +156,6 @@ class RecipeSpec(_Strict):
     formula: dict[str, ParameterSpec] = Field(default_factory=dict)
     layers: list[LayerSpec] = Field(default_factory=list)
     quench: QuenchSpec | None = None
+    materials: MaterialsSpec | None = None  # foaming line (seed 001)
     procedure: list[StepSpec] = Field(default_factory=list)
     alarms: list[AlarmSpec] = Field(default_factory=list)
