@@ -1,0 +1,91 @@
+"""Foaming recipes (seed 001): the shipped ones compile clean; each seed rule broken is
+refused with the rule's id."""
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from controller.procedure import CompiledRecipe
+from controller.recipe import RecipeInvalid, compile_recipe, compile_recipe_with_warnings, format_errors
+from controller.simulation import line_for_kind
+
+RECIPES = Path(__file__).resolve().parents[3] / "recipes"
+FOAMING = sorted(RECIPES.glob("foaming-*.yaml"))
+GOOD = (RECIPES / "foaming-psu-co2-water.yaml").read_text()
+
+
+def test_three_foaming_recipes_are_shipped() -> None:
+    assert {p.name for p in FOAMING} == {
+        "foaming-psu-co2-water.yaml", "foaming-pes-co2-water.yaml", "foaming-production-8h.yaml"}
+
+
+@pytest.mark.parametrize("path", FOAMING, ids=lambda p: p.name)
+def test_foaming_recipe_compiles_without_errors_or_warnings(path: Path) -> None:
+    line, control = line_for_kind("foaming")
+    recipe, warnings = compile_recipe_with_warnings(path.read_text(), line, control)
+    assert warnings == [], format_errors(warnings)
+    assert isinstance(recipe, CompiledRecipe)
+    assert recipe.header.line_kind == "foaming" and recipe.layers == ()
+    assert recipe.materials["polymer"] in ("PSU", "PES")
+    # gas in ratio to the throughput: w/(1 - sum w) of the polymer flow
+    polymer_g_min = recipe.parameters["polymer_throughput"].value * 1000.0 / 60.0
+    assert recipe.parameters["co2_flow"].value == pytest.approx(polymer_g_min * 0.02 / 0.975)
+    assert recipe.parameters["water_flow"].value == pytest.approx(polymer_g_min * 0.005 / 0.975)
+
+
+def rules_of(change: Callable[[dict[str, Any]], None]) -> set[str]:
+    data = yaml.safe_load(GOOD)
+    change(data)
+    line, control = line_for_kind("foaming")
+    with pytest.raises(RecipeInvalid) as info:
+        compile_recipe(yaml.safe_dump(data, sort_keys=False), line, control)
+    return {e.rule for e in info.value.errors}
+
+
+def step(data: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(s for s in data["procedure"] if s["step"] == name)
+
+
+def test_melt_not_cooled_50_degc_is_refused() -> None:
+    def change(d: dict[str, Any]) -> None:
+        d["formula"]["foaming_temperature"]["value"] = "300 degC"  # only 40 below 340
+    assert "S001.cooling" in rules_of(change)
+
+
+def test_mixing_stage_at_or_below_150_bar_is_refused() -> None:
+    def change(d: dict[str, Any]) -> None:
+        d["formula"]["mixing_pressure"] = {"value": "140 bar"}
+    assert "S001.pressure" in rules_of(change)
+
+
+def test_a_single_fluid_is_refused() -> None:
+    def change(d: dict[str, Any]) -> None:
+        d["materials"]["blowing_agents"] = [{"name": "CO2", "wt_pct": 2.5}]
+        for s in d["procedure"]:
+            s["actions"] = [a for a in s["actions"] if not str(a.get("ramp", a.get("set", ""))).startswith("water_pump.mass")]
+            s["transition"]["condition"] = s["transition"]["condition"].replace(
+                " and abs(water_pump.mass_flow_g_min - water_flow) < 0.1", "").replace(
+                " and water_pump.mass_flow_g_min < 0.1", "")
+    assert "S001.two_fluids" in rules_of(change)
+
+
+def test_polymer_outside_the_seed_list_is_refused() -> None:
+    def change(d: dict[str, Any]) -> None:
+        d["materials"]["polymer"] = "polystyrene"
+    assert "S001.polymer" in rules_of(change)
+
+
+def test_gas_left_on_after_the_melt_pumps_stop_is_refused() -> None:
+    def change(d: dict[str, Any]) -> None:
+        step(d, "gas_off")["actions"] = []
+        step(d, "gas_off")["transition"] = {"condition": "true", "timeout": "1 min"}
+    assert "LINE.gas_off_first" in rules_of(change)
+
+
+def test_gas_pressure_factor_is_required() -> None:
+    def change(d: dict[str, Any]) -> None:
+        del d["formula"]["gas_pressure_factor"]
+    assert "PHYS.gas_factor" in rules_of(change)
