@@ -521,9 +521,12 @@ class Engine:
         if self.state in _OUTPUTS_SAFE_STATES:
             return
         image = self.image
+        held = self.state in (UnitState.HOLDING, UnitState.HELD, UnitState.SUSPENDING, UnitState.SUSPENDED)
         for name, pid in self.loops.items():
             if pid.mode is LoopMode.AUTO:
                 pv_address, output_address = self._loop_io[name]
+                if held and output_address in self._hold_safe:  # a held drive stays at its safe value
+                    continue
                 pv = image.get(pv_address)
                 if pv is not None:
                     self.outputs[output_address] = pid.update(pv, dt_s)

@@ -116,8 +116,9 @@ MELT_OVERPRESSURE_TRIP_BAR: float = 350.0  # issue 4 ("configurable, e.g. 350 ba
 # below it to meter liquid CO2; # assumption: trip with a 6 K margin.
 CO2_HEAD_TRIP_C: float = 25.0
 WATER_HEAD_TRIP_C: float = 40.0  # assumption: cooled head of the water pump (seal life)
-# assumption: PES Tg 225 °C (Raje et al. 2023) + 25 K; below it the melt freezes off in the die lips.
-DIE_FREEZE_C: float = 250.0
+# assumption: 15 K below the lowest foaming temperature of the shipped recipes (PSU 285 °C),
+# 85 K above PSU's Tg (185 °C, Raje et al. 2023): below it the melt freezes off in the die lips.
+DIE_FREEZE_C: float = 270.0
 COOLANT_MIN_FLOW_L_MIN: float = 2.0  # assumption: a tenth of the circulation pump's 20 L/min
 
 

@@ -338,6 +338,9 @@ class FoamingPlant:
     def _viscosity_pa_s(self, temperature_c: float, co2_fraction: float, shear_rate_1_s: float) -> float:
         """Carreau viscosity, cached on 0.5 K, 0.1 wt % CO2 and a factor-2 shear-rate grid."""
         rate_key = int(math.log2(shear_rate_1_s)) if shear_rate_1_s > 1.0 else 0
+        # assumption: above 5 wt % (gas piling up in a stopped melt) the Chow model leaves
+        # its range; the plasticisation is held at its 5 wt % value.
+        co2_fraction = min(co2_fraction, 0.05)
         key = (int(temperature_c * 2.0), int(co2_fraction * 1000.0), rate_key)
         value = self._viscosity_cache.get(key)
         if value is None:
