@@ -339,6 +339,11 @@ class Engine:
         alarm_id = f"COMM_{device.upper()}"
         if quality is Quality.GOOD:
             self.alarms.clear_external(alarm_id, now_s)
+            # The device may have restarted or its watchdog may have driven it safe while
+            # we could not see it: forget what we wrote so every output is written again.
+            for address, (owner, _) in self._output_device.items():
+                if owner == device:
+                    self._written.pop(address, None)
             return
         action = self.alarms.raise_external(AlarmDefinition(
             alarm_id=alarm_id, message=f"{device}: communication lost ({error or quality.value})",
