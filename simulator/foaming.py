@@ -490,7 +490,8 @@ class FoamingPlant:
         delay = self._delay
         index = self._delay_index
         delay[index] = outlet
-        delay_steps = int(self._volume_2_m3 / q1 / dt) if q1 > 1e-9 else DELAY_BUFFER_STEPS - 1
+        # standing melt: no plug flow, it follows the coolant through the wall lag alone
+        delay_steps = int(self._volume_2_m3 / q1 / dt) if q1 > 1e-9 else 0
         if delay_steps > DELAY_BUFFER_STEPS - 1:
             delay_steps = DELAY_BUFFER_STEPS - 1
         delayed = delay[(index - delay_steps) % DELAY_BUFFER_STEPS]
