@@ -161,6 +161,9 @@ def _summary(sim, compiled, wall_s: float, url: str) -> None:  # type: ignore[no
 from controller.cli_hil import register as _register_hil; _register_hil(app)  # noqa: E402, E702
 
 
+from controller.cli_admin import register as _register_admin; _register_admin(app)
+
+
 def main() -> None:
     app()
 

@@ -1,0 +1,65 @@
+"""``create_app(settings)``: the FastAPI application with its lifespan (migrations, line
+runtime). Everything the app needs lives on ``app.state.services``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+
+from controller.api import (
+    errors,
+    routes_alarms,
+    routes_audit,
+    routes_auth,
+    routes_history,
+    routes_line,
+    routes_recipes,
+    routes_runs,
+    routes_sim,
+    routes_stream,
+)
+from controller.api.deps import Services
+from controller.api.runtime import LineRuntime
+from controller.api.schemas import Health
+from controller.api.settings import Settings
+from controller.store import create_engine_for, session_factory, upgrade
+
+DESCRIPTION = """Operator REST API of a Poreline membrane line.
+
+Authenticate with `POST /auth/login` and send `Authorization: Bearer <token>`.
+Roles: viewer < operator < engineer < admin. Viewers read; operators start recipes
+released for production, command runs and acknowledge alarms; engineers edit, release and
+test recipes (and inject simulator faults); admins manage users."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings if settings is not None else Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(upgrade, settings.database_url)
+        db = create_engine_for(settings.database_url)
+        runtime = LineRuntime(db, speed=settings.sim_speed, scan_period_s=settings.scan_period_s,
+                              sample_period_s=settings.sample_period_s, seed=settings.sim_seed)
+        await runtime.start()
+        app.state.services = Services(settings, db, session_factory(db), runtime)
+        try:
+            yield
+        finally:
+            await runtime.close()
+            db.dispose()
+
+    app = FastAPI(title="Poreline", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    errors.install(app)
+
+    @app.get("/health", response_model=Health, tags=["health"], summary="Liveness (no authentication)")
+    async def health() -> Health:
+        return Health(status="ok")
+
+    for module in (routes_auth, routes_recipes, routes_runs, routes_history, routes_line,
+                   routes_alarms, routes_audit, routes_stream, routes_sim):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,95 @@
+"""Error responses: the OpenAPI ``responses=`` of the routes and the exception handlers
+that turn domain exceptions into 4xx answers (never a 5xx for a bad request)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, IntegrityError
+
+from controller.api.runtime import RunBusy
+from controller.api.schemas import ErrorResponse, RecipeInvalidResponse, StateConflict
+from controller.recipe import RecipeInvalid
+from controller.states import CommandRejected
+from controller.store import (
+    ImmutableVersionError,
+    InvalidAlarmTransitionError,
+    InvalidTransitionError,
+    NotFoundError,
+    SameAuthorError,
+    SignatureRequiredError,
+)
+
+log = logging.getLogger(__name__)
+
+R401: dict[int | str, dict[str, Any]] = {401: {"model": ErrorResponse, "description": "No or invalid bearer token"}}
+R403: dict[int | str, dict[str, Any]] = {403: {"model": ErrorResponse, "description": "Role not allowed"}}
+R404: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse, "description": "No such object"}}
+R409: dict[int | str, dict[str, Any]] = {409: {"model": ErrorResponse, "description": "Conflicts with the current state"}}
+R409_STATE: dict[int | str, dict[str, Any]] = {
+    409: {"model": StateConflict, "description": "The command does not fit the current PackML state"}
+}
+R422_RECIPE: dict[int | str, dict[str, Any]] = {
+    422: {"model": RecipeInvalidResponse, "description": "Invalid recipe or request (errors name the field)"}
+}
+AUTH = R401 | R403
+
+
+def _json(status_code: int, body: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(status_code=status_code, content=body)
+
+
+def recipe_invalid_body(exc: RecipeInvalid) -> dict[str, Any]:
+    return {
+        "detail": f"recipe invalid: {len(exc.errors)} error(s)",
+        "errors": [{"field": e.field, "rule": e.rule, "message": e.message, "severity": e.severity} for e in exc.errors],
+    }
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(CommandRejected)
+    async def _rejected(_r: Request, exc: CommandRejected) -> JSONResponse:
+        return _json(409, {"detail": str(exc), "state": exc.state.value})
+
+    @app.exception_handler(RunBusy)
+    async def _busy(_r: Request, exc: RunBusy) -> JSONResponse:
+        return _json(409, {"detail": str(exc), "state": exc.state.value})
+
+    @app.exception_handler(RecipeInvalid)
+    async def _invalid(_r: Request, exc: RecipeInvalid) -> JSONResponse:
+        return _json(422, recipe_invalid_body(exc))
+
+    @app.exception_handler(NotFoundError)
+    async def _not_found(_r: Request, exc: NotFoundError) -> JSONResponse:
+        return _json(404, {"detail": str(exc)})
+
+    @app.exception_handler(SameAuthorError)
+    async def _same_author(_r: Request, exc: SameAuthorError) -> JSONResponse:
+        return _json(403, {"detail": str(exc)})
+
+    @app.exception_handler(SignatureRequiredError)
+    async def _signature(_r: Request, exc: SignatureRequiredError) -> JSONResponse:
+        return _json(403, {"detail": str(exc)})
+
+    @app.exception_handler(ImmutableVersionError)
+    async def _immutable(_r: Request, exc: ImmutableVersionError) -> JSONResponse:
+        return _json(409, {"detail": str(exc)})
+
+    @app.exception_handler(InvalidTransitionError)
+    async def _transition(_r: Request, exc: InvalidTransitionError) -> JSONResponse:
+        return _json(409, {"detail": str(exc)})
+
+    @app.exception_handler(InvalidAlarmTransitionError)
+    async def _alarm(_r: Request, exc: InvalidAlarmTransitionError) -> JSONResponse:
+        return _json(409, {"detail": str(exc)})
+
+    @app.exception_handler(DataError)
+    async def _data(_r: Request, exc: DataError) -> JSONResponse:
+        return _json(422, {"detail": f"a value cannot be stored: {exc.orig}"})
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_r: Request, exc: IntegrityError) -> JSONResponse:
+        return _json(409, {"detail": f"conflicts with stored data: {exc.orig}"})

@@ -1,0 +1,123 @@
+"""History: runs with filters, batch records (JSON and CSV), downsampled tag trends."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from controller.api import auth
+from controller.api.deps import db_session, services
+from controller.api.errors import AUTH, R404
+from controller.api.schemas import NAME_PATTERN, BatchRecordOut, RunInfoOut, TrendOut, TrendPointOut
+from controller.store import Run, export_csv, load_batch_record, trend
+
+router = APIRouter(prefix="/runs", tags=["history"])
+
+RunId = Annotated[int, Path(ge=1, le=2_000_000_000, description="Run (batch record) id")]
+FiniteTime = Annotated[float | None, Query(ge=-1e12, le=1e12, allow_inf_nan=False,
+                                           description="Run seconds (default: the series' first/last sample)")]
+
+
+def _run_out(r: Run) -> RunInfoOut:
+    return RunInfoOut(id=r.id, recipe_id=r.recipe_id, recipe_version=r.recipe_version, line_kind=r.line_kind,
+                      operator=r.operator, simulated=r.simulated, started_at=r.started_at, ended_at=r.ended_at,
+                      ended_t_s=r.ended_t_s, final_state=r.final_state)
+
+
+@router.get("", response_model=list[RunInfoOut], summary="Runs, newest first, with filters", responses=AUTH)
+def list_runs(
+    _: auth.CurrentUser = Depends(auth.viewer),
+    session: Session = Depends(db_session),
+    recipe_id: Annotated[str | None, Query(max_length=100, pattern=NAME_PATTERN, description="Only this recipe")] = None,
+    operator: Annotated[str | None, Query(max_length=64, description="Only runs started by this user")] = None,
+    final_state: Annotated[str | None, Query(max_length=32, description="Complete, Stopped, Aborted")] = None,
+    started_after: Annotated[datetime | None, Query(description="Started at or after (ISO 8601 with zone)")] = None,
+    started_before: Annotated[datetime | None, Query(description="Started before (ISO 8601 with zone)")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="At most this many")] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000, description="Skip this many")] = 0,
+) -> list[RunInfoOut]:
+    stmt = select(Run).order_by(Run.id.desc()).limit(limit).offset(offset)
+    if recipe_id is not None:
+        stmt = stmt.where(Run.recipe_id == recipe_id)
+    if operator is not None:
+        stmt = stmt.where(Run.operator == operator)
+    if final_state is not None:
+        stmt = stmt.where(Run.final_state == final_state)
+    for name, moment in (("started_after", started_after), ("started_before", started_before)):
+        if moment is not None and (moment.tzinfo is None or moment.utcoffset() is None):
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{name}: give a time zone (e.g. ...Z)")
+    if started_after is not None:
+        stmt = stmt.where(Run.started_at >= started_after)
+    if started_before is not None:
+        stmt = stmt.where(Run.started_at < started_before)
+    return [_run_out(r) for r in session.execute(stmt).scalars()]
+
+
+def _run(session: Session, run_id: int) -> Run:
+    run = session.get(Run, run_id)
+    if run is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"run {run_id} not found")
+    return run
+
+
+@router.get("/{run_id}", response_model=RunInfoOut, summary="One run's header", responses=AUTH | R404)
+def get_run(run_id: RunId, _: auth.CurrentUser = Depends(auth.viewer),
+            session: Session = Depends(db_session)) -> RunInfoOut:
+    return _run_out(_run(session, run_id))
+
+
+@router.get("/{run_id}/record", response_model=BatchRecordOut, summary="The batch record as JSON",
+            responses=AUTH | R404)
+def batch_record(run_id: RunId, _: auth.CurrentUser = Depends(auth.viewer),
+                 session: Session = Depends(db_session)) -> BatchRecordOut:
+    _run(session, run_id)
+    record = load_batch_record(session, run_id)
+    data = record.model_dump(mode="json")
+    return BatchRecordOut(**data)
+
+
+@router.get("/{run_id}/record.csv", summary="The run's samples as CSV (t_s,timestamp,tag,value,quality)",
+            response_class=Response, responses=AUTH | R404 | {200: {"content": {"text/csv": {}},
+                                                                    "description": "Long-format CSV"}})
+def batch_record_csv(run_id: RunId, _: auth.CurrentUser = Depends(auth.viewer),
+                     session: Session = Depends(db_session)) -> Response:
+    _run(session, run_id)
+    out = io.StringIO()
+    export_csv(session, run_id, out)
+    return Response(out.getvalue(), media_type="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="run-{run_id}.csv"'})
+
+
+@router.get("/{run_id}/trend", response_model=TrendOut,
+            summary="A tag's samples over a time range, downsampled to at most max_points buckets (avg/min/max)",
+            responses=AUTH | R404)
+def tag_trend(
+    run_id: RunId,
+    request: Request,
+    tag: Annotated[str, Query(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_]+\.[A-Za-z0-9_]+$",
+                              description="device.tag")],
+    t_from_s: FiniteTime = None,
+    t_to_s: FiniteTime = None,
+    max_points: Annotated[int, Query(ge=1, le=10_000, description="At most this many points")] = 1000,
+    _: auth.CurrentUser = Depends(auth.viewer),
+    session: Session = Depends(db_session),
+) -> TrendOut:
+    _run(session, run_id)
+    if t_from_s is not None and t_to_s is not None and t_to_s < t_from_s:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "t_to_s: must be >= t_from_s")
+    try:
+        points = trend(session, run_id, tag, t_from_s, t_to_s, max_points)
+    except ValueError as exc:  # e.g. t_from_s after the last sample
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"t_from_s/t_to_s: {exc}") from None
+    try:
+        unit: str | None = services(request).runtime.definition.tag(tag).unit
+    except KeyError:
+        unit = None
+    return TrendOut(run_id=run_id, tag=tag, unit=unit, points=[
+        TrendPointOut(t_s=p.t_s, t_end_s=p.t_end_s, count=p.count, avg=p.avg, min=p.min, max=p.max) for p in points])

@@ -1,0 +1,67 @@
+"""Runs: start a released recipe version, PackML commands, the current run."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
+from sqlalchemy.orm import Session
+
+from controller.api import auth
+from controller.api.deps import db_session, services
+from controller.api.errors import AUTH, R404, R409_STATE, R422_RECIPE
+from controller.api.schemas import CommandAccepted, RunCommandName, RunStart, RunStatus
+from controller.api.validation import compile_text, for_version
+from controller.states import Command
+from controller.store import RecipeState, audit, recipes, role_allows
+
+router = APIRouter(prefix="/runs", tags=["runs"])
+
+
+def _may_run(role: str, state: str) -> str | None:
+    """Why ``role`` may not run a version in ``state`` (None: allowed)."""
+    if state == RecipeState.RELEASED_FOR_PRODUCTION.value:
+        return None
+    if state == RecipeState.RELEASED_FOR_TESTING.value:
+        return None if role_allows(role, "engineer") else (
+            "only engineers may run a version released for testing; operators need one released for production")
+    return f"a {state} version cannot be run; release it first"
+
+
+@router.post("", response_model=RunStatus, status_code=202,
+             summary="Start a released recipe version (operators: released_for_production; engineers also released_for_testing)",
+             responses=AUTH | R404 | R409_STATE | R422_RECIPE)
+async def start_run(body: RunStart, request: Request, user: auth.CurrentUser = Depends(auth.operator),
+                    session: Session = Depends(db_session)) -> RunStatus:
+    runtime = services(request).runtime
+    version = recipes.get_version(session, body.recipe_id, body.version)
+    why_not = _may_run(user.role, version.state)
+    if why_not is not None:
+        code = status.HTTP_403_FORBIDDEN if version.state == RecipeState.RELEASED_FOR_TESTING.value else status.HTTP_409_CONFLICT
+        raise HTTPException(code, f"version: {why_not}")
+    compiled, _ = compile_text(version.yaml_text)
+    await runtime.start_run(for_version(compiled, version.version), user.username)
+    audit.append(session, user.username, "run.start", f"recipe {body.recipe_id} v{body.version}",
+                 {"recipe_state": version.state})
+    session.commit()
+    return RunStatus(**runtime.status())
+
+
+@router.get("/current", response_model=RunStatus, summary="The current run: state, step, alarms", responses=AUTH)
+async def current_run(request: Request, _: auth.CurrentUser = Depends(auth.viewer)) -> RunStatus:
+    return RunStatus(**services(request).runtime.status())
+
+
+@router.post("/current/{command}", response_model=CommandAccepted, status_code=202,
+             summary="Command the current run (hold, unhold, stop, abort, reset, ...); 409 with the state when it does not fit",
+             responses=AUTH | R409_STATE)
+async def command_run(command: Annotated[RunCommandName, Path(description="PackML command")], request: Request,
+                      user: auth.CurrentUser = Depends(auth.operator),
+                      session: Session = Depends(db_session)) -> CommandAccepted:
+    runtime = services(request).runtime
+    target = runtime.command(Command(command.value), user.username)
+    status_now = runtime.engine.status()
+    subject = f"run {status_now.run_id}" if status_now.run_id is not None else "line"
+    audit.append(session, user.username, f"run.{command.value}", subject, {"target_state": target.value})
+    session.commit()
+    return CommandAccepted(command=command.value, target_state=target.value)

@@ -1,0 +1,314 @@
+"""Request and response models of the REST API: every field documented, units in names.
+
+Times named ``*_t_s`` are process seconds of the run (simulated seconds on the built-in
+simulator); ``*_at`` fields are UTC wall-clock timestamps.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+NAME_PATTERN = r"^[A-Za-z0-9_.\-]+$"
+
+
+class _Strict(BaseModel):
+    """Request bodies refuse unknown fields so that a typo is a 422 naming the field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# ------------------------------------------------------------------ errors
+class ErrorResponse(BaseModel):
+    detail: str = Field(description="Why the request was refused, naming the field or object at fault")
+
+
+class StateConflict(BaseModel):
+    detail: str = Field(description="Why the command does not fit")
+    state: str = Field(description="The current PackML state of the unit")
+
+
+class RecipeErrorOut(BaseModel):
+    field: str = Field(description="Dotted path into the recipe YAML, e.g. procedure[3].actions[1].value")
+    rule: str = Field(description="Id of the validation rule that found the problem")
+    message: str = Field(description="What is wrong, in words")
+    severity: str = Field("error", description="error or warning")
+
+
+class RecipeInvalidResponse(BaseModel):
+    detail: str = Field(description="Summary: the recipe is invalid")
+    errors: list[RecipeErrorOut] = Field(description="Every error, as the CLI prints them")
+
+
+# -------------------------------------------------------------------- auth
+class Role(StrEnum):
+    VIEWER = "viewer"
+    OPERATOR = "operator"
+    ENGINEER = "engineer"
+    ADMIN = "admin"
+
+
+class LoginRequest(_Strict):
+    username: str = Field(min_length=1, max_length=64, description="User name")
+    password: str = Field(min_length=1, max_length=1024, description="Password")
+
+
+class TokenResponse(BaseModel):
+    access_token: str = Field(description="Bearer token for the Authorization header")
+    token_type: str = Field("bearer", description="Always 'bearer'")
+    expires_at: datetime = Field(description="When the token stops working (UTC)")
+    username: str = Field(description="The user the token belongs to")
+    role: Role = Field(description="The user's role")
+
+
+class UserCreate(_Strict):
+    username: str = Field(min_length=1, max_length=64, pattern=NAME_PATTERN, description="New user name")
+    password: str = Field(min_length=8, max_length=1024, description="Initial password (8 characters or more)")
+    role: Role = Field(description="viewer < operator < engineer < admin")
+
+
+class UserOut(BaseModel):
+    username: str = Field(description="User name")
+    role: Role = Field(description="Role")
+    active: bool = Field(description="False: the user can no longer log in")
+    created_at: datetime = Field(description="When the user was created (UTC)")
+
+
+# ----------------------------------------------------------------- recipes
+class RecipeText(_Strict):
+    yaml_text: str = Field(min_length=1, max_length=1_000_000, description="The recipe as YAML text")
+    comment: str | None = Field(None, max_length=2000, description="Why this version exists")
+
+
+class RecipeDraftUpdate(_Strict):
+    yaml_text: str = Field(min_length=1, max_length=1_000_000, description="New YAML text of the draft")
+
+
+class SignatureRequest(_Strict):
+    password: str = Field(min_length=1, max_length=1024, description="The signer re-enters their password")
+    reason: str = Field(min_length=1, max_length=2000, description="Why the signer signs (recorded)")
+
+
+class SignatureOut(BaseModel):
+    username: str = Field(description="Who signed")
+    meaning: str = Field(description="What the signature means, e.g. released_for_production")
+    reason: str = Field(description="The reason the signer gave")
+    signed_at: datetime = Field(description="When (UTC)")
+
+
+class RecipeVersionSummary(BaseModel):
+    version: int = Field(description="Version number, 1 for the first")
+    state: str = Field(description="draft, released_for_testing, released_for_production or obsolete")
+    author: str = Field(description="Who created the version")
+    updated_at: datetime = Field(description="Last change (UTC)")
+
+
+class RecipeSummary(BaseModel):
+    recipe_id: str = Field(description="Recipe id (the YAML header's id)")
+    versions: list[RecipeVersionSummary] = Field(description="Every version, oldest first")
+
+
+class RecipeVersionOut(BaseModel):
+    recipe_id: str = Field(description="Recipe id")
+    version: int = Field(description="Version number")
+    state: str = Field(description="Release state")
+    yaml_text: str = Field(description="The recipe text")
+    content_sha256: str = Field(description="sha256 of the text")
+    author: str = Field(description="Who created the version")
+    last_modified_by: str = Field(description="Who last edited it")
+    created_at: datetime = Field(description="Created (UTC)")
+    updated_at: datetime = Field(description="Last change (UTC)")
+    comment: str | None = Field(description="Comment given at creation")
+    signatures: list[SignatureOut] = Field(description="Electronic signatures, oldest first")
+
+
+class ValidationResult(BaseModel):
+    valid: bool = Field(description="True when the recipe compiles")
+    errors: list[RecipeErrorOut] = Field(description="Errors (the same as `poreline validate`)")
+    warnings: list[RecipeErrorOut] = Field(description="Warnings (do not stop the recipe)")
+
+
+class RecipeDiff(BaseModel):
+    recipe_id: str = Field(description="Recipe id")
+    from_version: int = Field(description="Older side")
+    to_version: int = Field(description="Newer side")
+    diff: str = Field(description="Unified diff of the YAML texts ('' when identical)")
+
+
+# -------------------------------------------------------------------- runs
+class RunStart(_Strict):
+    recipe_id: str = Field(min_length=1, max_length=100, pattern=NAME_PATTERN, description="Recipe to run")
+    version: int = Field(ge=1, le=2_000_000_000, description="Version to run (must be released)")
+
+
+class RunCommandName(StrEnum):
+    HOLD = "hold"
+    UNHOLD = "unhold"
+    SUSPEND = "suspend"
+    UNSUSPEND = "unsuspend"
+    STOP = "stop"
+    ABORT = "abort"
+    RESET = "reset"
+    CLEAR = "clear"
+
+
+class ActiveAlarmOut(BaseModel):
+    alarm_id: str = Field(description="Alarm id")
+    message: str = Field(description="Alarm text")
+    priority: int = Field(description="1 critical ... 4 low (ISA-18.2)")
+    state: str = Field(description="unacknowledged, acknowledged, rtn_unacknowledged or shelved")
+    raised_t_s: float = Field(description="When it was raised, process seconds")
+    shelved_until_t_s: float | None = Field(None, description="Shelf expiry, process seconds")
+
+
+class RunStatus(BaseModel):
+    state: str = Field(description="PackML state of the unit")
+    run_id: int | None = Field(description="Batch record id of the current run (None before the first scan)")
+    recipe_id: str | None = Field(description="Loaded recipe")
+    recipe_version: int | None = Field(description="Loaded recipe version")
+    t_s: float = Field(description="Process time of the line clock, s")
+    step_index: int = Field(description="0-based step index (-1 before the first step)")
+    step_name: str | None = Field(description="Current step")
+    step_elapsed_s: float = Field(description="Time spent executing the current step, process s")
+    accepted_commands: list[str] = Field(description="Commands the current state accepts")
+    alarms: list[ActiveAlarmOut] = Field(description="Annunciated and shelved alarms")
+    simulator_error: str | None = Field(description="Set when the scan loop stopped on an error")
+
+
+class CommandAccepted(BaseModel):
+    command: str = Field(description="The command queued for the next scan")
+    target_state: str = Field(description="The state the command leads to")
+
+
+class RunInfoOut(BaseModel):
+    id: int = Field(description="Run (batch record) id")
+    recipe_id: str = Field(description="Recipe id")
+    recipe_version: int = Field(description="Recipe version")
+    line_kind: str = Field(description="casting or foaming")
+    operator: str = Field(description="Who started it")
+    simulated: bool = Field(description="Run on the simulator")
+    started_at: datetime = Field(description="Start (UTC)")
+    ended_at: datetime | None = Field(description="End (UTC)")
+    ended_t_s: float | None = Field(description="Run seconds at the end")
+    final_state: str | None = Field(description="Complete, Stopped or Aborted; None while running")
+
+
+class BatchRecordOut(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    run: dict[str, Any] = Field(description="Run header: recipe, parameters, operator, times")
+    steps: list[dict[str, Any]] = Field(description="Step log (started_s, ended_s in run seconds)")
+    commands: list[dict[str, Any]] = Field(description="Operator and system commands")
+    alarms: list[dict[str, Any]] = Field(description="Alarm occurrences with their ISA-18.2 events")
+    sample_count: int = Field(description="Historian samples stored")
+    tags: list[str] = Field(description="Tags with samples")
+
+
+class TrendPointOut(BaseModel):
+    t_s: float = Field(description="Bucket start, run seconds")
+    t_end_s: float = Field(description="Bucket end, run seconds")
+    count: int = Field(description="Samples with a value in the bucket")
+    avg: float | None = Field(description="Mean value, in the tag's unit")
+    min: float | None = Field(description="Minimum")
+    max: float | None = Field(description="Maximum")
+
+
+class TrendOut(BaseModel):
+    run_id: int = Field(description="Run id")
+    tag: str = Field(description="device.tag")
+    unit: str | None = Field(description="Unit of the values (from the device profile)")
+    points: list[TrendPointOut] = Field(description="At most max_points buckets, oldest first")
+
+
+# -------------------------------------------------------------------- line
+class TagValue(BaseModel):
+    address: str = Field(description="device.tag")
+    value: float | None = Field(description="Last value read or written, in `unit`")
+    unit: str = Field(description="Engineering unit (device profile)")
+    direction: str = Field(description="measured, setpoint, command or status")
+    low: float = Field(description="Engineering low limit")
+    high: float = Field(description="Engineering high limit")
+    quality: str = Field(description="Quality of the device's last reading")
+    timestamp: datetime | None = Field(description="When the value was read (UTC)")
+
+
+class LineState(BaseModel):
+    state: str = Field(description="PackML state")
+    t_s: float = Field(description="Process time of the line clock, s")
+    scanned_at: datetime | None = Field(description="Wall time of the last scan (UTC)")
+    tags: list[TagValue] = Field(description="Every tag of every device")
+
+
+class DeviceHealth(BaseModel):
+    device: str = Field(description="Device name")
+    kind: str = Field(description="Device type")
+    quality: str = Field(description="good, bad_comm, stale ...")
+    healthy: bool = Field(description="quality is good")
+
+
+# ------------------------------------------------------------------ alarms
+class ShelveRequest(_Strict):
+    duration_s: float = Field(gt=0, le=7 * 86400, allow_inf_nan=False, description="Shelf length, process s")
+    reason: str = Field(min_length=1, max_length=2000, description="Why the alarm is shelved")
+
+
+class AlarmEventOut(BaseModel):
+    t_s: float = Field(description="When, process seconds")
+    state: str = Field(description="State entered")
+    actor: str | None = Field(description="Who (None: the controller)")
+    note: str | None = Field(description="Note")
+
+
+class AlarmHistoryOut(BaseModel):
+    run_id: int | None = Field(description="Run the occurrence belongs to")
+    alarm_id: str = Field(description="Alarm id")
+    message: str = Field(description="Alarm text")
+    priority: str = Field(description="Priority")
+    state: str = Field(description="Current state of the occurrence")
+    raised_t_s: float = Field(description="Raised, process s")
+    cleared_t_s: float | None = Field(description="Condition cleared, process s")
+    acknowledged_by: str | None = Field(description="Who acknowledged")
+    shelved_until_t_s: float | None = Field(description="Shelf expiry, process s")
+    events: list[AlarmEventOut] = Field(description="Transitions, oldest first")
+
+
+# ------------------------------------------------------------------- audit
+class AuditEntryOut(BaseModel):
+    id: int = Field(description="Gap-free sequence number")
+    at: datetime = Field(description="When (UTC)")
+    actor: str = Field(description="Who")
+    action: str = Field(description="What, e.g. recipe.released_for_production, run.hold")
+    subject: str = Field(description="On what")
+    details: dict[str, Any] = Field(description="Details")
+    hash: str = Field(description="sha256 chain hash of the row")
+
+
+class AuditVerifyOut(BaseModel):
+    ok: bool = Field(description="True when the chain is intact")
+    first_bad_id: int | None = Field(description="First edited, missing or mislinked row")
+    reason: str = Field(description="Explanation")
+    rows_checked: int = Field(description="Rows verified")
+
+
+# --------------------------------------------------------------------- sim
+class FaultKind(StrEnum):
+    HEATER = "heater"
+    PUMP = "pump"
+    BELT = "belt"
+    SENSOR = "sensor"
+
+
+class FaultRequest(_Strict):
+    kind: FaultKind = Field(description="heater: heater fails; pump: pump stalls; belt: belt stops; sensor: reading freezes")
+    device: str = Field(min_length=1, max_length=64, pattern=NAME_PATTERN, description="Device name (not for belt)")
+    tag: str | None = Field(None, min_length=1, max_length=64, pattern=NAME_PATTERN, description="Tag (sensor faults only)")
+
+
+class FaultsOut(BaseModel):
+    active: list[str] = Field(description="Active faults, in words")
+
+
+class Health(BaseModel):
+    status: str = Field(description="ok")

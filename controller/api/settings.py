@@ -1,0 +1,33 @@
+"""Settings of ``poreline serve`` (pydantic-settings: environment ``PORELINE_*`` or arguments)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from controller.store import default_database_url
+
+
+class Settings(BaseSettings):
+    """Everything the API server needs; each field can be set as ``PORELINE_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="PORELINE_", extra="ignore")
+
+    database_url: str = Field(
+        default_factory=default_database_url,
+        description="SQLAlchemy URL (PORELINE_DATABASE_URL); default SQLite ./var/poreline.db",
+    )
+    host: str = Field("127.0.0.1", description="Address the server binds to")
+    port: int = Field(8000, ge=0, le=65535, description="TCP port the server listens on")
+    plant: Path | None = Field(
+        None, description="Plant file (placeholder: only the built-in simulator is supported yet)"
+    )
+    token_ttl_s: float = Field(12 * 3600.0, gt=0, description="Lifetime of a bearer token, s")
+    sim_speed: float = Field(
+        1.0, gt=0, description="Simulated seconds per wall second of the built-in simulator"
+    )
+    scan_period_s: float = Field(1.0, gt=0, description="Controller scan period (simulated s)")
+    sample_period_s: float = Field(10.0, gt=0, description="Historian sample period (simulated s)")
+    sim_seed: int = Field(0, description="Simulator noise seed")

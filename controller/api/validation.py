@@ -1,0 +1,57 @@
+"""Recipe text -> compiled recipe, with the CLI's errors (field + rule + message).
+
+Anything the compiler does not anticipate (a YAML that is not a mapping, a crash in a
+rule) is reported as a recipe error too, never as a server error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import yaml
+
+from controller.procedure import CompiledRecipe
+from controller.recipe import RecipeError, RecipeInvalid, compile_recipe_with_warnings
+from controller.simulation import line_for_kind
+
+log = logging.getLogger(__name__)
+
+
+def header_field(text: str, name: str) -> object:
+    try:
+        data = yaml.safe_load(text)
+        return data["header"][name]
+    except Exception:  # noqa: BLE001 - malformed: the compiler reports it
+        return None
+
+
+def compile_text(text: str) -> tuple[CompiledRecipe, list[RecipeError]]:
+    """The compiled recipe and its warnings; raises RecipeInvalid with every error."""
+    kind = header_field(text, "line_kind")
+    try:
+        definition, control = line_for_kind(kind if isinstance(kind, str) else "casting")
+    except ValueError as exc:
+        raise RecipeInvalid([RecipeError("header.line_kind", "LINE.kind", str(exc))]) from None
+    try:
+        compiled, warnings = compile_recipe_with_warnings(text, definition, control)
+    except RecipeInvalid:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a compiler crash is still the recipe's problem to report
+        log.warning("recipe compiler failed", exc_info=True)
+        raise RecipeInvalid(
+            [RecipeError("", "RECIPE.unreadable", f"the recipe could not be read: {type(exc).__name__}: {exc}")]
+        ) from None
+    return compiled, list(warnings)
+
+
+def check_recipe_id(text: str, recipe_id: str) -> None:
+    found = header_field(text, "id")
+    if found != recipe_id:
+        raise RecipeInvalid([RecipeError("header.id", "API.recipe_id",
+                                         f"header.id is {found!r} but this is recipe {recipe_id!r}")])
+
+
+def for_version(compiled: CompiledRecipe, version: int) -> CompiledRecipe:
+    """The compiled recipe stamped with the stored version number (the batch record's)."""
+    return dataclasses.replace(compiled, header=dataclasses.replace(compiled.header, version=version))
