@@ -1,0 +1,145 @@
+"""Latency of the REST API on loopback: live line state, a 24 h trend, and /health as the floor.
+
+Starts the real server (uvicorn in a subprocess, free port, SQLite in a temp dir), seeds a run
+with 24 simulated hours of 1 s samples for 20 tags (BatchRecorder bulk inserts), then:
+- GET /line at a fixed rate (default 200 requests/s for 10 s), concurrently;
+- GET /health at the same rate (the floor);
+- GET /runs/{id}/trend over the whole 24 h of one tag, <= 1000 points, repeated.
+Prints p50/p99 of each; the last line is ``ratio N`` (live-state p99 / health p99).
+
+    .venv/bin/python bench/api.py [--rate 200] [--seconds 10] [--trend-repeats 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import statistics
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from controller.store import BatchRecorder, create_engine_for, session_factory, upgrade, users
+
+TAGS = 20
+HOURS = 24
+PASSWORD = "bench-password"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def seed(url: str) -> int:
+    upgrade(url)
+    engine = create_engine_for(url)
+    with session_factory(engine)() as session:
+        users.create_user(session, "bench", PASSWORD, "viewer")
+        session.commit()
+    recorder = BatchRecorder(engine, batch_size=20_000, max_buffer_age_s=None)
+    run_id = recorder.start_run("bench", 1, "casting", {}, "bench", True)
+    t0 = time.perf_counter()
+    for t in range(HOURS * 3600):
+        for k in range(TAGS):
+            recorder.add_sample(run_id, float(t), f"bench_device.tag_{k:02d}", 20.0 + (t % 600) / 60.0 + k)
+    recorder.end_run(run_id, "Complete", float(HOURS * 3600))
+    print(f"seeded {recorder.samples_written} samples in {time.perf_counter() - t0:.1f} s")
+    engine.dispose()
+    return run_id
+
+
+def wait_until_up(url: str, server: subprocess.Popen[bytes], timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"server exited with {server.returncode}")
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"server not up within {timeout_s} s")
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+async def paced(client: httpx.AsyncClient, path: str, headers: dict[str, str], rate: float, seconds: float) -> list[float]:
+    latencies: list[float] = []
+
+    async def one() -> None:
+        start = time.perf_counter()
+        response = await client.get(path, headers=headers)
+        response.raise_for_status()
+        latencies.append((time.perf_counter() - start) * 1000.0)
+
+    tasks = []
+    t0 = time.perf_counter()
+    for i in range(int(rate * seconds)):
+        delay = t0 + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one()))
+    await asyncio.gather(*tasks)
+    return latencies
+
+
+async def load(base: str, run_id: int, rate: float, seconds: float, trend_repeats: int) -> None:
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30.0) as client:
+        token = (await client.post("/auth/login", json={"username": "bench", "password": PASSWORD})).json()
+        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        await client.get("/line", headers=headers)  # warm up
+        live, health = await asyncio.gather(paced(client, "/line", headers, rate, seconds),
+                                            paced(client, "/health", {}, rate, seconds))
+        trend: list[float] = []
+        params = {"tag": "bench_device.tag_07", "t_from_s": 0, "t_to_s": HOURS * 3600, "max_points": 1000}
+        for _ in range(trend_repeats):
+            start = time.perf_counter()
+            response = await client.get(f"/runs/{run_id}/trend", params=params, headers=headers)
+            response.raise_for_status()
+            trend.append((time.perf_counter() - start) * 1000.0)
+        points = len(response.json()["points"])
+    for name, values in (("health", health), ("live line state", live), (f"trend 24 h -> {points} points", trend)):
+        print(f"{name:32} n={len(values):5d}  p50 {statistics.median(values):7.2f} ms  p99 {pct(values, 0.99):7.2f} ms")
+    print(f"ratio {pct(live, 0.99) / pct(health, 0.99):.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rate", type=float, default=200.0, help="requests/s for /line and /health each")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--trend-repeats", type=int, default=50)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        run_id = seed(url)
+        port = free_port()
+        env = dict(os.environ, PORELINE_DATABASE_URL=url)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "controller.api.app:create_app", "--factory",
+             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"], env=env)
+        try:
+            wait_until_up(f"http://127.0.0.1:{port}/health", server)
+            asyncio.run(load(f"http://127.0.0.1:{port}", run_id, args.rate, args.seconds, args.trend_repeats))
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+if __name__ == "__main__":
+    main()
