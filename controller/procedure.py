@@ -147,6 +147,12 @@ class DopeLayer:
     gap_um: float
     charge_kg: float  # dope charged into the vessel before titration
 
+    @property
+    def charge_polymer_wt_pct(self) -> float:
+        """Polymer in the charge before titration: the final dope without its
+        non-solvent, so w_p / (1 - w_ns)."""
+        return self.polymer_wt_pct / (1.0 - self.non_solvent_wt_pct / 100.0)
+
 
 @dataclass(frozen=True, slots=True)
 class CompiledRecipe:

@@ -44,15 +44,10 @@ def line_for_kind(kind: str) -> tuple[LineDefinition, LineControl]:
 
 
 def dope_charge(layer: DopeLayer) -> DopeCharge:
-    """The dope charged into a layer's vessel before titration.
-
-    The recipe gives the final composition; the charge is the same polymer/solvent dope
-    without the non-solvent, so its polymer fraction is w_p / (1 - w_ns).
-    """
-    polymer_in_charge_pct = layer.polymer_wt_pct / (1.0 - layer.non_solvent_wt_pct / 100.0)
+    """The dope charged into a layer's vessel before titration."""
     return DopeCharge(
         polymer=layer.polymer, solvent=layer.solvent, non_solvent=layer.non_solvent,
-        polymer_wt_pct=polymer_in_charge_pct, mass_kg=layer.charge_kg, temperature_c=AMBIENT_C,
+        polymer_wt_pct=layer.charge_polymer_wt_pct, mass_kg=layer.charge_kg, temperature_c=AMBIENT_C,
     )
 
 

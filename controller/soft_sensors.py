@@ -49,8 +49,7 @@ class DopeLifetimeEstimator:
         if layer.non_solvent is None:
             raise ValueError(f"layer {layer.index} has no non-solvent: nothing to estimate")
         self._curve = dope.cloud_point_curve(layer.polymer, layer.solvent, layer.non_solvent)
-        charge_polymer_fraction = layer.polymer_wt_pct / (100.0 - layer.non_solvent_wt_pct)
-        self._polymer_kg = layer.charge_kg * charge_polymer_fraction
+        self._polymer_kg = layer.charge_kg * layer.charge_polymer_wt_pct / 100.0
         self._solvent_kg = layer.charge_kg - self._polymer_kg
         self._non_solvent_g_ml = dope.NON_SOLVENTS[self._curve.non_solvent].density_g_cm3
         v = layer.vessel

@@ -13,7 +13,7 @@ readings; noise never feeds back into the physics, so two seeds differ only by n
 Building a ``DopeCharge`` from a recipe layer (``controller.procedure.DopeLayer``, whose
 fractions are of the final, titrated dope):
     DopeCharge(polymer=layer.polymer, solvent=layer.solvent, non_solvent=layer.non_solvent,
-               polymer_wt_pct=layer.polymer_wt_pct / (1 - layer.non_solvent_wt_pct / 100),
+               polymer_wt_pct=layer.charge_polymer_wt_pct,  # w_p / (1 - w_ns)
                mass_kg=layer.charge_kg, temperature_c=20.0)
 e.g. seed 000 Example VIII (9.5/15.5/75): the charge is 11.24 % PSf in DMF, titrated
 with 2-methyl-2-butanol by the vessel's dosing pump.
