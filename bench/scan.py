@@ -29,9 +29,11 @@ import multiprocessing.synchronize
 import socket
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -44,11 +46,21 @@ from drivers.lines import LineDefinition, casting_line  # noqa: E402
 from drivers.modbus_map import plan_line_map  # noqa: E402
 from drivers.modbus_transport import ModbusEndpoint, ModbusTransport  # noqa: E402
 from drivers.sim_transport import PlantPort  # noqa: E402
+from drivers.transport import DeviceReading  # noqa: E402
+
+if TYPE_CHECKING:
+    from simulator.modbus_server import ModbusPlantServer
+    from simulator.opcua_server import OpcUaPlantServer
 
 HOST = "127.0.0.1"
 PUBLISH_PERIOD_S = 0.1
+SERVER_START_TIMEOUT_S = 30.0
+SERVER_STOP_TIMEOUT_S = 5.0
 WARMUP_SCANS = 100
 MAX_SCANS = 100_000
+
+Protocol = Literal["modbus", "opcua"]
+_PROTOCOL_NAMES: dict[Protocol, str] = {"modbus": "Modbus", "opcua": "OPC UA"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,14 +101,20 @@ def _make_plant(line: LineDefinition) -> PlantPort:
     return CastingPlant(line, seed=0)
 
 
-async def _serve(port: int, ready: multiprocessing.synchronize.Event, stop: multiprocessing.synchronize.Event) -> None:
-    from simulator.modbus_server import ModbusPlantServer
-
+async def _serve(protocol: Protocol, port: int, ready: multiprocessing.synchronize.Event,
+                 stop: multiprocessing.synchronize.Event) -> None:
     line = casting_line(layers=2)
     clock = WallClock()
     plant = _make_plant(line)
-    server = ModbusPlantServer(plant, plan_line_map(line), {d.name: d.profile for d in line.devices}, clock,
-                               host=HOST, port=port)
+    if protocol == "modbus":
+        from simulator.modbus_server import ModbusPlantServer
+
+        server: ModbusPlantServer | OpcUaPlantServer = ModbusPlantServer(
+            plant, plan_line_map(line), {d.name: d.profile for d in line.devices}, clock, host=HOST, port=port)
+    else:
+        from simulator.opcua_server import OpcUaPlantServer
+
+        server = OpcUaPlantServer(plant, line, port=port, host=HOST, clock=clock)
     await server.start()
     ready.set()
     while not stop.is_set():
@@ -106,15 +124,59 @@ async def _serve(port: int, ready: multiprocessing.synchronize.Event, stop: mult
     await server.stop()
 
 
-def serve_process(port: int, ready: multiprocessing.synchronize.Event, stop: multiprocessing.synchronize.Event) -> None:
-    """Child-process entry: serve the casting plant on ``port`` until ``stop`` is set."""
-    asyncio.run(_serve(port, ready, stop))
+def serve_process(protocol: Protocol, port: int, ready: multiprocessing.synchronize.Event,
+                  stop: multiprocessing.synchronize.Event) -> None:
+    """Child-process entry: serve the casting plant over ``protocol`` on ``port`` until ``stop`` is set."""
+    asyncio.run(_serve(protocol, port, ready, stop))
 
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))
         return int(sock.getsockname()[1])
+
+
+@contextmanager
+def served_plant(protocol: Protocol) -> Iterator[int]:
+    """The casting plant served over ``protocol`` by a separate process; yields its port."""
+    context = multiprocessing.get_context("spawn")
+    ready = context.Event()
+    stop = context.Event()
+    port = free_port()
+    server = context.Process(target=serve_process, args=(protocol, port, ready, stop), daemon=True)
+    server.start()
+    try:
+        if not ready.wait(timeout=SERVER_START_TIMEOUT_S):
+            raise RuntimeError(f"the {_PROTOCOL_NAMES[protocol]} plant server did not start "
+                               f"within {SERVER_START_TIMEOUT_S:g} s")
+        yield port
+    finally:
+        stop.set()
+        server.join(timeout=SERVER_STOP_TIMEOUT_S)
+        if server.is_alive():
+            server.terminate()
+            server.join(timeout=SERVER_STOP_TIMEOUT_S)
+
+
+def _check_good(readings: Mapping[str, DeviceReading]) -> None:
+    bad = [r for r in readings.values() if r.quality.value != "good"]
+    if bad:
+        raise RuntimeError(f"devices not GOOD: {[r.device for r in bad]}: {bad[0].error}")
+
+
+async def _time_scans(scans: int, *steps: Callable[[], Awaitable[object]]) -> list[list[float]]:
+    """Wall times [s] of each step, the steps run one after the other in every scan
+    (interleaved, so all see the same machine load), after ``WARMUP_SCANS`` untimed scans."""
+    samples: list[list[float]] = [[] for _ in steps]
+    clock = time.perf_counter
+    for index in range(WARMUP_SCANS + scans):
+        for step, step_samples in zip(steps, samples, strict=True):
+            start = clock()
+            await step()
+            elapsed = clock() - start
+            if index >= WARMUP_SCANS:
+                step_samples.append(elapsed)
+    return samples
 
 
 async def measure_modbus(port: int, scans: int) -> tuple[ScanFigures, ScanFigures]:
@@ -129,53 +191,20 @@ async def measure_modbus(port: int, scans: int) -> tuple[ScanFigures, ScanFigure
         raise ConnectionError(f"raw client cannot connect to {HOST}:{port}")
     blocks = [(b.address, b.count) for b in modbus_map.read_blocks]
     unit = modbus_map.unit_id
-    driver_s: list[float] = []
-    floor_s: list[float] = []
-    clock = time.perf_counter
+
+    async def raw_block_reads() -> None:
+        for address, count in blocks:
+            response = await raw.read_holding_registers(address, count=count, device_id=unit)
+            if response.isError():
+                raise RuntimeError(f"raw read refused: {response}")
+
     try:
-        for index in range(WARMUP_SCANS + scans):
-            start = clock()
-            readings = await line.read_inputs()
-            middle = clock()
-            for address, count in blocks:
-                response = await raw.read_holding_registers(address, count=count, device_id=unit)
-                if response.isError():
-                    raise RuntimeError(f"raw read refused: {response}")
-            end = clock()
-            if index == 0:
-                bad = [r.device for r in readings.values() if r.quality.value != "good"]
-                if bad:
-                    raise RuntimeError(f"devices not GOOD: {bad}: {next(iter(readings.values())).error}")
-            if index >= WARMUP_SCANS:
-                driver_s.append(middle - start)
-                floor_s.append(end - middle)
+        _check_good(await line.read_inputs())
+        driver_s, floor_s = await _time_scans(scans, line.read_inputs, raw_block_reads)
     finally:
         raw.close()
         await line.close()
     return figures("modbus driver scan", driver_s), figures("modbus raw block reads (floor)", floor_s)
-
-
-async def _serve_opcua(port: int, ready: multiprocessing.synchronize.Event,
-                      stop: multiprocessing.synchronize.Event) -> None:
-    from simulator.opcua_server import OpcUaPlantServer
-
-    line = casting_line(layers=2)
-    clock = WallClock()
-    plant = _make_plant(line)
-    server = OpcUaPlantServer(plant, line, port=port, host=HOST, clock=clock)
-    await server.start()
-    ready.set()
-    while not stop.is_set():
-        await asyncio.sleep(PUBLISH_PERIOD_S)
-        plant.advance_to(clock.now_s())
-        await server.publish()
-    await server.stop()
-
-
-def serve_opcua_process(port: int, ready: multiprocessing.synchronize.Event,
-                        stop: multiprocessing.synchronize.Event) -> None:
-    """Child-process entry: serve the casting plant over OPC UA on ``port`` until ``stop``."""
-    asyncio.run(_serve_opcua(port, ready, stop))
 
 
 async def _measure_opcua_scans(port: int, scans: int) -> ScanFigures:
@@ -187,19 +216,9 @@ async def _measure_opcua_scans(port: int, scans: int) -> ScanFigures:
                                clock=WallClock())
     line = Line(line_definition, [transport])
     await line.connect()
-    driver_s: list[float] = []
-    clock = time.perf_counter
     try:
-        for index in range(WARMUP_SCANS + scans):
-            start = clock()
-            readings = await line.read_inputs()
-            end = clock()
-            if index == 0:
-                bad = [r for r in readings.values() if r.quality.value != "good"]
-                if bad:
-                    raise RuntimeError(f"devices not GOOD: {[r.device for r in bad]}: {bad[0].error}")
-            if index >= WARMUP_SCANS:
-                driver_s.append(end - start)
+        _check_good(await line.read_inputs())
+        (driver_s,) = await _time_scans(scans, line.read_inputs)
     finally:
         await line.close()
     return figures("opcua driver scan", driver_s)
@@ -209,22 +228,8 @@ async def measure_opcua(scans: int) -> ScanFigures | None:
     """Serve the plant over OPC UA (``simulator.opcua_server``, SecurityPolicy None) in
     another process, time ``Line.read_inputs()`` over an ``OpcUaTransport`` (one batched
     Read of all 55 tags per scan) for ``scans`` scans."""
-    context = multiprocessing.get_context("spawn")
-    ready = context.Event()
-    stop = context.Event()
-    port = free_port()
-    server = context.Process(target=serve_opcua_process, args=(port, ready, stop), daemon=True)
-    server.start()
-    try:
-        if not ready.wait(timeout=30.0):
-            raise RuntimeError("the OPC UA plant server did not start within 30 s")
+    with served_plant("opcua") as port:
         return await _measure_opcua_scans(port, scans)
-    finally:
-        stop.set()
-        server.join(timeout=5.0)
-        if server.is_alive():
-            server.terminate()
-            server.join(timeout=5.0)
 
 
 def _print(fig: ScanFigures) -> None:
@@ -237,22 +242,8 @@ def main() -> None:
     args = parser.parse_args()
     scans = max(1, min(args.scans, MAX_SCANS))
 
-    context = multiprocessing.get_context("spawn")
-    ready = context.Event()
-    stop = context.Event()
-    port = free_port()
-    server = context.Process(target=serve_process, args=(port, ready, stop), daemon=True)
-    server.start()
-    try:
-        if not ready.wait(timeout=30.0):
-            raise RuntimeError("the Modbus plant server did not start within 30 s")
+    with served_plant("modbus") as port:
         driver, floor = asyncio.run(measure_modbus(port, scans))
-    finally:
-        stop.set()
-        server.join(timeout=5.0)
-        if server.is_alive():
-            server.terminate()
-            server.join(timeout=5.0)
 
     _print(driver)
     _print(floor)

@@ -93,6 +93,7 @@ def run(
                                operator=operator)
     engine = sim.engine
     budget_s = sum(s.transition.timeout_s for s in compiled.steps)
+    tally = ProductionTally(PRODUCT_TAGS.get(compiled.header.line_kind, ()))
     wall_start = time.perf_counter()
 
     with Progress(TextColumn("[bold]{task.fields[step]:<24}"), BarColumn(),
@@ -101,6 +102,7 @@ def run(
         last_update = [0.0]
 
         def show(e) -> None:  # type: ignore[no-untyped-def]
+            tally.add(e)
             now = time.perf_counter()
             if now - last_update[0] < 0.1 and e.state.value != "Complete":
                 return
@@ -117,7 +119,7 @@ def run(
     if final.value not in ("Complete", "Stopped", "Aborted"):
         engine.request("abort", "system")
         asyncio.run(engine.scan())
-    _summary(sim, compiled, wall_s, url)
+    _summary(sim, compiled, wall_s, url, tally)
     if engine.state.value != "Complete":
         raise typer.Exit(3)
 
@@ -127,7 +129,42 @@ def _hms(t_s: float) -> str:
     return f"{t // 3600:d}:{t % 3600 // 60:02d}:{t % 60:02d}"
 
 
-def _summary(sim, compiled, wall_s: float, url: str) -> None:  # type: ignore[no-untyped-def]
+# Tags averaged over the production steps in the run summary, per line kind.
+PRODUCT_TAGS: dict[str, tuple[str, ...]] = {
+    "casting": ("support_belt.line_speed_m_min", "casting_knife.wet_thickness_um"),
+    "foaming": ("melt_pump_1.throughput_kg_h", "die.foam_void_fraction_pct", "die.foam_cell_density_per_cm3",
+                "die.foam_cell_size_um", "heat_exchanger.melt_outlet_temperature_c",
+                "melt_pump_2.inlet_pressure_bar"),
+}
+
+
+class ProductionTally:
+    """Time-weighted means of ``tags`` over the scans spent executing a production step."""
+
+    def __init__(self, tags: tuple[str, ...]) -> None:
+        self.tags = tags
+        self.duration_s = 0.0
+        self._sums = dict.fromkeys(tags, 0.0)
+        self._last_t_s: float | None = None
+
+    def add(self, engine) -> None:  # type: ignore[no-untyped-def]
+        now_s = engine.clock.now_s()
+        step = engine.step
+        producing = engine.state.value == "Execute" and step is not None and step.production
+        if producing and self._last_t_s is not None:
+            dt_s = now_s - self._last_t_s
+            self.duration_s += dt_s
+            for tag in self.tags:
+                self._sums[tag] += engine.image.get(tag, 0.0) * dt_s
+        self._last_t_s = now_s if producing else None
+
+    def means(self) -> dict[str, float]:
+        if self.duration_s <= 0.0:
+            return {}
+        return {tag: total / self.duration_s for tag, total in self._sums.items()}
+
+
+def _summary(sim, compiled, wall_s: float, url: str, tally: ProductionTally) -> None:  # type: ignore[no-untyped-def]
     engine = sim.engine
     steps = Table(title=f"{compiled.header.recipe_id} v{compiled.header.version}: "
                         f"{engine.state.value}", show_lines=False)
@@ -151,10 +188,21 @@ def _summary(sim, compiled, wall_s: float, url: str) -> None:  # type: ignore[no
                              "moisture_out_pct", "mass_kg")):
             finals.add_row(address, f"{image[address]:.3f}")
     console.print(finals)
-    cast_m = image.get("support_belt.length_m", 0.0)
+    means = tally.means()
+    if means:
+        production = Table(title=f"Production: {_hms(tally.duration_s)}, means")
+        production.add_column("tag")
+        production.add_column("mean", justify="right")
+        for tag, value in means.items():
+            production.add_row(tag, f"{value:.4g}")
+        console.print(production)
+    if compiled.header.line_kind == "foaming":
+        polymer_kg = means.get("melt_pump_1.throughput_kg_h", 0.0) * tally.duration_s / 3600.0
+        product = f"Foam produced: [bold]{polymer_kg:.1f} kg[/bold] of polymer"
+    else:
+        product = f"Membrane cast: [bold]{image.get('support_belt.length_m', 0.0):.1f} m[/bold]"
     sim_s = engine.clock.now_s()
-    console.print(f"Membrane cast: [bold]{cast_m:.1f} m[/bold]   simulated {_hms(sim_s)} in "
-                  f"{wall_s:.1f} s wall ({sim_s / max(wall_s, 1e-9):.0f}x)")
+    console.print(f"{product}   simulated {_hms(sim_s)} in {wall_s:.1f} s wall ({sim_s / max(wall_s, 1e-9):.0f}x)")
     console.print(f"Batch record: run {engine.run_id} in {url}")
 
 

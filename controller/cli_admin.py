@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -27,18 +28,34 @@ def serve(
     database: Database = None,
     host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
-    plant: Annotated[str | None, typer.Option("--plant", help="Plant file (not supported yet: built-in simulator)")] = None,
-    sim_speed: Annotated[float, typer.Option("--sim-speed", help="Simulated seconds per wall second")] = 1.0,
+    plant: Annotated[Path | None, typer.Option(
+        "--plant", dir_okay=False,
+        help="Plant file: drive the PLCs (or a served simulator) it names over Modbus/OPC UA "
+             "instead of the built-in simulator")] = None,
+    line: Annotated[str, typer.Option(
+        "--line", help="Line kind of the idle line (casting, foaming) unless the plant file gives one")] = "casting",
+    sim_speed: Annotated[float | None, typer.Option(
+        "--sim-speed", help="Simulated seconds per wall second of the built-in simulator (default 1); "
+                            "with --plant only for a served simulator running at that speed")] = None,
 ) -> None:
-    """Start the REST API, the controller and the built-in simulator (applies migrations)."""
+    """Start the REST API and the controller, on the built-in simulator or, with --plant, on
+    the plant's PLCs (applies migrations)."""
     import uvicorn
 
     from controller.api import Settings, create_app
+    from controller.api.runtime import checked_line_kind
 
-    if plant is not None:
-        console.print("[red]--plant: plant files are not supported yet; omit it to use the built-in simulator[/red]")
-        raise typer.Exit(2)
-    settings = Settings(database_url=_url(database), host=host, port=port, sim_speed=sim_speed)
+    try:  # PlantConfigError is a ValueError
+        kind = checked_line_kind(plant, line)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    settings = Settings(database_url=_url(database), host=host, port=port, plant=plant, line_kind=line,
+                        sim_speed=1.0 if sim_speed is None else sim_speed)
+    where = f"the plant of {plant} ({kind} line, wall clock x{settings.sim_speed:g})" if plant is not None \
+        else f"the built-in simulator ({kind} line, x{settings.sim_speed:g})"
+    console.print(f"Poreline API on http://{settings.host}:{settings.port}/docs, controlling {where}",
+                  highlight=False)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
 

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 
 from controller.alarms import AlarmEvent, AlarmManager, AlarmState
 from controller.conditions import compile_condition
-from controller.line_config import LineControl
+from controller.line_config import LineControl, StandingAlarm
 from controller.pid import Pid
+from controller.ratio import RatioStation
 from controller.procedure import (
     AlarmAction,
     AlarmDefinition,
@@ -30,11 +31,18 @@ from controller.procedure import (
     LoopMode,
     OnTimeout,
     RampAction,
+    RatioAction,
     SetAction,
     Step,
 )
 from controller.recording import RunRecorder
-from controller.soft_sensors import SoftSensor, casting_soft_sensors, lifetime_alarm_source
+from controller.soft_sensors import (
+    SoftSensor,
+    casting_soft_sensors,
+    foaming_interlocks,
+    foaming_soft_sensors,
+    lifetime_alarm_source,
+)
 from controller.states import (
     STATE_COMPLETE,
     TERMINAL,
@@ -175,17 +183,19 @@ class Engine:
                 output=out_tag.safe_value or 0.0,
             )
             self._loop_io[loop.name] = (loop.pv, loop.output)
+        self.ratios: dict[str, RatioStation] = {}
+        self._ratio_io: dict[str, tuple[str, str]] = {}
+        for ratio in control.ratios:
+            out_tag = definition.tag(ratio.output)
+            self.ratios[ratio.name] = RatioStation(scale=ratio.scale, output_low=out_tag.low, output_high=out_tag.high,
+                                                   output=out_tag.safe_value or 0.0)
+            self._ratio_io[ratio.name] = (ratio.wild, ratio.output)
 
         self.alarms = AlarmManager(self._on_alarm_event)
         known = frozenset(self._all_addresses())
         self._standing_ids: set[str] = set()
         for standing in control.alarms:
-            self.alarms.define(AlarmDefinition(
-                alarm_id=standing.alarm_id, message=standing.message, priority=standing.priority,
-                condition=compile_condition(standing.condition, known_addresses=known, parameters={}),
-                delay_s=standing.delay_s, action=AlarmAction(standing.action),
-                force_safe=standing.force_safe,
-            ))
+            self.alarms.define(_alarm_definition(standing, known))
             self._standing_ids.add(standing.alarm_id)
         self._step_listeners: list[Callable[[StepLogEntry], None]] = []
         self.soft_sensors: list[SoftSensor] = []
@@ -222,17 +232,18 @@ class Engine:
                 alarm_id=alarm_id, message=message, priority=1,
                 condition=compile_condition(condition, known_addresses=known, parameters={}),
                 action=AlarmAction.HOLD))
-        if recipe.header.line_kind == "foaming":  # seed 001: gas loading, P_min, foam; the gas interlock
-            from controller.soft_sensors import foaming_soft_sensors
-            sensors, interlocks = foaming_soft_sensors(recipe, self.line.definition)
+        if recipe.header.line_kind == "foaming":  # seed 001: gas loading, P_min, foam; gas and freeze interlocks
+            sensors = foaming_soft_sensors(recipe, self.line.definition)
             self.soft_sensors += sensors
             self._derived_keys += [a for sensor in sensors for a in sensor.addresses]
             known = frozenset(self._all_addresses() + self._derived_keys)
-            for alarm_id, message, condition, force_safe in interlocks:
-                self.alarms.define(AlarmDefinition(
-                    alarm_id=alarm_id, message=message, priority=1,
-                    condition=compile_condition(condition, known_addresses=known, parameters={}),
-                    delay_s=2.0, action=AlarmAction.HOLD, force_safe=force_safe))
+            for interlock in foaming_interlocks(recipe):
+                self.alarms.define(_alarm_definition(interlock, known))
+        for step in recipe.steps:  # a ratio station's wild flow must be something this engine knows
+            for action in step.actions:
+                if isinstance(action, RatioAction) and self._ratio_io[action.station][0] not in known:
+                    raise ValueError(f"step {step.name}: ratio station {action.station} needs "
+                                     f"{self._ratio_io[action.station][0]}, which nothing measures or estimates")
         self.recipe = recipe
 
     def request(self, command: Command | str, user: str = "operator") -> UnitState:
@@ -409,6 +420,9 @@ class Engine:
     def _to_safe(self) -> None:
         for loop in self.loops.values():
             loop.set_mode(LoopMode.OFF, loop.output)
+        for name, station in self.ratios.items():
+            station.switch_off()
+            station.track(self._safe[self._ratio_io[name][1]])
         self._ramps.clear()
         self.outputs.update(self._safe)
 
@@ -488,8 +502,19 @@ class Engine:
         if self.recorder is not None and self.run_id is not None:
             self.recorder.log_step_ended(self.run_id, entry.index, now_s, outcome)
 
-    def _apply(self, action: SetAction | RampAction | LoopAction) -> None:
-        if isinstance(action, SetAction):
+    def _apply(self, action: SetAction | RampAction | LoopAction | RatioAction) -> None:
+        if isinstance(action, RatioAction):
+            station = self.ratios[action.station]
+            output_address = self._ratio_io[action.station][1]
+            self._ramps.pop(output_address, None)
+            if action.on:
+                station.track(self.outputs.get(output_address, self._safe[output_address]))
+                station.switch_on(action.ratio, action.rate_per_s)
+            else:
+                station.switch_off()
+                station.track(self._safe[output_address])
+                self.outputs[output_address] = self._safe[output_address]
+        elif isinstance(action, SetAction):
             self._ramps.pop(action.address, None)
             self.outputs[action.address] = action.value
         elif isinstance(action, RampAction):
@@ -535,6 +560,13 @@ class Engine:
                 pv = image.get(pv_address)
                 if pv is not None:
                     self.outputs[output_address] = pid.update(pv, dt_s)
+        for name, station in self.ratios.items():
+            if station.auto:
+                wild_address, output_address = self._ratio_io[name]
+                if held and output_address in self._hold_safe:  # ramps in again after the hold
+                    station.track(self._safe[output_address])
+                    continue
+                self.outputs[output_address] = station.update(image.get(wild_address, 0.0), dt_s)
 
     def _force_interlocks(self) -> None:
         forced: set[str] = set()
@@ -551,6 +583,9 @@ class Engine:
         for name, pid in self.loops.items():  # output tracking: no bump when released
             if self._loop_io[name][1] in forced:
                 pid.output = self._safe[self._loop_io[name][1]]
+        for name, station in self.ratios.items():  # ramps in again when released
+            if self._ratio_io[name][1] in forced:
+                station.track(self._safe[self._ratio_io[name][1]])
 
     async def _write_outputs(self, now_s: float) -> None:
         written = self._written
@@ -574,18 +609,17 @@ class Engine:
         if self.recorder is None or self.run_id is None or now_s < self._next_sample_s:
             return
         self._next_sample_s = now_s + self.sample_period_s - 1e-9
-        add = self.recorder.add_sample
-        run_id = self.run_id
         image = self.image
+        samples: list[tuple[str, float | None, str]] = []
         for device, keys in self._keys.items():
             quality = self.quality[device]
             good = quality is Quality.GOOD
             for address in keys.values():
                 value = image.get(address)
-                add(run_id, now_s, address, value if value is not None else None,
-                    quality.value if good or value is None else Quality.STALE.value)
-        for address in self._derived_keys:
-            add(run_id, now_s, address, image.get(address), Quality.GOOD.value)
+                samples.append((address, value, quality.value if good or value is None else Quality.STALE.value))
+        good_value = Quality.GOOD.value
+        samples += [(address, image.get(address), good_value) for address in self._derived_keys]
+        self.recorder.add_samples(self.run_id, now_s, samples)
 
     # -------------------------------------------------------------- batch record
 
@@ -625,11 +659,18 @@ class Engine:
             self.recorder.log_command(self.run_id, text, user, now_s, accepted, reason)
 
     def _on_alarm_event(self, event: AlarmEvent) -> None:
-        if self.recorder is not None and self.run_id is not None:
+        if self.recorder is not None:  # between runs too: run_id None journals a run-less alarm
             self.recorder.log_alarm(self.run_id, event.alarm_id, event.message, event.priority,
                                     event.state.value, event.t_s)
 
 
 _NEVER = Condition("false", frozenset(), lambda _image: False)
+
+
+def _alarm_definition(alarm: StandingAlarm, known: frozenset[str]) -> AlarmDefinition:
+    return AlarmDefinition(
+        alarm_id=alarm.alarm_id, message=alarm.message, priority=alarm.priority,
+        condition=compile_condition(alarm.condition, known_addresses=known, parameters={}),
+        delay_s=alarm.delay_s, action=AlarmAction(alarm.action), force_safe=alarm.force_safe)
 
 __all__ = ["Engine", "EngineStatus", "StepLogEntry", "AlarmState"]

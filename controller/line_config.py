@@ -16,6 +16,14 @@ from dataclasses import dataclass
 from drivers.lines import LineDefinition
 
 
+# The controller's planning figure for its gear pumps (dope and melt pumps alike): Zenith
+# gives 97-99.5 % volumetric efficiency at rated conditions (PHYSICS.md, Pumps). The
+# compiler turns flows into pump speeds with it and the soft sensors speeds into flows;
+# the simulator's pumps have their own, slightly different efficiencies (model mismatch,
+# as on a real line).
+GEAR_PUMP_VOLUMETRIC_EFFICIENCY: float = 0.98
+
+
 @dataclass(frozen=True, slots=True)
 class LoopDefinition:
     """A PID loop: ``pv`` is read, ``output`` is written.
@@ -36,6 +44,26 @@ class LoopDefinition:
 
 
 @dataclass(frozen=True, slots=True)
+class RatioDefinition:
+    """A ratio station (``controller.ratio``): ``output`` (a flow setpoint) is held at
+    ratio × ``wild`` × ``scale``. ``wild`` may be a measured tag or a soft-sensor value
+    (``device.tag`` either way); ``ratio_unit`` is the unit recipes give the ratio in."""
+
+    name: str
+    wild: str
+    output: str
+    ratio_unit: str
+    scale: float  # output units per (wild unit × ratio unit)
+    description: str = ""
+    # recipe parameter holding the planned wild flow (in the wild's unit), if the compiler
+    # derives one: the compiler checks the output it gives against the output's limits
+    planned_wild_parameter: str = ""
+    # recipe parameter the compiler derives the ratio into from the materials (the foaming
+    # line: ``co2_ratio`` from the CO2 loading); a recipe's ratio must agree with it
+    material_ratio_parameter: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class StandingAlarm:
     alarm_id: str
     message: str
@@ -50,12 +78,19 @@ class StandingAlarm:
 class LineControl:
     loops: tuple[LoopDefinition, ...]
     alarms: tuple[StandingAlarm, ...]
+    ratios: tuple[RatioDefinition, ...] = ()
 
     def loop(self, name: str) -> LoopDefinition:
         for loop in self.loops:
             if loop.name == name:
                 return loop
         raise KeyError(f"no loop {name!r} (loops: {', '.join(l.name for l in self.loops)})")
+
+    def ratio(self, name: str) -> RatioDefinition:
+        for ratio in self.ratios:
+            if ratio.name == name:
+                return ratio
+        raise KeyError(f"no ratio station {name!r} (ratio stations: {', '.join(r.name for r in self.ratios) or 'none'})")
 
 
 def casting_control(line: LineDefinition) -> LineControl:
@@ -116,13 +151,44 @@ MELT_OVERPRESSURE_TRIP_BAR: float = 350.0  # issue 4 ("configurable, e.g. 350 ba
 # below it to meter liquid CO2; # assumption: trip with a 6 K margin.
 CO2_HEAD_TRIP_C: float = 25.0
 WATER_HEAD_TRIP_C: float = 40.0  # assumption: cooled head of the water pump (seal life)
-# assumption: 15 K below the lowest foaming temperature of the shipped recipes (PSU 285 °C),
-# 85 K above PSU's Tg (185 °C, Raje et al. 2023): below it the melt freezes off in the die lips.
-DIE_FREEZE_C: float = 270.0
+# Freeze-off at the die: the melt is held at the recipe's foaming temperature (the
+# production step's melt_cooling setpoint); # assumption: more than 15 K below it the melt
+# stiffens towards the die lips (PSU foamed at 285 °C, 100 K above Tg 185 °C; PES at
+# 295 °C, 70 K above Tg 225 °C, Raje et al. 2023) and the run is held. The alarm is made
+# per recipe by ``controller.soft_sensors.foaming_interlocks``.
+DIE_FREEZE_MARGIN_K: float = 15.0
 COOLANT_MIN_FLOW_L_MIN: float = 2.0  # assumption: a tenth of the circulation pump's 20 L/min
+# What a gas interlock closes: the metering pumps' flows only. Their head cooling stays on
+# (a pump stopped hot is what the head-temperature trip guards against, and CO2 must stay
+# liquid in the head to restart).
+CO2_FLOW_SETPOINT = "co2_pump.mass_flow_setpoint_g_min"
+WATER_FLOW_SETPOINT = "water_pump.mass_flow_setpoint_g_min"
+GAS_FLOW_SETPOINTS: tuple[str, ...] = (CO2_FLOW_SETPOINT, WATER_FLOW_SETPOINT)
+_MELT_PRESSURES = ("extruder.melt_pressure_bar", "melt_pump_1.outlet_pressure_bar",
+                   "melt_pump_2.outlet_pressure_bar", "die.melt_pressure_bar")
 
 
-def foaming_control(line: LineDefinition) -> LineControl:
+def line_control(line: LineDefinition, *, melt_overpressure_trip_bar: float | None = None) -> LineControl:
+    """The controller configuration of ``line`` by its kind; the settings a plant may
+    override (its plant file's ``interlocks``) are keyword arguments."""
+    if line.kind == "casting":
+        if melt_overpressure_trip_bar is not None:
+            raise ValueError("melt_overpressure_trip_bar: a casting line has no melt pressure")
+        return casting_control(line)
+    if line.kind == "foaming":
+        return foaming_control(line, melt_overpressure_trip_bar=(
+            MELT_OVERPRESSURE_TRIP_BAR if melt_overpressure_trip_bar is None else melt_overpressure_trip_bar))
+    raise ValueError(f"no controller configuration for a {line.kind!r} line (known: casting, foaming)")
+
+
+def foaming_control(line: LineDefinition, *, melt_overpressure_trip_bar: float = MELT_OVERPRESSURE_TRIP_BAR) -> LineControl:
+    """The foaming line's loops, ratio stations and standing interlocks. The melt
+    over-pressure trip is the plant's to set (its rupture discs and pump ratings), within
+    the transducers' range."""
+    highest_bar = min(line.tag(p).high for p in _MELT_PRESSURES)
+    if not 0.0 < melt_overpressure_trip_bar < highest_bar:
+        raise ValueError(f"melt over-pressure trip {melt_overpressure_trip_bar:g} bar: must be above 0 and below "
+                         f"the melt-pressure transducers' {highest_bar:g} bar")
     loops: list[LoopDefinition] = []
     alarms: list[StandingAlarm] = []
     for device, prefix in (("extruder", "barrel"), ("die", "die")):
@@ -150,26 +216,31 @@ def foaming_control(line: LineDefinition) -> LineControl:
         output="heat_exchanger.coolant_setpoint_c", gain=0.3, integral_time_s=300.0,
         description="Coolant temperature setpoint holds the exchanger's melt outlet temperature",
     ))
-    gas = ("co2_pump", "water_pump")
-    pressures = ("extruder.melt_pressure_bar", "melt_pump_1.outlet_pressure_bar",
-                 "melt_pump_2.outlet_pressure_bar", "die.melt_pressure_bar")
+    # Gas in ratio to the polymer throughput (issue 4; seed 001 gives the loading in wt %):
+    # the wild flow is the polymer passing the injection stage, melt pump 1's delivery
+    # (soft sensor ``melt_pump_1.throughput_kg_h``, controller.soft_sensors); the ratio is
+    # in percent of the polymer mass; kg/h x % -> g/min is 1000 / 60 / 100.
+    ratios = tuple(RatioDefinition(
+        name=f"{fluid}_injection", wild="melt_pump_1.throughput_kg_h", output=f"{fluid}_pump.mass_flow_setpoint_g_min",
+        ratio_unit="percent", scale=1000.0 / 60.0 / 100.0, planned_wild_parameter="polymer_throughput",
+        material_ratio_parameter=f"{fluid}_ratio",
+        description=f"{label} mass flow in ratio to the polymer throughput of melt pump 1",
+    ) for fluid, label in (("co2", "CO2"), ("water", "Water")))
+    gas = GAS_FLOW_SETPOINTS
+    trip = melt_overpressure_trip_bar
     alarms.append(StandingAlarm(
-        "MELT_OVERPRESSURE", f"Melt pressure above {MELT_OVERPRESSURE_TRIP_BAR:g} bar: pumps, extruder and gas tripped",
-        1, " or ".join(f"{p} > {MELT_OVERPRESSURE_TRIP_BAR:g}" for p in pressures), 0.0, "abort",
+        "MELT_OVERPRESSURE", f"Melt pressure above {trip:g} bar: pumps, extruder and gas tripped",
+        1, " or ".join(f"{p} > {trip:g}" for p in _MELT_PRESSURES), 0.0, "abort",
         force_safe=("melt_pump_1", "melt_pump_2", "extruder.screw_speed_setpoint_rpm", *gas)))
     alarms.append(StandingAlarm(
         "CO2_HEAD_OVERTEMPERATURE", f"CO2 pump head above {CO2_HEAD_TRIP_C:g} degC: CO2 pump stopped", 1,
-        f"co2_pump.running > 0.5 and co2_pump.head_temperature_c > {CO2_HEAD_TRIP_C:g}", 2.0, "hold", force_safe=("co2_pump",)))
+        f"co2_pump.running > 0.5 and co2_pump.head_temperature_c > {CO2_HEAD_TRIP_C:g}", 2.0, "hold", force_safe=(CO2_FLOW_SETPOINT,)))
     alarms.append(StandingAlarm(
         "WATER_HEAD_OVERTEMPERATURE", f"Water pump head above {WATER_HEAD_TRIP_C:g} degC: water pump stopped", 1,
         f"water_pump.running > 0.5 and water_pump.head_temperature_c > {WATER_HEAD_TRIP_C:g}", 2.0, "hold",
-        force_safe=("water_pump",)))
+        force_safe=(WATER_FLOW_SETPOINT,)))
     alarms.append(StandingAlarm(
         "COOLANT_FAILURE", "Exchanger coolant flow lost: melt not cooled, gas closed", 1,
         f"heat_exchanger.coolant_pump_on > 0.5 and heat_exchanger.coolant_flow_l_min < {COOLANT_MIN_FLOW_L_MIN:g}",
         10.0, "hold", force_safe=gas))
-    alarms.append(StandingAlarm(
-        "DIE_FREEZE", f"Melt at the die below {DIE_FREEZE_C:g} degC (freeze-off): run held", 1,
-        f"melt_pump_2.running > 0.5 and die.melt_temperature_c < {DIE_FREEZE_C:g}", 10.0, "hold",
-        force_safe=gas))
-    return LineControl(loops=tuple(loops), alarms=tuple(alarms))
+    return LineControl(loops=tuple(loops), alarms=tuple(alarms), ratios=ratios)

@@ -5,6 +5,8 @@ controller reaches through it. Every device of the line must be on exactly one e
 Modbus and OPC UA endpoints can be mixed on one line::
 
     line: casting                      # optional: the line kind the file is for
+    interlocks:                        # optional: the plant's own trip settings
+      melt_overpressure_trip_bar: 320  # foaming line (default 350 bar)
     endpoints:
       - name: plc-1
         transport: modbus
@@ -46,6 +48,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from controller.line_config import LineControl, line_control
 from drivers.clock import Clock
 from drivers.line import Line
 from drivers.lines import LineDefinition
@@ -94,11 +97,32 @@ class OpcUaEndpointConfig(_Endpoint):
 EndpointConfig = Annotated[ModbusEndpointConfig | OpcUaEndpointConfig, Field(discriminator="transport")]
 
 
+class InterlockSettings(BaseModel):
+    """Trip settings that belong to the plant (its rupture discs, pump ratings), not to a
+    recipe; unset means the line's default (``controller.line_config``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    melt_overpressure_trip_bar: float | None = Field(default=None, gt=0)
+
+
 class PlantConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     line: str | None = None
+    interlocks: InterlockSettings = Field(default_factory=InterlockSettings)
     endpoints: list[EndpointConfig] = Field(min_length=1)
+
+
+def plant_line_control(config: PlantConfig, definition: LineDefinition, source: str = "plant file") -> LineControl:
+    """The controller configuration of ``definition`` with the plant file's interlock settings."""
+    mismatch = _line_kind_mismatch(config, definition)
+    if mismatch:
+        raise PlantConfigError(f"{source}: {mismatch}")
+    try:
+        return line_control(definition, **config.interlocks.model_dump(exclude_none=True))
+    except ValueError as exc:
+        raise PlantConfigError(f"{source}: interlocks: {exc}") from None
 
 
 def parse_plant_config(text: str, source: str = "plant file") -> PlantConfig:
@@ -136,8 +160,9 @@ def assignments(config: PlantConfig, definition: LineDefinition, source: str = "
     """device -> endpoint name; raises PlantConfigError for unknown, duplicate or
     unassigned devices, a wrong line kind, or a Modbus map not holding its devices."""
     problems: list[str] = []
-    if config.line is not None and config.line != definition.kind:
-        problems.append(f"file is for line {config.line!r}, the recipe is for {definition.kind!r}")
+    mismatch = _line_kind_mismatch(config, definition)
+    if mismatch:
+        problems.append(mismatch)
     known = [d.name for d in definition.devices]
     owner: dict[str, str] = {}
     names = [e.name for e in config.endpoints]
@@ -208,6 +233,12 @@ def build_hardware_line(plant_file: Path | str, definition: LineDefinition, cloc
     event loop that will run the engine: pymodbus clients bind to the running loop."""
     config = load_plant_config(plant_file)
     return Line(definition, build_transports(config, definition, clock, str(plant_file)))
+
+
+def _line_kind_mismatch(config: PlantConfig, definition: LineDefinition) -> str:
+    if config.line is not None and config.line != definition.kind:
+        return f"file is for line {config.line!r}, the recipe is for {definition.kind!r}"
+    return ""
 
 
 def _used_devices(endpoint: ModbusEndpointConfig | OpcUaEndpointConfig,

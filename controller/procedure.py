@@ -71,7 +71,23 @@ class LoopAction:
     output: float | None = None  # manual output, in the output tag's unit
 
 
-Action = SetAction | RampAction | LoopAction
+@dataclass(frozen=True, slots=True)
+class RatioAction:
+    """Switch a ratio station (``controller.ratio``) on or off. On: its output follows
+    ``ratio`` × the wild flow, slewed at most ``rate_per_s`` (tag units per second; None:
+    no limit). Off: the output goes to its safe value. ``output`` is the station's output
+    address and ``planned_output`` its value at the recipe's planned throughput (for the
+    sequencing rules and displays)."""
+
+    station: str
+    on: bool
+    output: str
+    ratio: float = 0.0  # in the station's ratio unit
+    rate_per_s: float | None = None
+    planned_output: float = 0.0
+
+
+Action = SetAction | RampAction | LoopAction | RatioAction
 
 
 @dataclass(frozen=True, slots=True)

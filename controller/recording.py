@@ -26,13 +26,15 @@ class RunRecorder(Protocol):
         self, run_id: int, command: str, user: str, t_s: float, accepted: bool, reason: str
     ) -> None: ...
 
-    def log_alarm(
-        self, run_id: int, alarm_id: str, message: str, priority: int, state: str, t_s: float
+    def log_alarm(  # run_id None: an alarm raised between runs
+        self, run_id: int | None, alarm_id: str, message: str, priority: int, state: str, t_s: float
     ) -> None: ...
 
-    def add_sample(
-        self, run_id: int, t_s: float, tag: str, value: float | None, quality: str
-    ) -> None: ...
+    def add_samples(
+        self, run_id: int, t_s: float, samples: list[tuple[str, float | None, str]]
+    ) -> None:
+        """One scan's samples: (tag, value, quality) each."""
+        ...
 
     def flush(self) -> None: ...
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from controller.engine import Engine
-from controller.line_config import LineControl, casting_control, foaming_control
+from controller.line_config import LineControl, line_control
 from controller.procedure import CompiledRecipe, DopeLayer
 from controller.recording import RunRecorder
 from drivers.clock import Clock, VirtualClock
@@ -21,12 +21,14 @@ from simulator.foaming import FoamingPlant
 
 AMBIENT_C = 20.0  # simulator ambient; the plant starts at ambient
 
+Plant = CastingPlant | FoamingPlant  # the simulated plants, one per line kind
+
 
 @dataclass(slots=True)
 class SimulatedLine:
     definition: LineDefinition
     control: LineControl
-    plant: CastingPlant | FoamingPlant
+    plant: Plant
     clock: Clock
     line: Line
     engine: Engine
@@ -36,11 +38,11 @@ def line_for_kind(kind: str) -> tuple[LineDefinition, LineControl]:
     """The built-in line of a kind, with its controller configuration."""
     if kind == "casting":
         definition = casting_line()
-        return definition, casting_control(definition)
-    if kind == "foaming":
+    elif kind == "foaming":
         definition = foaming_line()
-        return definition, foaming_control(definition)
-    raise ValueError(f"no built-in line of kind {kind!r} (known: casting, foaming)")
+    else:
+        raise ValueError(f"no built-in line of kind {kind!r} (known: casting, foaming)")
+    return definition, line_control(definition)
 
 
 def dope_charge(layer: DopeLayer) -> DopeCharge:
@@ -51,12 +53,35 @@ def dope_charge(layer: DopeLayer) -> DopeCharge:
     )
 
 
-def prepare_plant(plant: CastingPlant, recipe: CompiledRecipe) -> None:
-    """What operators do before a run: charge each layer's vessel, fill the quench bath."""
+def prepare_plant(plant: Plant, recipe: CompiledRecipe) -> None:
+    """What operators do before a run. Casting: charge each layer's vessel, fill the quench
+    bath. Foaming: feed the recipe's polymer (``materials.polymer``, PSU if not given)."""
+    if isinstance(plant, FoamingPlant):
+        plant.set_polymer(str(recipe.materials.get("polymer", "PSU")))
+        return
     for layer in recipe.layers:
         plant.charge_dope(layer.vessel, dope_charge(layer))
     quench = recipe.materials.get("quench", {})
     plant.fill_quench_bath(float(quench.get("dmf_wt_pct", 0.0)))
+
+
+def build_plant(definition: LineDefinition, recipe: CompiledRecipe | None = None, seed: int = 0) -> Plant:
+    """The simulated plant of the line's kind, prepared for ``recipe`` when one is given
+    (the one place that maps a line kind to its plant model: ``poreline run``, ``poreline
+    sim serve`` and the tests all build plants here)."""
+    if recipe is not None and recipe.header.line_kind != definition.kind:
+        raise ValueError(f"recipe {recipe.header.recipe_id} is for a {recipe.header.line_kind} line, "
+                         f"{definition.name} is a {definition.kind} line")
+    plant: Plant
+    if definition.kind == "foaming":
+        plant = FoamingPlant(definition, seed=seed)
+    elif definition.kind == "casting":
+        plant = CastingPlant(definition, seed=seed)
+    else:
+        raise ValueError(f"no simulated plant for line kind {definition.kind!r} (known: casting, foaming)")
+    if recipe is not None:
+        prepare_plant(plant, recipe)
+    return plant
 
 
 def build_simulated_line(
@@ -71,12 +96,7 @@ def build_simulated_line(
 ) -> SimulatedLine:
     definition, control = line_for_kind(recipe.header.line_kind)
     clock = clock if clock is not None else VirtualClock()
-    plant: CastingPlant | FoamingPlant
-    if recipe.header.line_kind == "foaming":
-        plant = FoamingPlant(definition, seed=seed, polymer=str(recipe.materials.get("polymer", "PSU")))
-    else:
-        plant = CastingPlant(definition, seed=seed)
-        prepare_plant(plant, recipe)
+    plant = build_plant(definition, recipe, seed)
     transport = SimTransport(plant, clock, tuple(d.name for d in definition.devices))
     line = Line(definition, [transport])
     engine = Engine(line, control, clock, scan_period_s=scan_period_s,

@@ -12,7 +12,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from controller.procedure import DopeLayer
+from controller.line_config import (
+    DIE_FREEZE_MARGIN_K,
+    GAS_FLOW_SETPOINTS,
+    GEAR_PUMP_VOLUMETRIC_EFFICIENCY,
+    StandingAlarm,
+)
+from controller.procedure import DopeLayer, LoopAction
 from simulator.physics import dope
 
 
@@ -94,13 +100,14 @@ class FoamingGasSensor:
     loading from the metering pumps' measured mass flows, P_min(T) = Σ r_i/H_i(T)
     (``simulator.physics.gas``) at the screw-tip melt temperature (injection stage) and
     at the exchanger outlet (second mixing stage). ``extruder.gas_min_pressure_bar`` is
-    the recipe's factor × P_min: the gas interlock compares the injection pressure with it.
+    the recipe's factor × P_min at injection: the gas interlock compares the injection
+    pressure with it, and the mixing-stage pressure with P_min at the exchanger outlet.
     """
 
     polymer: str
     displacement_cm3_rev: float
     pressure_factor: float
-    volumetric_efficiency: float = 0.98  # Zenith 97-99.5 % (PHYSICS.md); as the compiler
+    volumetric_efficiency: float = GEAR_PUMP_VOLUMETRIC_EFFICIENCY
     _henry: tuple = field(init=False)
     _density_kg_m3: float = field(init=False)
 
@@ -152,7 +159,7 @@ class FoamSensor:
     displacement_cm3_rev: float
     die_width_m: float
     die_land_length_m: float
-    volumetric_efficiency: float = 0.98
+    volumetric_efficiency: float = GEAR_PUMP_VOLUMETRIC_EFFICIENCY
     _density_kg_m3: float = field(init=False)
 
     def __post_init__(self) -> None:
@@ -193,23 +200,60 @@ class FoamSensor:
 
 
 GAS_PRESSURE_ALARM_ID = "GAS_BELOW_SINGLE_PHASE"
+DIE_FREEZE_ALARM_ID = "DIE_FREEZE"
 
 
-def foaming_soft_sensors(recipe, line) -> tuple[list, list[tuple[str, str, str, tuple[str, ...]]]]:
-    """The foaming line's soft sensors for ``recipe`` (polymer from its materials, the
-    gas-pressure factor from its formula) and its gas interlock, as
-    ``(sensors, [(alarm_id, message, condition, force_safe)])``."""
+def foaming_soft_sensors(recipe, line) -> list[SoftSensor]:  # type: ignore[no-untyped-def]
+    """The foaming line's soft sensors for ``recipe``: gas loading and P_min (polymer from
+    its materials, the gas-pressure factor from its formula), then the foam estimate."""
     polymer = str(recipe.materials.get("polymer", "PSU"))
-    factor = recipe.parameters["gas_pressure_factor"].value
-    pump = line.device("melt_pump_1").equipment["displacement_cm3_rev"]
     die = line.device("die").equipment
-    gas_sensor = FoamingGasSensor(polymer=polymer, displacement_cm3_rev=pump, pressure_factor=factor)
-    foam_sensor = FoamSensor(polymer=polymer, displacement_cm3_rev=line.device("melt_pump_2").equipment[
-        "displacement_cm3_rev"], die_width_m=die["width_m"], die_land_length_m=die["land_length_m"])
-    alarm = (GAS_PRESSURE_ALARM_ID,
-             f"Gas injection interlock: melt pressure below {factor:g} x the single-phase minimum, or a melt pump "
-             "stopped; CO2 and water closed",
-             "(co2_pump.running > 0.5 or water_pump.running > 0.5) and (melt_pump_1.inlet_pressure_bar < "
-             "extruder.gas_min_pressure_bar or melt_pump_1.running < 0.5 or melt_pump_2.running < 0.5)",
-             ("co2_pump", "water_pump"))
-    return [gas_sensor, foam_sensor], [alarm]
+    return [
+        FoamingGasSensor(polymer=polymer, displacement_cm3_rev=line.device("melt_pump_1").equipment[
+            "displacement_cm3_rev"], pressure_factor=recipe.parameters["gas_pressure_factor"].value),
+        FoamSensor(polymer=polymer, displacement_cm3_rev=line.device("melt_pump_2").equipment[
+            "displacement_cm3_rev"], die_width_m=die["width_m"], die_land_length_m=die["land_length_m"]),
+    ]
+
+
+def foaming_interlocks(recipe) -> list[StandingAlarm]:  # type: ignore[no-untyped-def]
+    """The foaming line's interlocks that depend on the recipe (seed 001):
+
+    - gas injection only while the injection stage is above the recipe's factor × P_min at
+      the screw-tip temperature (PHYSICS.md: inject while P > 1.2-1.5 × P_min), the second
+      mixing stage above P_min at the exchanger outlet (below it the gas comes out of
+      solution before the die), and both melt pumps run;
+    - melt at the die more than DIE_FREEZE_MARGIN_K below the foaming temperature (the
+      production step's melt_cooling setpoint) holds the run (freeze-off).
+    """
+    factor = recipe.parameters["gas_pressure_factor"].value
+    gas_pumps_on = "(co2_pump.running > 0.5 or water_pump.running > 0.5)"
+    alarms = [StandingAlarm(
+        GAS_PRESSURE_ALARM_ID,
+        f"Gas injection interlock: melt pressure below {factor:g} x the single-phase minimum, or a melt pump "
+        "stopped; CO2 and water closed", 1,
+        f"{gas_pumps_on} and (melt_pump_1.inlet_pressure_bar < extruder.gas_min_pressure_bar or "
+        "melt_pump_2.inlet_pressure_bar < heat_exchanger.single_phase_min_bar or "
+        "melt_pump_1.running < 0.5 or melt_pump_2.running < 0.5)",
+        2.0, "hold", force_safe=GAS_FLOW_SETPOINTS)]
+    foaming_c = _production_setpoint(recipe, "melt_cooling")
+    if foaming_c is not None:
+        freeze_c = foaming_c - DIE_FREEZE_MARGIN_K
+        alarms.append(StandingAlarm(
+            DIE_FREEZE_ALARM_ID, f"Melt at the die below {freeze_c:g} degC, {DIE_FREEZE_MARGIN_K:g} K under the "
+            "foaming temperature (freeze-off): run held, gas closed", 1,
+            f"melt_pump_2.running > 0.5 and die.melt_temperature_c < {freeze_c:g}", 10.0, "hold",
+            force_safe=GAS_FLOW_SETPOINTS))
+    return alarms
+
+
+def _production_setpoint(recipe, loop: str) -> float | None:  # type: ignore[no-untyped-def]
+    """The setpoint ``loop`` runs at in the recipe's (first) production step."""
+    setpoint = None
+    for step in recipe.steps:
+        for action in step.actions:
+            if isinstance(action, LoopAction) and action.loop == loop and action.setpoint is not None:
+                setpoint = action.setpoint
+        if step.production:
+            return setpoint
+    return None

@@ -76,8 +76,15 @@ class Line:
         logged and swallowed so a lost connection never stops the scan; the device readings
         already report the loss as STALE/BAD_COMM. Any other exception propagates.
         """
-        results = await asyncio.gather(*(t.heartbeat(counter) for t in self._transports),
-                                       return_exceptions=True)
+        if len(self._transports) == 1:  # no gather (it costs event-loop rounds every scan)
+            try:
+                await self._transports[0].heartbeat(counter)
+                results: list[object] = []
+            except TransportError as exc:
+                results = [exc]
+        else:
+            results = await asyncio.gather(*(t.heartbeat(counter) for t in self._transports),
+                                           return_exceptions=True)
         for result in results:
             if isinstance(result, TransportError):
                 log.debug("heartbeat not written: %s", result)

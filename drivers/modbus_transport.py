@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -31,7 +32,7 @@ from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
 from drivers.clock import Clock
-from drivers.modbus_map import ModbusMap, RegisterEntry, RegisterKind, RegisterRun
+from drivers.modbus_map import ModbusMap, RegisterEntry, RegisterKind, RegisterRun, WordOrder
 from drivers.transport import DeviceReading, Quality, TransportError
 
 _FLOAT32 = AsyncModbusTcpClient.DATATYPE.FLOAT32
@@ -52,12 +53,6 @@ class ModbusEndpoint:
 
 
 @dataclass(frozen=True, slots=True)
-class _FloatRun:
-    offset: int  # in the block
-    keys: tuple[tuple[str, str], ...]  # (device, tag) per float
-
-
-@dataclass(frozen=True, slots=True)
 class _Word:
     offset: int
     address: int
@@ -70,8 +65,17 @@ class _Word:
 class _BlockPlan:
     block: RegisterRun
     devices: tuple[str, ...]
-    floats: tuple[_FloatRun, ...]
+    registers: struct.Struct  # the block's registers as bytes, 2 per register, in word order
+    floats: struct.Struct  # every float32 of those bytes, padding over the other registers
+    float_keys: tuple[tuple[str, str], ...]  # (device, tag) per float, in address order
     words: tuple[_Word, ...]
+
+
+# struct byte order that makes a float32 of two registers come out in one unpack: ABCD
+# ("big", high word first) is big-endian registers read as big-endian floats; CDAB
+# ("little", low word first) is little-endian registers read as little-endian floats
+# (bytes inside a register are big-endian in both, drivers/modbus_map.py).
+_STRUCT_BYTE_ORDER = {WordOrder.BIG: ">", WordOrder.LITTLE: "<"}
 
 
 def _plan_block(modbus_map: ModbusMap, block: RegisterRun) -> _BlockPlan:
@@ -79,28 +83,29 @@ def _plan_block(modbus_map: ModbusMap, block: RegisterRun) -> _BlockPlan:
     for entry in modbus_map.entries:
         if entry.kind in (RegisterKind.STATUS_BIT, RegisterKind.COMMAND_BIT) and entry.bit is not None:
             bits_at.setdefault(entry.address, []).append((entry.tag, entry.bit))
-    floats: list[_FloatRun] = []
+    float_keys: list[tuple[str, str]] = []
+    layout: list[str] = []  # struct codes over the block's bytes
+    decoded_to = 0  # registers covered by layout so far
     words: list[_Word] = []
     devices: list[str] = []
-    run_offset = -1
-    run_keys: list[tuple[str, str]] = []
     for span in block.spans:
         if span.device and span.device not in devices:
             devices.append(span.device)
         offset = span.address - block.address
         if span.kind is RegisterKind.FLOAT32:
-            if run_keys and run_offset + 2 * len(run_keys) == offset:
-                run_keys.append((span.device, span.tag))
-                continue
-            if run_keys:
-                floats.append(_FloatRun(run_offset, tuple(run_keys)))
-            run_offset, run_keys = offset, [(span.device, span.tag)]
+            if offset > decoded_to:
+                layout.append(f"{2 * (offset - decoded_to)}x")
+            layout.append("f")
+            decoded_to = offset + 2
+            float_keys.append((span.device, span.tag))
         elif span.kind in (RegisterKind.STATUS_WORD, RegisterKind.COMMAND_WORD):
             words.append(_Word(offset, span.address, span.device, tuple(bits_at.get(span.address, ())),
                                span.kind is RegisterKind.COMMAND_WORD))
-    if run_keys:
-        floats.append(_FloatRun(run_offset, tuple(run_keys)))
-    return _BlockPlan(block, tuple(devices), tuple(floats), tuple(words))
+    if block.count > decoded_to:
+        layout.append(f"{2 * (block.count - decoded_to)}x")
+    byte_order = _STRUCT_BYTE_ORDER[modbus_map.word_order]
+    return _BlockPlan(block, tuple(devices), struct.Struct(f"{byte_order}{block.count}H"),
+                      struct.Struct(byte_order + "".join(layout)), tuple(float_keys), tuple(words))
 
 
 class _EndpointLink:
@@ -179,7 +184,6 @@ class _EndpointLink:
             failed = {d: self.last_error for d in self.map.devices}
         else:
             unit = self.map.unit_id
-            order = self.map.word_order.value
             for plan in self._plans:
                 block = plan.block
                 try:
@@ -196,12 +200,14 @@ class _EndpointLink:
                     failed.update({d: reason for d in plan.devices})
                     continue
                 registers = response.registers
-                for run in plan.floats:
-                    decoded = self._client.convert_from_registers(
-                        registers[run.offset:run.offset + 2 * len(run.keys)], _FLOAT32, word_order=order)
-                    numbers = decoded if isinstance(decoded, list) else [decoded]
-                    for (device, tag), number in zip(run.keys, numbers, strict=True):
-                        values[device][tag] = float(number)
+                if len(registers) != block.count:
+                    reason = (f"{self.endpoint.label} answered {len(registers)} registers for a read of "
+                              f"{block.count} at {block.reference}")
+                    failed.update({d: reason for d in plan.devices})
+                    continue
+                numbers = plan.floats.unpack(plan.registers.pack(*registers))
+                for (device, tag), number in zip(plan.float_keys, numbers):
+                    values[device][tag] = number
                 for word in plan.words:
                     raw = registers[word.offset]
                     device_values = values[word.device]

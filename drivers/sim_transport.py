@@ -17,7 +17,8 @@ class PlantPort(Protocol):
         ...
 
     def read_device(self, device: str) -> Mapping[str, float]:
-        """Every tag of a device: measurements, status and the setpoints' readback."""
+        """Every tag of a device: measurements, status and the setpoints' readback, in a
+        mapping made for this call (the transport hands it on without copying)."""
         ...
 
     def write_device(self, device: str, values: Mapping[str, float]) -> None: ...
@@ -44,7 +45,7 @@ class SimTransport:
         now_s = self._clock.now_s()
         self._plant.advance_to(now_s)
         return [
-            DeviceReading(name, dict(self._plant.read_device(name)), Quality.GOOD, now_s)
+            DeviceReading(name, self._plant.read_device(name), Quality.GOOD, now_s)
             for name in self._devices
         ]
 

@@ -30,7 +30,7 @@ import simpy
 
 from drivers.lines import DeviceSpec, LineDefinition
 from simulator.faults import PlantFaults
-from simulator.physics import bath, dope, dryer, film, pumps, vessel
+from simulator.physics import bath, dope, dryer, film, heat_exchange, pumps, vessel
 
 AMBIENT_C: float = 20.0
 # assumption: hall air at 50 % relative humidity.
@@ -111,11 +111,6 @@ class CastingParameters:
     noise_fraction_pct: float = 0.02
     noise_l_min: float = 0.01
     noise_moisture_pct: float = 0.05
-
-
-def _lag_factor(step_s: float, time_constant_s: float) -> float:
-    """Exact first-order lag over one step: x += (target - x)·factor."""
-    return 1.0 - math.exp(-step_s / time_constant_s)
 
 
 class _Device:
@@ -334,12 +329,12 @@ class CastingPlant:
         self.faults = PlantFaults(line, self._reading_for_fault)
 
         # constants of the step
-        self._pump_lag = _lag_factor(step_s, p.pump_time_constant_s)
-        self._belt_lag = _lag_factor(step_s, p.belt_time_constant_s)
-        self._agitator_lag = _lag_factor(step_s, p.agitator_time_constant_s)
-        self._dosing_lag = _lag_factor(step_s, p.dosing_time_constant_s)
-        self._valve_lag = _lag_factor(step_s, p.makeup_valve_time_constant_s)
-        self._probe_lag = _lag_factor(step_s, p.absorbance_probe_time_constant_s)
+        self._pump_lag = heat_exchange.first_order_lag_factor(step_s, p.pump_time_constant_s)
+        self._belt_lag = heat_exchange.first_order_lag_factor(step_s, p.belt_time_constant_s)
+        self._agitator_lag = heat_exchange.first_order_lag_factor(step_s, p.agitator_time_constant_s)
+        self._dosing_lag = heat_exchange.first_order_lag_factor(step_s, p.dosing_time_constant_s)
+        self._valve_lag = heat_exchange.first_order_lag_factor(step_s, p.makeup_valve_time_constant_s)
+        self._probe_lag = heat_exchange.first_order_lag_factor(step_s, p.absorbance_probe_time_constant_s)
         self._gap_step_um = p.knife_gap_rate_um_s * step_s
         self._line_resistance = (film.pipe_resistance_per_m3(p.feed_line_length_m, p.feed_line_diameter_m)
                                  + p.filter_resistance_per_m3)
@@ -623,4 +618,4 @@ class CastingPlant:
             else:
                 target = 0.0  # assumption: no membrane under the gauge reads 0
                 time_constant = 30.0
-            d.moisture_pct += (target - d.moisture_pct) * (1.0 - math.exp(-dt / time_constant))
+            d.moisture_pct += (target - d.moisture_pct) * heat_exchange.first_order_lag_factor(dt, time_constant)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import simpy
 
 from drivers.lines import DeviceSpec, LineDefinition
-from simulator.physics import gas, heat_exchange, melt_flow, rheology
+from simulator.physics import gas, heat_exchange, melt_flow, pumps, rheology
 
 AMBIENT_C: float = 20.0
 NOISE_TABLE_SIZE: int = 1 << 16
@@ -86,10 +86,6 @@ class FoamingParameters:
     noise_pressure_bar: float = 0.3
     noise_speed_rpm: float = 0.05
     noise_flow_g_min: float = 0.02
-
-
-def _lag(step_s: float, time_constant_s: float) -> float:
-    return 1.0 - math.exp(-step_s / time_constant_s)
 
 
 class FoamingFaults:
@@ -161,19 +157,20 @@ class FoamingPlant:
         self.faults = FoamingFaults(line)
 
         ext = _single(line, "extruder")
-        pumps = line.devices_of_kind("melt_pump")
-        if len(pumps) != 2:
+        melt_pumps = line.devices_of_kind("melt_pump")
+        if len(melt_pumps) != 2:
             raise ValueError("a foaming line has two melt pumps")
         hx = _single(line, "melt_heat_exchanger")
         die = _single(line, "slit_die")
         co2 = _single(line, "co2_metering_pump")
         water = _single(line, "water_metering_pump")
-        self._names = {"extruder": ext.name, "pump_1": pumps[0].name, "pump_2": pumps[1].name,
+        self._names = {"extruder": ext.name, "pump_1": melt_pumps[0].name, "pump_2": melt_pumps[1].name,
                        "exchanger": hx.name, "die": die.name, "co2": co2.name, "water": water.name}
-        self._specs = {s.name: s for s in (ext, pumps[0], pumps[1], hx, die, co2, water)}
+        self._specs = {s.name: s for s in (ext, melt_pumps[0], melt_pumps[1], hx, die, co2, water)}
         self.commands: dict[str, dict[str, float]] = {
             s.name: {t.name: float(t.safe_value) for t in s.profile.outputs} for s in self._specs.values()}
-        self._inputs = {s.name: tuple((t.name, t.low, t.high) for t in s.profile.inputs)
+        # (tag, low, high, noise sigma) per measured tag, the sigma chosen by the tag's unit suffix
+        self._inputs = {s.name: tuple((t.name, t.low, t.high, self._noise_sigma(t.name)) for t in s.profile.inputs)
                         for s in self._specs.values()}
         self._zone_count = sum(1 for t in ext.profile.tags if t.name.endswith("_heater_output_pct"))
         self._die_zone_count = sum(1 for t in die.profile.tags if t.name.endswith("_heater_output_pct"))
@@ -189,12 +186,12 @@ class FoamingPlant:
             heat_loss_coefficient_w_k=heat_exchange.DEFAULT_BARREL_ZONE.heat_loss_coefficient_w_k)
         self._screw_diameter_m = ext.equipment.get("screw_diameter_mm", 30.0) / 1000.0
         self._drag_m3_rev = ext.equipment.get("drag_delivery_cm3_rev", 4.0) * 1e-6
-        self._d1_m3_rev = pumps[0].equipment.get("displacement_cm3_rev", 10.0) * 1e-6
-        self._d2_m3_rev = pumps[1].equipment.get("displacement_cm3_rev", 10.0) * 1e-6
-        self._slip1_m3 = melt_flow.slip_coefficient_m3(self._d1_m3_rev, p.pump_rated_speed_rpm,
-                                                       p.pump_rated_pressure_rise_pa, p.pump_rated_viscosity_pa_s)
-        self._slip2_m3 = melt_flow.slip_coefficient_m3(self._d2_m3_rev, p.pump_rated_speed_rpm,
-                                                       p.pump_rated_pressure_rise_pa, p.pump_rated_viscosity_pa_s)
+        self._d1_cm3_rev = melt_pumps[0].equipment.get("displacement_cm3_rev", 10.0)
+        self._d2_cm3_rev = melt_pumps[1].equipment.get("displacement_cm3_rev", 10.0)
+        rating = (p.pump_rated_speed_rpm, p.pump_rated_pressure_rise_pa, p.pump_rated_viscosity_pa_s,
+                  pumps.MELT_PUMP_RATED_VOLUMETRIC_EFFICIENCY)
+        self._slip1_m3 = pumps.slip_coefficient_m3(self._d1_cm3_rev, *rating)
+        self._slip2_m3 = pumps.slip_coefficient_m3(self._d2_cm3_rev, *rating)
         self._ua_w_k = hx.equipment.get("ua_w_k", 150.0)
         self._volume_2_m3 = hx.equipment.get("melt_volume_l", 1.5) / 1000.0
         self._mixer_length_m = hx.equipment.get("mixer_length_m", 0.5)
@@ -230,15 +227,15 @@ class FoamingPlant:
         self.motor_load_pct = 0.0
         self._viscosity_cache: dict[tuple[int, int, int], float] = {}
 
-        self._screw_lag = _lag(step_s, p.screw_time_constant_s)
-        self._pump_lag = _lag(step_s, p.pump_time_constant_s)
-        self._metering_lag = _lag(step_s, p.metering_time_constant_s)
-        self._tip_lag = _lag(step_s, p.tip_time_constant_s)
-        self._wall_lag = _lag(step_s, p.exchanger_wall_time_constant_s)
-        self._coolant_lag = _lag(step_s, p.coolant_time_constant_s)
-        self._die_lag = _lag(step_s, p.die_melt_time_constant_s)
-        self._head_lag = _lag(step_s, p.head_time_constant_s)
-        self._composition_lag = _lag(step_s, 30.0)  # assumption: mixing in the injection section
+        self._screw_lag = heat_exchange.first_order_lag_factor(step_s, p.screw_time_constant_s)
+        self._pump_lag = heat_exchange.first_order_lag_factor(step_s, p.pump_time_constant_s)
+        self._metering_lag = heat_exchange.first_order_lag_factor(step_s, p.metering_time_constant_s)
+        self._tip_lag = heat_exchange.first_order_lag_factor(step_s, p.tip_time_constant_s)
+        self._wall_lag = heat_exchange.first_order_lag_factor(step_s, p.exchanger_wall_time_constant_s)
+        self._coolant_lag = heat_exchange.first_order_lag_factor(step_s, p.coolant_time_constant_s)
+        self._die_lag = heat_exchange.first_order_lag_factor(step_s, p.die_melt_time_constant_s)
+        self._head_lag = heat_exchange.first_order_lag_factor(step_s, p.head_time_constant_s)
+        self._composition_lag = heat_exchange.first_order_lag_factor(step_s, 30.0)  # assumption: mixing in the injection section
         self._gap_step_mm = p.die_gap_rate_mm_s * step_s
 
         self.env = simpy.Environment()
@@ -263,24 +260,21 @@ class FoamingPlant:
         checked = {name: spec.profile.tag(name).check_write(value, device) for name, value in values.items()}
         self.commands[device].update(checked)
 
+    def _noise_sigma(self, tag: str) -> float:
+        p = self.parameters
+        for suffix, sigma in (("_c", p.noise_temperature_c), ("_bar", p.noise_pressure_bar),
+                              ("_rpm", p.noise_speed_rpm), ("_g_min", p.noise_flow_g_min)):
+            if tag.endswith(suffix):
+                return sigma
+        return 0.0
+
     def read_device(self, device: str) -> Mapping[str, float]:
         truth = self._truth(device)
         table = self._noise_table
         index = self._noise_index
-        p = self.parameters
         reading: dict[str, float] = {}
-        for name, low, high in self._inputs[device]:
+        for name, low, high, sigma in self._inputs[device]:
             value = truth[name]
-            if name.endswith("_c"):
-                sigma = p.noise_temperature_c
-            elif name.endswith("_bar"):
-                sigma = p.noise_pressure_bar
-            elif name.endswith("_rpm"):
-                sigma = p.noise_speed_rpm
-            elif name.endswith("_g_min"):
-                sigma = p.noise_flow_g_min
-            else:
-                sigma = 0.0
             if sigma and value != 0.0:
                 value += sigma * table[index]
                 index = (index + 1) & (NOISE_TABLE_SIZE - 1)
@@ -443,18 +437,21 @@ class FoamingPlant:
         if q_ext < 0.0:  # the screw does not pump backwards (flights full of solid or empty)
             q_ext, ext_slope = 0.0, 0.0
         p1_out = self.p2_bar + self.hx_drop_bar
-        slip1 = self._slip1_m3 / mu1
-        q1 = self._d1_m3_rev * self.n1_rpm / 60.0 * (1.0 - free_gas) - slip1 * (p1_out - self.p1_bar) * pa
+        slip1 = pumps.slip_conductance_m3_s_pa(self._slip1_m3, mu1)
+        q1 = pumps.gear_pump_flow_m3_s(self._d1_cm3_rev, self.n1_rpm, (p1_out - self.p1_bar) * pa, mu1,
+                                       self._slip1_m3, 1.0 - free_gas)
         self.p1_bar = melt_flow.step_pressure_linearised_bar(
             self.p1_bar, q_ext, q1, ext_slope + slip1 * pa, p.volume_1_m3, p.compressibility_1_pa, dt)
-        q1 = self._d1_m3_rev * self.n1_rpm / 60.0 * (1.0 - free_gas) - slip1 * (p1_out - self.p1_bar) * pa
+        q1 = pumps.gear_pump_flow_m3_s(self._d1_cm3_rev, self.n1_rpm, (p1_out - self.p1_bar) * pa, mu1,
+                                       self._slip1_m3, 1.0 - free_gas)
         if self.p1_bar <= 0.0 and q1 > q_ext:  # pump 1 starves: it cannot take more than arrives
             q1 = q_ext
         self.q_ext_m3_s = q_ext
 
         # --- volume 2: exchanger and mixer between the pumps
-        slip2 = self._slip2_m3 / mu2
-        q2 = self._d2_m3_rev * self.n2_rpm / 60.0 - slip2 * (self.p3_bar - self.p2_bar) * pa
+        slip2 = pumps.slip_conductance_m3_s_pa(self._slip2_m3, mu2)
+        q2 = pumps.gear_pump_flow_m3_s(self._d2_cm3_rev, self.n2_rpm, (self.p3_bar - self.p2_bar) * pa, mu2,
+                                       self._slip2_m3)
         self.p2_bar = melt_flow.step_pressure_linearised_bar(
             self.p2_bar, q1, q2, (slip1 + slip2) * pa, self._volume_2_m3, p.compressibility_1_pa, dt)
         self.p2_bar = min(self.p2_bar, p.rupture_disc_bar)
@@ -484,7 +481,7 @@ class FoamingPlant:
             * self._pump_lag
         coolant_target = hx["coolant_setpoint_c"] if coolant_on else self.hx_out_c
         self.coolant_c += (coolant_target - self.coolant_c) * self._coolant_lag
-        self.hx_in_c = self.tip_c + melt_flow.pump_temperature_rise_k(max(p1_out - self.p1_bar, 0.0) * pa, rho, cp)
+        self.hx_in_c = self.tip_c + pumps.temperature_rise_k(max(p1_out - self.p1_bar, 0.0) * pa, rho, cp)
         ua = self._ua_w_k * (1.0 if coolant_on else p.ua_without_coolant_fraction)
         outlet = heat_exchange.exchanger_outlet_temperature_c(self.hx_in_c, self.coolant_c, ua, q1 * rho, cp)
         delay = self._delay

@@ -1,4 +1,5 @@
-"""docs/register-map.md is exactly what `poreline profiles --format markdown` prints."""
+"""docs/register-map.md and docs/register-map-foaming.md are exactly what `poreline profiles
+--line KIND --format markdown` prints; the JSON is read from the maps the servers use."""
 
 from __future__ import annotations
 
@@ -8,34 +9,47 @@ from pathlib import Path
 import subprocess
 import sys
 
-from drivers.lines import casting_line
+import pytest
+
+from drivers.lines import LineDefinition, casting_line, foaming_line
 from drivers.modbus_map import plan_line_map
 from drivers.opcua_map import line_tag_nodes
 
 ROOT = Path(__file__).resolve().parents[1]
-DOC = ROOT / "docs" / "register-map.md"
+DOCS = {"casting": ROOT / "docs" / "register-map.md", "foaming": ROOT / "docs" / "register-map-foaming.md"}
+LINES = {"casting": casting_line, "foaming": foaming_line}
 
 
-def profiles(fmt: str) -> str:
+def profiles(fmt: str, line: str = "casting") -> str:
     """Run the real command (in a subprocess: tests/ must not shadow the packages)."""
-    result = subprocess.run([sys.executable, "-m", "controller.cli", "profiles", "--format", fmt],
+    result = subprocess.run([sys.executable, "-m", "controller.cli", "profiles", "--format", fmt, "--line", line],
                             cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
 
-def test_register_map_doc_is_up_to_date() -> None:
-    assert profiles("markdown") == DOC.read_text(encoding="utf-8"), (
-        "docs/register-map.md is out of date: run "
-        "`poreline profiles --format markdown > docs/register-map.md`")
+@pytest.mark.parametrize("line", ["casting", "foaming"])
+def test_register_map_doc_is_up_to_date(line: str) -> None:
+    doc = DOCS[line]
+    assert profiles("markdown", line) == doc.read_text(encoding="utf-8"), (
+        f"{doc.relative_to(ROOT)} is out of date: run "
+        f"`poreline profiles --line {line} --format markdown > {doc.relative_to(ROOT)}`")
 
 
-def test_profiles_json_is_read_from_the_maps() -> None:
-    document = json.loads(profiles("json"))
-    line = casting_line()
-    modbus_map = plan_line_map(line)
-    nodes = {(n.device, n.tag.name): n for n in line_tag_nodes(line)}
-    assert [d["name"] for d in document["devices"]] == [d.name for d in line.devices]
+def test_default_line_is_casting() -> None:
+    result = subprocess.run([sys.executable, "-m", "controller.cli", "profiles", "--format", "markdown"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout == DOCS["casting"].read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("line", ["casting", "foaming"])
+def test_profiles_json_is_read_from_the_maps(line: str) -> None:
+    document = json.loads(profiles("json", line))
+    definition: LineDefinition = LINES[line]()
+    modbus_map = plan_line_map(definition)
+    nodes = {(n.device, n.tag.name): n for n in line_tag_nodes(definition)}
+    assert document["line_kind"] == definition.kind
+    assert [d["name"] for d in document["devices"]] == [d.name for d in definition.devices]
     for device in document["devices"]:
         for tag in device["tags"]:
             entry = modbus_map.entry(device["name"], tag["name"])

@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError
 
-from controller.api.runtime import RunBusy
+from controller.api.runtime import LineKindMismatch, RunBusy
 from controller.api.schemas import ErrorResponse, RecipeInvalidResponse, StateConflict
 from controller.recipe import RecipeInvalid
 from controller.states import CommandRejected
@@ -57,6 +57,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RunBusy)
     async def _busy(_r: Request, exc: RunBusy) -> JSONResponse:
         return _json(409, {"detail": str(exc), "state": exc.state.value})
+
+    @app.exception_handler(LineKindMismatch)
+    async def _kind(_r: Request, exc: LineKindMismatch) -> JSONResponse:
+        return _json(409, {"detail": f"recipe_id: {exc}", "state": exc.state.value})
 
     @app.exception_handler(RecipeInvalid)
     async def _invalid(_r: Request, exc: RecipeInvalid) -> JSONResponse:

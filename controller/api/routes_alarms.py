@@ -57,10 +57,9 @@ async def shelve(alarm_id: AlarmId, body: ShelveRequest, request: Request,
                             f"alarm_id: alarm {alarm_id} is {engine.alarms.get(alarm_id).state.value}; only active alarms can be shelved")
     _, until_s = runtime.shelve(alarm_id, user.username, body.duration_s)
     run_id = engine.run_id
-    if run_id is not None:
-        occurrence = alarm_store.open_occurrence(session, alarm_id, run_id)
-        if occurrence is not None:
-            occurrence.shelved_until_t_s = until_s
+    occurrence = alarm_store.open_occurrence(session, alarm_id, run_id)
+    if occurrence is not None:  # run-less occurrences keep Unix epoch seconds
+        occurrence.shelved_until_t_s = until_s if run_id is not None else runtime.epoch_s(until_s)
     audit.append(session, user.username, "alarm.shelved", f"alarm {alarm_id}",
                  {"run_id": run_id, "until_t_s": until_s, "reason": body.reason})
     session.commit()

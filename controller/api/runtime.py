@@ -1,24 +1,45 @@
-"""The line at run time: owns the controller engine and the built-in simulated plant.
+"""The line at run time: owns the controller engine and the line it scans.
+
+Two kinds of line:
+
+* the built-in simulator (no plant file): the idle line is the simulated line of
+  ``line_kind``; starting a run builds a fresh simulated line for the recipe's line kind
+  (casting or foaming, :func:`controller.simulation.build_simulated_line`) on a sped-up
+  wall clock and replaces the previous one;
+* a plant file (``poreline serve --plant``): the controller's line is built from the plant
+  file (:func:`controller.plant_config.build_hardware_line`, Modbus/OPC UA) for the line
+  kind the file declares, on a wall clock (speed 1 for real plants), and no simulator is
+  created.  Starting a run builds a fresh engine (and connection) on a fresh clock, so run
+  seconds start at 0; a recipe for another line kind is refused (:class:`LineKindMismatch`).
 
 One engine scans at a time, as an asyncio background task (``Engine.run`` with no end
-state, so it keeps scanning between runs and the live tags stay fresh).  Starting a run
-builds a fresh simulated line for the recipe on a sped-up wall clock and replaces the
-previous one; a lock makes two concurrent starts produce exactly one run.
+state, so it keeps scanning between runs and the live tags stay fresh).  A lock makes two
+concurrent starts produce exactly one run.
+
+Alarm journal: the engine reports every alarm transition to :class:`ApiRecorder`, also
+between runs (run id None); those run-less occurrences are journaled with Unix epoch
+seconds, as the store's convention says.  When a run replaces the line, the run-less
+occurrences the old engine left open are closed (the new engine starts with no alarms and
+raises again whatever still stands).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine as DbEngine
 
 from controller.engine import Engine
+from controller.line_config import LineControl
+from controller.plant_config import assignments, build_hardware_line, load_plant_config, plant_line_control
 from controller.procedure import CompiledRecipe
-from controller.simulation import build_simulated_line, line_for_kind
+from controller.simulation import Plant, build_plant, build_simulated_line, line_for_kind
 from controller.states import TERMINAL, Command, CommandRejected, UnitState, accepted_commands
 from controller.store import BatchRecorder
 from controller.store.models import utc_now
@@ -26,11 +47,11 @@ from drivers.clock import WallClock
 from drivers.line import Line
 from drivers.lines import LineDefinition
 from drivers.sim_transport import SimTransport
-from simulator.casting import CastingPlant
 
 log = logging.getLogger(__name__)
 
 _STARTABLE = frozenset({UnitState.IDLE}) | TERMINAL
+STOP_TIMEOUT_S = 10.0  # wall seconds to stop a scan task or close a line
 
 
 class RuntimeClock(WallClock):
@@ -44,12 +65,35 @@ class RuntimeClock(WallClock):
 
 class ApiRecorder(BatchRecorder):
     """The batch recorder, told who caused an alarm transition (the engine reports the
-    transition without the user; the runtime sets ``actor`` around an acknowledge)."""
+    transition without the user; the runtime sets ``actor`` around an acknowledge).
+
+    Transitions without a run (``run_id`` None: the line is idle or between runs) are
+    journaled too, with Unix epoch seconds instead of run seconds."""
 
     actor: str | None = None
 
     def log_alarm(self, run_id, alarm_id, message, priority, state, t_s, *, user=None):  # type: ignore[no-untyped-def,override]
         super().log_alarm(run_id, alarm_id, message, str(priority), state, t_s, user=user or self.actor)
+
+
+def checked_line_kind(plant_file: Path | str | None, line_kind: str) -> str:
+    """The line kind the runtime will drive: the plant file's ``line`` (else ``line_kind``),
+    after checking the file can be used for it (every device of the line on exactly one
+    endpoint, its interlock settings).  Raises PlantConfigError or ValueError (unknown
+    kind) naming the problem."""
+    return _plant_line(plant_file, line_kind)[0]
+
+
+def _plant_line(plant_file: Path | str | None, line_kind: str) -> tuple[str, LineControl | None]:
+    """(line kind, controller configuration with the plant file's settings; None without one)."""
+    if plant_file is None:
+        line_for_kind(line_kind)
+        return line_kind, None
+    config = load_plant_config(plant_file)
+    kind = config.line or line_kind
+    definition, _default = line_for_kind(kind)
+    assignments(config, definition, str(plant_file))
+    return kind, plant_line_control(config, definition, str(plant_file))
 
 
 class RunBusy(Exception):
@@ -60,10 +104,21 @@ class RunBusy(Exception):
         self.state = state
 
 
+class LineKindMismatch(Exception):
+    """The recipe is for another line kind than the plant the runtime drives."""
+
+    def __init__(self, recipe_kind: str, plant_kind: str, state: UnitState) -> None:
+        super().__init__(f"recipe is for a {recipe_kind} line; the plant file drives a {plant_kind} line")
+        self.state = state
+
+
 @dataclass(slots=True)
 class _Sim:
+    """The line being scanned: its definition, the simulated plant (None: a real plant
+    reached through a plant file), the driver line and the engine."""
+
     definition: LineDefinition
-    plant: CastingPlant
+    plant: Plant | None
     line: Line
     engine: Engine
     start_pending: bool = False
@@ -80,13 +135,19 @@ class LineRuntime:
         sample_period_s: float = 10.0,
         seed: int = 0,
         line_kind: str = "casting",
+        plant_file: Path | str | None = None,
     ) -> None:
+        """``plant_file``: drive the devices it names instead of the built-in simulator
+        (raises :class:`controller.plant_config.PlantConfigError` for a file that cannot be
+        used, ValueError for an unknown line kind). ``speed``: simulated seconds per wall
+        second of the clock (1 for real plants)."""
         self.recorder = ApiRecorder(db)
         self.speed = speed
         self.scan_period_s = scan_period_s
         self.sample_period_s = sample_period_s
         self.seed = seed
-        self.line_kind = line_kind
+        self.plant_file = Path(plant_file) if plant_file is not None else None
+        self.line_kind, self._plant_control = _plant_line(self.plant_file, line_kind)
         self.lock = asyncio.Lock()
         self.scanned_at: datetime | None = None
         self.error: str | None = None
@@ -96,14 +157,34 @@ class LineRuntime:
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         """Build the idle line (no recipe loaded) and start scanning it."""
-        definition, control = line_for_kind(self.line_kind)
+        await self._switch(self._build(None, "operator"))
+
+    def _build(self, recipe: CompiledRecipe | None, user: str) -> _Sim:
+        """A fresh line and engine on a fresh clock, with ``recipe`` loaded if given."""
         clock = RuntimeClock(self.speed)
-        plant = CastingPlant(definition, seed=self.seed)
+        if self.plant_file is not None and self._plant_control is not None:
+            definition, _default = line_for_kind(self.line_kind)
+            control = self._plant_control  # with the plant file's interlock settings
+            line = build_hardware_line(self.plant_file, definition, clock)
+            engine = Engine(line, control, clock, scan_period_s=self.scan_period_s,
+                            sample_period_s=self.sample_period_s, recorder=self.recorder,
+                            operator=user, simulated=False)
+            if recipe is not None:
+                engine.load(recipe)
+            return _Sim(definition, None, line, engine)
+        if recipe is not None:
+            built = build_simulated_line(
+                recipe, seed=self.seed, scan_period_s=self.scan_period_s,
+                sample_period_s=self.sample_period_s, recorder=self.recorder, clock=clock, operator=user,
+            )
+            return _Sim(built.definition, built.plant, built.line, built.engine)
+        definition, control = line_for_kind(self.line_kind)
+        plant = build_plant(definition, None, self.seed)
         transport = SimTransport(plant, clock, tuple(d.name for d in definition.devices))
         line = Line(definition, [transport])
         engine = Engine(line, control, clock, scan_period_s=self.scan_period_s,
-                        sample_period_s=self.sample_period_s, recorder=self.recorder)
-        await self._switch(_Sim(definition, plant, line, engine))
+                        sample_period_s=self.sample_period_s, recorder=self.recorder, operator=user)
+        return _Sim(definition, plant, line, engine)
 
     async def close(self) -> None:
         await self._stop_scanning()
@@ -113,24 +194,45 @@ class LineRuntime:
             log.exception("final flush of the batch recorder failed")
 
     async def _stop_scanning(self) -> None:
+        """Stop the scan task and close its line (each bounded: a device that does not
+        answer must not hang a start or a shutdown)."""
         if self._task is not None:
             self._task.cancel()
             try:
-                await self._task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001
+                await asyncio.wait_for(self._task, timeout=STOP_TIMEOUT_S)
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - stopping: nothing to report
                 pass
             self._task = None
         if self._sim is not None:
-            await self._sim.line.close()
+            try:
+                await asyncio.wait_for(self._sim.line.close(), timeout=STOP_TIMEOUT_S)
+            except (asyncio.TimeoutError, Exception):  # noqa: BLE001 - the transports log their own failures
+                log.warning("closing the line did not finish cleanly", exc_info=True)
+
+    def _close_runless_alarms(self) -> None:
+        """A run replaces the line: journal the end of the run-less alarm occurrences left
+        open (the new engine raises again whatever still stands, under the run)."""
+        try:
+            self.recorder.close_runless_alarms("closed: the line was rebuilt to start a run")
+        except Exception:  # noqa: BLE001 - the journal must not block a start
+            log.exception("closing the run-less alarms in the journal failed")
 
     async def _switch(self, sim: _Sim) -> None:
+        """Connect ``sim``'s line, then stop the old scan and scan ``sim`` (connecting first
+        leaves no gap in the heartbeat a plant's watchdog watches)."""
+        try:
+            await sim.line.connect()
+        except BaseException:
+            await sim.line.close()
+            raise
         await self._stop_scanning()
-        await sim.line.connect()
         self._sim = sim
         self.error = None
         self._task = asyncio.create_task(self._scan_forever(sim), name="poreline-scan")
 
     async def _scan_forever(self, sim: _Sim) -> None:
+        if sim.start_pending:  # in the scan task, like every journal write of the engine
+            self._close_runless_alarms()
         try:
             await sim.engine.run(until=frozenset(), on_scan=lambda _e: self._after_scan(sim))
         except asyncio.CancelledError:
@@ -156,7 +258,8 @@ class LineRuntime:
         return self.sim.engine
 
     @property
-    def plant(self) -> CastingPlant:
+    def plant(self) -> Plant | None:
+        """The simulated plant; None when the line is a real plant (plant file)."""
         return self.sim.plant
 
     @property
@@ -171,19 +274,23 @@ class LineRuntime:
             return UnitState.STARTING
         return None if state in _STARTABLE else state
 
+    def epoch_s(self, t_s: float) -> float:
+        """Unix epoch seconds of engine clock time ``t_s`` (run-less alarms are journaled
+        in epoch seconds)."""
+        return time.time() + (t_s - self.engine.clock.now_s()) / self.speed
+
     # ------------------------------------------------------------- commands
     async def start_run(self, recipe: CompiledRecipe, user: str) -> None:
-        """Start ``recipe`` on a fresh simulated line; raises :class:`RunBusy`."""
+        """Start ``recipe`` on a fresh line; raises :class:`RunBusy` or :class:`LineKindMismatch`."""
         async with self.lock:
             busy = self.busy_state()
             if busy is not None:
                 raise RunBusy(busy)
-            built = build_simulated_line(
-                recipe, seed=self.seed, scan_period_s=self.scan_period_s,
-                sample_period_s=self.sample_period_s, recorder=self.recorder,
-                clock=RuntimeClock(self.speed), operator=user,
-            )
-            sim = _Sim(built.definition, built.plant, built.line, built.engine, start_pending=True)
+            kind = recipe.header.line_kind
+            if self.plant_file is not None and kind != self.line_kind:
+                raise LineKindMismatch(kind, self.line_kind, self.engine.state)
+            sim = self._build(recipe, user)
+            sim.start_pending = True
             sim.engine.request(Command.START, user)
             await self._switch(sim)
 

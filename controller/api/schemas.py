@@ -155,21 +155,31 @@ class RunCommandName(StrEnum):
     CLEAR = "clear"
 
 
-class ActiveAlarmOut(BaseModel):
+class _AlarmText(BaseModel):
+    """What identifies an alarm to an operator: its id and its text."""
+
     alarm_id: str = Field(description="Alarm id")
     message: str = Field(description="Alarm text")
+
+
+class _UnitClock(BaseModel):
+    """Where the unit is: its PackML state and the line clock."""
+
+    state: str = Field(description="PackML state of the unit")
+    t_s: float = Field(description="Process time of the line clock, s")
+
+
+class ActiveAlarmOut(_AlarmText):
     priority: int = Field(description="1 critical ... 4 low (ISA-18.2)")
     state: str = Field(description="unacknowledged, acknowledged, rtn_unacknowledged or shelved")
     raised_t_s: float = Field(description="When it was raised, process seconds")
     shelved_until_t_s: float | None = Field(None, description="Shelf expiry, process seconds")
 
 
-class RunStatus(BaseModel):
-    state: str = Field(description="PackML state of the unit")
+class RunStatus(_UnitClock):
     run_id: int | None = Field(description="Batch record id of the current run (None before the first scan)")
     recipe_id: str | None = Field(description="Loaded recipe")
     recipe_version: int | None = Field(description="Loaded recipe version")
-    t_s: float = Field(description="Process time of the line clock, s")
     step_index: int = Field(description="0-based step index (-1 before the first step)")
     step_name: str | None = Field(description="Current step")
     step_elapsed_s: float = Field(description="Time spent executing the current step, process s")
@@ -234,9 +244,7 @@ class TagValue(BaseModel):
     timestamp: datetime | None = Field(description="When the value was read (UTC)")
 
 
-class LineState(BaseModel):
-    state: str = Field(description="PackML state")
-    t_s: float = Field(description="Process time of the line clock, s")
+class LineState(_UnitClock):
     scanned_at: datetime | None = Field(description="Wall time of the last scan (UTC)")
     tags: list[TagValue] = Field(description="Every tag of every device")
 
@@ -261,10 +269,9 @@ class AlarmEventOut(BaseModel):
     note: str | None = Field(description="Note")
 
 
-class AlarmHistoryOut(BaseModel):
-    run_id: int | None = Field(description="Run the occurrence belongs to")
-    alarm_id: str = Field(description="Alarm id")
-    message: str = Field(description="Alarm text")
+class AlarmHistoryOut(_AlarmText):
+    run_id: int | None = Field(description="Run the occurrence belongs to (None: raised while no run was active; "
+                               "its times are then Unix epoch seconds)")
     priority: str = Field(description="Priority")
     state: str = Field(description="Current state of the occurrence")
     raised_t_s: float = Field(description="Raised, process s")

@@ -22,11 +22,20 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the server binds to")
     port: int = Field(8000, ge=0, le=65535, description="TCP port the server listens on")
     plant: Path | None = Field(
-        None, description="Plant file (placeholder: only the built-in simulator is supported yet)"
+        None,
+        description="Plant file (PORELINE_PLANT): drive the PLCs it names over Modbus/OPC UA instead of "
+        "the built-in simulator; its 'line' gives the line kind (default line_kind)",
+    )
+    line_kind: str = Field(
+        "casting", pattern=r"^[a-z_]+$",
+        description="Line kind of the idle line (casting or foaming) when no plant file says it; "
+        "on the built-in simulator each run uses its recipe's line kind",
     )
     token_ttl_s: float = Field(12 * 3600.0, gt=0, description="Lifetime of a bearer token, s")
     sim_speed: float = Field(
-        1.0, gt=0, description="Simulated seconds per wall second of the built-in simulator"
+        1.0, gt=0,
+        description="Simulated seconds per wall second of the controller's clock (and of the built-in "
+        "simulator); 1 for a real plant, the served simulator's speed for one",
     )
     scan_period_s: float = Field(1.0, gt=0, description="Controller scan period (simulated s)")
     sample_period_s: float = Field(10.0, gt=0, description="Historian sample period (simulated s)")

@@ -17,7 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from controller.conditions import ConditionError, compile_condition
-from controller.line_config import LineControl
+from controller.line_config import GEAR_PUMP_VOLUMETRIC_EFFICIENCY, LineControl
 from controller.procedure import (
     Action,
     AlarmAction,
@@ -30,6 +30,7 @@ from controller.procedure import (
     OnTimeout,
     Parameter,
     RampAction,
+    RatioAction,
     RecipeHeader,
     SetAction,
     Step,
@@ -38,14 +39,10 @@ from controller.procedure import (
 from controller.recipe import rules
 from controller.recipe.errors import RecipeError, RecipeInvalid
 from controller.recipe.rules import RecipeFacts, ResolvedAction, ResolvedStep
-from controller.recipe.schema import LayerSpec, LoopSpec, RampSpec, RecipeSpec, SetSpec, Value
+from controller.recipe.schema import LayerSpec, LoopSpec, RampSpec, RatioSpec, RecipeSpec, SetSpec, Value
 from controller.units import UnitError, canonical, convert, rate_unit, to_unit
 from drivers.lines import LineDefinition
 from drivers.profiles import DataType, Tag
-
-# Volumetric efficiency of the dope gear pumps: Zenith gives 97-99.5 % at rated
-# conditions (PHYSICS.md, Pumps); 0.98 is a mid value.
-VOLUMETRIC_EFFICIENCY = 0.98
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _DERIVED = re.compile(r"^layer_\d+_")
@@ -392,7 +389,7 @@ def _derived_parameters(layers: list[DopeLayer], line: LineDefinition, ctx: _Con
         n = layer.index
         flow_ml_min = width_m * layer.wet_thickness_um * 1e-6 * speed_m_min * 1e6
         displacement = line.device(layer.pump).equipment.get("displacement_cm3_rev", 0.0)
-        speed_rpm = flow_ml_min / (displacement * VOLUMETRIC_EFFICIENCY) if displacement > 0 else 0.0
+        speed_rpm = flow_ml_min / (displacement * GEAR_PUMP_VOLUMETRIC_EFFICIENCY) if displacement > 0 else 0.0
         for name, value, unit in ((f"layer_{n}_flow", flow_ml_min, "mL/min"),
                                   (f"layer_{n}_pump_speed", speed_rpm, "rpm"),
                                   (f"layer_{n}_gap", layer.gap_um, "um"),
@@ -432,7 +429,7 @@ def _within(tag: Tag, value: float, address: str, field: str, ctx: _Context, wha
     return True
 
 
-def _action(raw: SetSpec | RampSpec | LoopSpec, field: str, line: LineDefinition,
+def _action(raw: SetSpec | RampSpec | LoopSpec | RatioSpec, field: str, line: LineDefinition,
             control: LineControl, ctx: _Context) -> Action | None:
     if isinstance(raw, SetSpec):
         tag = _tag(raw.set, f"{field}.set", line, ctx, writable=True)
@@ -460,7 +457,51 @@ def _action(raw: SetSpec | RampSpec | LoopSpec, field: str, line: LineDefinition
         if not ok or target is None or rate is None:
             return None
         return RampAction(address=address, target=target, rate_per_s=rate)
+    if isinstance(raw, RatioSpec):
+        return _ratio_action(raw, field, line, control, ctx)
     return _loop_action(raw, field, line, control, ctx)
+
+
+def _ratio_action(raw: RatioSpec, field: str, line: LineDefinition, control: LineControl,
+                  ctx: _Context) -> RatioAction | None:
+    names = [station.name for station in control.ratios]
+    if raw.ratio not in names:
+        ctx.error(f"{field}.ratio", "ratio.unknown",
+                  f"unknown ratio station {raw.ratio!r} (ratio stations: {', '.join(names) or 'none on this line'})")
+        return None
+    station = control.ratio(raw.ratio)
+    out_tag = line.tag(station.output)
+    if raw.mode == "off":
+        if raw.value is not None or raw.rate is not None:
+            ctx.error(field, "ratio.mode", f"ratio station {raw.ratio} switched off takes no value or rate")
+            return None
+        return RatioAction(station=raw.ratio, on=False, output=station.output, planned_output=out_tag.safe_value or 0.0)
+    if raw.mode != "auto":
+        ctx.error(f"{field}.mode", "ratio.mode", f"ratio station mode {raw.mode!r}: auto or off")
+        return None
+    if raw.value is None:
+        ctx.error(f"{field}.value", "ratio.value", f"ratio station {raw.ratio} in auto needs a value (the ratio)")
+        return None
+    ratio = ctx.value(raw.value, station.ratio_unit, f"{field}.value", f"ratio of {raw.ratio}")
+    rate = None if raw.rate is None else ctx.value(raw.rate, rate_unit(out_tag.unit), f"{field}.rate",
+                                                   f"slew rate of {raw.ratio}")
+    if ratio is None or (raw.rate is not None and rate is None):
+        return None
+    if ratio <= 0.0:
+        ctx.error(f"{field}.value", "ratio.value", f"ratio of {raw.ratio} must be above zero, not {raw.value!r}")
+        return None
+    if rate is not None and rate <= 0.0:
+        ctx.error(f"{field}.rate", "ratio.rate", f"slew rate of {raw.ratio} must be above zero, not {raw.rate!r}")
+        return None
+    planned_output = 0.0
+    planned_wild = ctx.parameters.get(station.planned_wild_parameter) if station.planned_wild_parameter else None
+    if planned_wild is not None:
+        planned_output = ratio * planned_wild.value * station.scale
+        if not _within(out_tag, planned_output, station.output, f"{field}.value", ctx,
+                       f"{raw.ratio} at the planned {planned_wild.name} {planned_wild.value:.3g} {planned_wild.unit}"):
+            return None
+    return RatioAction(station=raw.ratio, on=True, output=station.output, ratio=ratio, rate_per_s=rate,
+                       planned_output=planned_output)
 
 
 def _loop_action(raw: LoopSpec, field: str, line: LineDefinition, control: LineControl, ctx: _Context) -> LoopAction | None:

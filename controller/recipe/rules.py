@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from controller.line_config import LineControl
+from controller.line_config import GEAR_PUMP_VOLUMETRIC_EFFICIENCY, LineControl
 from controller.procedure import (
     Action,
     DopeLayer,
@@ -24,6 +24,7 @@ from controller.procedure import (
     LoopMode,
     Parameter,
     RampAction,
+    RatioAction,
     SetAction,
     Transition,
 )
@@ -358,7 +359,8 @@ class _State:
 
 
 def commanded_states(steps: Sequence[ResolvedStep]) -> list[_State]:
-    """The commanded outputs and loop modes after each step (a ramp counts as its target)."""
+    """The commanded outputs and loop modes after each step (a ramp counts as its target,
+    a ratio station in auto as its output at the planned throughput)."""
     outputs: dict[str, float] = {}
     loops: dict[str, LoopAction] = {}
     states = []
@@ -369,6 +371,8 @@ def commanded_states(steps: Sequence[ResolvedStep]) -> list[_State]:
                 outputs[a.address] = a.value
             elif isinstance(a, RampAction):
                 outputs[a.address] = a.target
+            elif isinstance(a, RatioAction):
+                outputs[a.output] = a.planned_output
             elif isinstance(a, LoopAction):
                 loops[a.loop] = a
         states.append(_State(dict(outputs), dict(loops)))
@@ -522,7 +526,6 @@ SEED001_COOLING_K = 50.0  # claim 7: at least 50 °C below the initial processin
 SEED001_MIXING_PRESSURE_BAR = 150.0  # claim 8: greater than 150 bar in the mixing stage
 GAS_PRESSURE_FACTOR_RANGE = (1.2, 1.5)  # PHYSICS.md: inject while P > 1.2-1.5 x P_min
 BLOWING_AGENT_PUMPS = {"co2": "co2_pump", "carbondioxide": "co2_pump", "water": "water_pump", "h2o": "water_pump"}
-FOAMING_VOLUMETRIC_EFFICIENCY = 0.98  # Zenith 97-99.5 % (PHYSICS.md), as for the dope pumps
 
 
 def _agent_record(name: str):  # DiffusivityRecord | None
@@ -534,7 +537,9 @@ def _agent_record(name: str):  # DiffusivityRecord | None
 def foaming_derived_parameters(spec: RecipeSpec, line: LineDefinition, parameters: dict[str, Parameter],
                                out: list[RecipeError]) -> None:
     """polymer_throughput (kg/h) from melt pump 2's speed (``melt_pump_2_speed``) and, per
-    blowing agent, ``<agent>_flow`` (g/min) in ratio to it: g = polymer·w/(1 − Σw)."""
+    blowing agent, ``<agent>_ratio`` (% of the polymer mass, the ratio stations' ratio:
+    r = w/(1 − Σw) for loadings w of the total) and ``<agent>_flow`` (g/min), the flow
+    that ratio gives at the planned throughput."""
     from simulator.foaming import POLYMERS
     if spec.materials is None:
         out.append(RecipeError("materials", "S001.polymer", "a foaming recipe needs a materials block "
@@ -549,7 +554,7 @@ def foaming_derived_parameters(spec: RecipeSpec, line: LineDefinition, parameter
     if props is None:
         return  # S001.polymer / EQ.melt_data report it
     displacement = line.device("melt_pump_2").equipment.get("displacement_cm3_rev", 0.0)
-    polymer_kg_h = displacement * 1e-6 * speed.value * 60.0 * FOAMING_VOLUMETRIC_EFFICIENCY * props.melt_density_kg_m3
+    polymer_kg_h = displacement * 1e-6 * speed.value * 60.0 * GEAR_PUMP_VOLUMETRIC_EFFICIENCY * props.melt_density_kg_m3
     parameters["polymer_throughput"] = Parameter("polymer_throughput", polymer_kg_h, "kg/h")
     total = sum(agent.wt_pct for agent in spec.materials.blowing_agents) / 100.0
     if not 0.0 <= total < 0.5:
@@ -560,9 +565,10 @@ def foaming_derived_parameters(spec: RecipeSpec, line: LineDefinition, parameter
         key = _norm(agent.name)
         if key not in BLOWING_AGENT_PUMPS:
             continue  # S001.two_fluids reports it
-        name = "co2_flow" if BLOWING_AGENT_PUMPS[key] == "co2_pump" else "water_flow"
-        flow_g_min = polymer_kg_h * 1000.0 / 60.0 * (agent.wt_pct / 100.0) / (1.0 - total)
-        parameters[name] = Parameter(name, flow_g_min, "g/min")
+        fluid = "co2" if BLOWING_AGENT_PUMPS[key] == "co2_pump" else "water"
+        ratio_pct = 100.0 * (agent.wt_pct / 100.0) / (1.0 - total)  # g of agent per 100 g of polymer
+        parameters[f"{fluid}_ratio"] = Parameter(f"{fluid}_ratio", ratio_pct, "percent")
+        parameters[f"{fluid}_flow"] = Parameter(f"{fluid}_flow", polymer_kg_h * 1000.0 / 60.0 * ratio_pct / 100.0, "g/min")
 
 
 def _foaming(facts: RecipeFacts) -> bool:
@@ -689,6 +695,53 @@ def gas_off_first(facts: RecipeFacts) -> list[RecipeError]:
     return out
 
 
+def ratio_matches_materials(facts: RecipeFacts) -> list[RecipeError]:
+    """MAT.ratio: a ratio station meters what the materials say (the batch record's
+    loading is the materials'): its ratio is the one the compiler derives from them."""
+    out = []
+    for step in facts.steps:
+        for ra in step.actions:
+            a = ra.action
+            if not isinstance(a, RatioAction) or not a.on:
+                continue
+            name = facts.control.ratio(a.station).material_ratio_parameter
+            expected = facts.parameters.get(name) if name else None
+            if name and expected is None:
+                out.append(RecipeError(ra.field, "MAT.ratio", f"step {step.name}: {a.station} meters a fluid the "
+                                       f"materials do not list (no {name})"))
+            elif expected is not None and abs(a.ratio - expected.value) > 1e-6 * max(1.0, expected.value):
+                out.append(RecipeError(ra.field, "MAT.ratio", f"step {step.name}: {a.station} ratio {a.ratio:.4g} % is "
+                                       f"not the {expected.value:.4g} % the materials' loading gives; use {name}"))
+    return out
+
+
+def output_owner(facts: RecipeFacts) -> list[RecipeError]:
+    """LINE.output_owner: a set or ramp does not write an output that a loop in auto or a
+    ratio station in auto drives at that point of the procedure (the controller would
+    overwrite it on the next scan); switch the loop to manual/off or the station off first."""
+    owners: dict[str, str] = {}  # output address -> "loop x" / "ratio station y", while in auto
+    loop_outputs = {loop.name: loop.output for loop in facts.control.loops}
+    out = []
+    for step in facts.steps:
+        for ra in step.actions:
+            a = ra.action
+            if isinstance(a, LoopAction) and a.loop in loop_outputs:
+                if a.mode is LoopMode.AUTO:
+                    owners[loop_outputs[a.loop]] = f"loop {a.loop}"
+                else:
+                    owners.pop(loop_outputs[a.loop], None)
+            elif isinstance(a, RatioAction):
+                if a.on:
+                    owners[a.output] = f"ratio station {a.station}"
+                else:
+                    owners.pop(a.output, None)
+            elif isinstance(a, (SetAction, RampAction)) and a.address in owners:
+                out.append(RecipeError(ra.field, "LINE.output_owner",
+                                       f"step {step.name}: {a.address} is driven by {owners[a.address]} in auto; "
+                                       "switch it off (or the loop to manual) before writing it"))
+    return out
+
+
 RULES: tuple[Rule, ...] = (
     polysulfone_fraction,
     known_materials,
@@ -711,6 +764,8 @@ RULES: tuple[Rule, ...] = (
     seed001_pressure,
     gas_pressure_factor,
     gas_off_first,
+    ratio_matches_materials,
+    output_owner,
 )
 
 

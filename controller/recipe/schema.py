@@ -9,6 +9,7 @@ Actions are written with the verb as the key that names what they act on::
     {set: support_belt.line_speed_setpoint_m_min, value: "0 m/min"}
     {ramp: dope_pump_1.speed_setpoint_rpm, to: layer_1_pump_speed, rate: "10 rpm/min"}
     {loop: quench_bath_temperature, mode: auto, setpoint: quench_temperature}
+    {ratio: co2_injection, mode: auto, value: co2_ratio, rate: "2 g/min/min"}
 """
 
 from __future__ import annotations
@@ -101,14 +102,24 @@ class LoopSpec(_Strict):
     output: Value | None = None
 
 
+class RatioSpec(_Strict):
+    ratio: str
+    mode: str
+    value: Value | None = None  # the ratio, in the station's ratio unit
+    rate: Value | None = None  # slew limit of the output, e.g. "2 g/min/min"
+
+
+_ACTION_KINDS: dict[str, type[BaseModel]] = {"set": SetSpec, "ramp": RampSpec, "loop": LoopSpec, "ratio": RatioSpec}
+
+
 def _action_kind(value: Any) -> str | None:
     if isinstance(value, dict):
-        keys = [k for k in ("set", "ramp", "loop") if k in value]
+        keys = [k for k in _ACTION_KINDS if k in value]
         if len(keys) == 1:
             return f"<{keys[0]}>"
         return None
     if isinstance(value, BaseModel):
-        return {SetSpec: "<set>", RampSpec: "<ramp>", LoopSpec: "<loop>"}.get(type(value))
+        return next((f"<{k}>" for k, spec in _ACTION_KINDS.items() if type(value) is spec), None)
     return None
 
 
@@ -117,11 +128,12 @@ ActionSpec = Annotated[
         Annotated[SetSpec, Tag("<set>")],
         Annotated[RampSpec, Tag("<ramp>")],
         Annotated[LoopSpec, Tag("<loop>")],
+        Annotated[RatioSpec, Tag("<ratio>")],
     ],
     Discriminator(
         _action_kind,
         custom_error_type="action_kind",
-        custom_error_message="an action has exactly one of the keys set, ramp or loop",
+        custom_error_message="an action has exactly one of the keys set, ramp, loop or ratio",
     ),
 ]
 

@@ -40,6 +40,7 @@ __all__ = [
 DATABASE_URL_ENV = "PORELINE_DATABASE_URL"
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+SQLITE_CACHE_KIB = 16_000  # a cap, not an allocation: pages are cached as they are read
 
 
 def default_database_url() -> str:
@@ -104,6 +105,10 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
                 cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            # Page cache per connection (negative: KiB). It also bounds the memory of the
+            # sorter of a GROUP BY: a 24 h trend groups 86 400 samples, which spill to a
+            # temporary file with the default 2 MiB (about 20 % slower).
+            cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         finally:
             cursor.close()
 

@@ -350,7 +350,8 @@ class Sample(Base):
     __tablename__ = "samples"
     __table_args__ = (
         CheckConstraint(_in("quality", SampleQuality.values()), name="quality"),
-        Index("ix_samples_run_id_tag_t_s", "run_id", "tag", "t_s"),
+        # covering: trends read value from the index alone (migration 0002)
+        Index("ix_samples_run_id_tag_t_s_value", "run_id", "tag", "t_s", "value"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)

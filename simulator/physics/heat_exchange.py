@@ -102,6 +102,12 @@ def transport_delay_s(volume_m3: float, flow_m3_s: float) -> float:
     return volume_m3 / flow_m3_s
 
 
+def first_order_lag_factor(dt_s: float, time_constant_s: float) -> float:
+    """How far, as a fraction 1 − e^(−dt/τ), a first-order lag moves towards a held target
+    in ``dt_s``: the plants precompute it per time constant and step ``y += (u − y)·f``."""
+    return 1.0 - math.exp(-dt_s / time_constant_s)
+
+
 def step_first_order_lag(
     value: float, target: float, time_constant_s: float, dt_s: float
 ) -> float:

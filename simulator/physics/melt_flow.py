@@ -1,5 +1,6 @@
-"""Melt flow through the foaming line: slit die, static mixer, gear (melt) pumps, the
-pressure of the melt volume between two pumps, and single-screw extruder throughput.
+"""Melt flow through the foaming line: slit die, static mixer, the pressure of the melt
+volume between two pumps, and single-screw extruder throughput. The melt pumps
+themselves are the one gear-pump model, :mod:`simulator.physics.pumps`.
 
 Pure functions only; SI units unless the name says otherwise (``_bar``, ``_rpm``).
 
@@ -11,8 +12,6 @@ Sources
 - Static mixer laminar pressure drop as a multiple K of the empty pipe (Hagen-Poiseuille
   128·μ·L·Q/(π·D⁴)): Thakur, Vial, Nigam, Nauman & Djelveh, Trans IChemE 81A (2003) 787,
   K ≈ 7 for Kenics, 30-40 for SMX (values as quoted in shared/PHYSICS.md, not re-read).
-- Gear pump slip Q = D·N − C_s·ΔP/μ and 97-99.5 % volumetric efficiency: Zenith Pumps,
-  "Volumetric Efficiency of Gear Pumps" (as quoted in shared/PHYSICS.md, not re-read).
 - Extruder drag and pressure flow with shape factors: Tadmor & Gogos (2006) §6.3 and
   Rauwendaal, *Polymer Extrusion*, 5th ed. (2014), ch. 7.
 """
@@ -30,10 +29,6 @@ SMX_PRESSURE_DROP_FACTOR: float = 35.0  # mid value of the quoted 30-40
 # assumption: polymer melts have bulk moduli of ~1-2 GPa (Tait-equation order of
 # magnitude), hence kappa ≈ 0.5-1e-9 1/Pa (shared/PHYSICS.md, marked "verify" there).
 DEFAULT_MELT_COMPRESSIBILITY_1_PA: float = 0.7e-9
-
-# Zenith "Volumetric Efficiency of Gear Pumps" (via PHYSICS.md): 97-99.5 % at rated
-# conditions. The mid value is used to size default slip coefficients.
-TYPICAL_VOLUMETRIC_EFFICIENCY: float = 0.98
 
 
 # --------------------------------------------------------------------------- slit die
@@ -126,73 +121,6 @@ def static_mixer_pressure_drop_pa(
     return mixer_factor * 128.0 * viscosity_pa_s * length_m * flow_m3_s / (
         math.pi * diameter_m**4
     )
-
-
-# -------------------------------------------------------------------------- gear pumps
-
-
-def gear_pump_flow_m3_s(
-    displacement_m3_rev: float,
-    speed_rpm: float,
-    pressure_rise_pa: float,
-    viscosity_pa_s: float,
-    slip_coefficient_m3: float,
-) -> float:
-    """Delivered flow of a gear pump with slip: Q = D·N/60 − C_s·ΔP/μ [m³/s].
-
-    D displacement [m³/rev], N speed [rpm], ΔP = p_out − p_in [Pa], μ melt viscosity
-    [Pa·s], C_s slip coefficient [m³]. A stopped pump with ΔP > 0 leaks backwards
-    (negative Q), which is physical.
-    """
-    if viscosity_pa_s <= 0.0:
-        raise ValueError("viscosity must be positive")
-    return (
-        displacement_m3_rev * speed_rpm / 60.0
-        - slip_coefficient_m3 * pressure_rise_pa / viscosity_pa_s
-    )
-
-
-def slip_coefficient_m3(
-    displacement_m3_rev: float,
-    speed_rpm: float,
-    pressure_rise_pa: float,
-    viscosity_pa_s: float,
-    volumetric_efficiency: float = TYPICAL_VOLUMETRIC_EFFICIENCY,
-) -> float:
-    """Slip coefficient giving ``volumetric_efficiency`` at a rating point [m³].
-
-    From η_v = Q/(D·N): C_s = (1 − η_v)·D·(N/60)·μ/ΔP.
-    """
-    if pressure_rise_pa <= 0.0:
-        raise ValueError("rating pressure rise must be positive")
-    return (
-        (1.0 - volumetric_efficiency)
-        * displacement_m3_rev
-        * speed_rpm
-        / 60.0
-        * viscosity_pa_s
-        / pressure_rise_pa
-    )
-
-
-def gear_pump_torque_n_m(
-    displacement_m3_rev: float, pressure_rise_pa: float, mechanical_efficiency: float
-) -> float:
-    """Shaft torque T = D·ΔP/(2π·η_mech) [N·m] (D in m³/rev, ΔP in Pa)."""
-    if not 0.0 < mechanical_efficiency <= 1.0:
-        raise ValueError("mechanical efficiency must lie in (0, 1]")
-    return displacement_m3_rev * pressure_rise_pa / (2.0 * math.pi * mechanical_efficiency)
-
-
-def pump_temperature_rise_k(
-    pressure_rise_pa: float, density_kg_m3: float, heat_capacity_j_kg_k: float
-) -> float:
-    """Adiabatic melt temperature rise across a pump ΔT = ΔP/(ρ·c_p) [K].
-
-    All pumping work dissipated into the melt; ≈ 0.5 K/MPa for ρ = 1000 kg/m³,
-    c_p = 2 kJ/(kg·K) (shared/PHYSICS.md).
-    """
-    return pressure_rise_pa / (density_kg_m3 * heat_capacity_j_kg_k)
 
 
 # --------------------------------------------------------------- pressure between pumps

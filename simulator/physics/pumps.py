@@ -1,7 +1,9 @@
-"""Gear metering pump: delivered flow with slip, speed for a flow, shaft torque.
+"""Gear pump: delivered flow with slip, speed for a flow, shaft torque, temperature rise.
 
-The one gear-pump model of the project (dope pumps of the casting line; melt pumps may
-reuse it). Pure functions, SI inside, units in every name.
+The one gear-pump model of the project: the dope pumps of the casting line
+(``simulator.casting``) and the melt pumps of the foaming line (``simulator.foaming``).
+Pure functions, SI inside, units in every name (displacements in cm³/rev, as pumps are
+sold).
 
 Model (shared/PHYSICS.md, Pumps; Zenith, "Volumetric Efficiency of Gear Pumps"):
     Q = D·N − C_s·ΔP/μ
@@ -9,7 +11,7 @@ The slip flow C_s·ΔP/μ leaks back through the gear/housing clearances: it gro
 the pressure rise and falls with viscosity (laminar leakage, so C_s has units of m³).
 Zenith quote 97–99.5 % volumetric efficiency at rated conditions; the slip coefficient
 is derived here from an efficiency at a rated point rather than guessed directly.
-Torque = D·ΔP/(2π·η_mech) (PHYSICS.md).
+Torque = D·ΔP/(2π·η_mech); temperature rise ΔT = ΔP/(ρ·c_p) (PHYSICS.md).
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ SECONDS_PER_MINUTE: float = 60.0
 
 # Zenith "Volumetric Efficiency of Gear Pumps": 97-99.5 % at rated conditions; mid-range.
 RATED_VOLUMETRIC_EFFICIENCY: float = 0.985
+# Zenith "Volumetric Efficiency of Gear Pumps" (via PHYSICS.md): 97-99.5 % at rated
+# conditions. The mid value is used to size the slip of the foaming line's melt pumps.
+MELT_PUMP_RATED_VOLUMETRIC_EFFICIENCY: float = 0.98
 # assumption: mechanical efficiency of a precision gear pump at low speed (bearing and
 # gear-mesh friction); 0.85-0.95 is typical of metering pumps, mid value taken.
 MECHANICAL_EFFICIENCY: float = 0.90
@@ -46,6 +51,28 @@ def theoretical_flow_cm3_min(displacement_cm3_rev: float, speed_rpm: float) -> f
     return displacement_cm3_rev * speed_rpm
 
 
+def slip_conductance_m3_s_pa(slip_coefficient_m3: float, viscosity_pa_s: float) -> float:
+    """C_s/μ [m³/(s·Pa)]: slip flow per pascal of pressure rise, i.e. −dQ/dΔP."""
+    if viscosity_pa_s <= 0.0:
+        raise ValueError("viscosity must be positive")
+    return slip_coefficient_m3 / viscosity_pa_s
+
+
+def gear_pump_flow_m3_s(
+    displacement_cm3_rev: float,
+    speed_rpm: float,
+    pressure_rise_pa: float,
+    viscosity_pa_s: float,
+    slip_coefficient_m3: float,
+    filled_fraction: float = 1.0,
+) -> float:
+    """Q = φ·D·N − C_s·ΔP/μ [m³/s], signed: a stopped pump with ΔP > 0 leaks backwards
+    (negative Q), which is physical. ΔP = p_out − p_in; φ is the fraction of the gear
+    pockets filled with liquid (1 unless free gas displaces it)."""
+    swept_m3_s = displacement_cm3_rev / CM3_PER_M3 * speed_rpm / SECONDS_PER_MINUTE * filled_fraction
+    return swept_m3_s - slip_conductance_m3_s_pa(slip_coefficient_m3, viscosity_pa_s) * pressure_rise_pa
+
+
 def delivered_flow_cm3_min(
     displacement_cm3_rev: float,
     speed_rpm: float,
@@ -53,11 +80,12 @@ def delivered_flow_cm3_min(
     viscosity_pa_s: float,
     slip_coefficient_m3: float,
 ) -> float:
-    """Q = D·N − C_s·ΔP/μ, never negative (a stopped pump holding pressure passes no
-    forward flow; back-leakage into the vessel is not modelled)."""
-    slip_cm3_min = slip_coefficient_m3 * pressure_rise_pa / viscosity_pa_s * CM3_PER_M3 * SECONDS_PER_MINUTE
-    flow = displacement_cm3_rev * speed_rpm - slip_cm3_min
-    return flow if flow > 0.0 else 0.0
+    """Q = D·N − C_s·ΔP/μ [cm³/min], never negative (a stopped pump holding pressure
+    passes no forward flow; back-leakage into the vessel is not modelled)."""
+    flow_m3_s = gear_pump_flow_m3_s(
+        displacement_cm3_rev, speed_rpm, pressure_rise_pa, viscosity_pa_s, slip_coefficient_m3
+    )
+    return flow_m3_s * CM3_PER_M3 * SECONDS_PER_MINUTE if flow_m3_s > 0.0 else 0.0
 
 
 def flow_into_linear_resistance_cm3_min(
@@ -103,5 +131,18 @@ def shaft_torque_n_m(
     pressure_rise_pa: float,
     mechanical_efficiency: float = MECHANICAL_EFFICIENCY,
 ) -> float:
-    """T = D·ΔP/(2π·η_mech), D in m³/rev (PHYSICS.md, Pumps)."""
+    """T = D·ΔP/(2π·η_mech) [N·m] (PHYSICS.md, Pumps)."""
+    if not 0.0 < mechanical_efficiency <= 1.0:
+        raise ValueError("mechanical efficiency must lie in (0, 1]")
     return displacement_cm3_rev / CM3_PER_M3 * pressure_rise_pa / (2.0 * math.pi * mechanical_efficiency)
+
+
+def temperature_rise_k(
+    pressure_rise_pa: float, density_kg_m3: float, heat_capacity_j_kg_k: float
+) -> float:
+    """Adiabatic liquid temperature rise across a pump ΔT = ΔP/(ρ·c_p) [K].
+
+    All pumping work dissipated into the liquid; ≈ 0.5 K/MPa for ρ = 1000 kg/m³,
+    c_p = 2 kJ/(kg·K) (shared/PHYSICS.md).
+    """
+    return pressure_rise_pa / (density_kg_m3 * heat_capacity_j_kg_k)

@@ -5,22 +5,23 @@ line ends safe."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from controller.engine import Engine
+from controller.line_config import GAS_FLOW_SETPOINTS
 from controller.recipe import compile_recipe
 from controller.simulation import SimulatedLine, build_simulated_line, line_for_kind
 from controller.soft_sensors import GAS_PRESSURE_ALARM_ID
 from controller.states import UnitState
 from controller.store import BatchRecorder, create_engine_for, load_batch_record, upgrade
+from scanning import run_until
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 FOAM_TAGS = ("die.foam_cell_density_per_cm3", "die.foam_cell_size_um", "die.foam_void_fraction_pct",
              "extruder.single_phase_min_bar", "heat_exchanger.single_phase_min_bar")
-GAS = ("co2_pump.mass_flow_setpoint_g_min", "water_pump.mass_flow_setpoint_g_min")
+GAS = GAS_FLOW_SETPOINTS
 MOTION = ("melt_pump_1.speed_setpoint_rpm", "melt_pump_2.speed_setpoint_rpm", "extruder.screw_speed_setpoint_rpm")
 
 
@@ -37,16 +38,6 @@ def simulated(name: str, recorder: BatchRecorder | None = None) -> SimulatedLine
     return build_simulated_line(recipe, recorder=recorder, sample_period_s=60.0)
 
 
-def run_until(engine: Engine, predicate: Callable[[Engine], bool], max_duration_s: float) -> None:
-    async def go() -> None:
-        await engine.line.connect()
-        end_s = engine.clock.now_s() + max_duration_s
-        while engine.clock.now_s() < end_s and not predicate(engine):
-            await engine.scan()
-            await engine.clock.sleep_until(engine.clock.now_s() + engine.scan_period_s)
-
-    asyncio.run(go())
-
 
 def in_production(sim: SimulatedLine, minutes: float = 5.0) -> None:
     sim.engine.request("start")
@@ -59,6 +50,18 @@ def in_production(sim: SimulatedLine, minutes: float = 5.0) -> None:
 
 def alarm_ids(engine: Engine) -> set[str]:
     return {a["alarm_id"] for a in engine.status().alarms}
+
+
+def assert_written_safe(sim: SimulatedLine, addresses: tuple[str, ...]) -> None:
+    """The plant holds 0 in ``addresses``: call right after the scan that raised an
+    interlock, to show it drove the line safe within that one scan."""
+    for address in addresses:
+        device, tag = address.split(".")
+        assert sim.plant.commands[device][tag] == 0.0, address
+
+
+def polymer_g_min(sim: SimulatedLine) -> float:
+    return sim.engine.image["melt_pump_1.throughput_kg_h"] * 1000.0 / 60.0
 
 
 @pytest.mark.parametrize("name", ["foaming-psu-co2-water.yaml", "foaming-pes-co2-water.yaml"])
@@ -87,6 +90,7 @@ def test_blocked_die_trips_on_melt_overpressure_and_stops_pumps_extruder_and_gas
     sim.plant.faults.block_die()
     run_until(sim.engine, lambda e: "MELT_OVERPRESSURE" in alarm_ids(e), 600.0)
     assert "MELT_OVERPRESSURE" in alarm_ids(sim.engine)
+    assert_written_safe(sim, GAS + MOTION)
     run_until(sim.engine, lambda e: False, 60.0)
     assert sim.engine.state is UnitState.ABORTED
     for address in GAS + MOTION:
@@ -100,6 +104,7 @@ def test_coolant_failure_holds_and_closes_the_gas():
     in_production(sim)
     sim.plant.faults.fail_coolant()
     run_until(sim.engine, lambda e: "COOLANT_FAILURE" in alarm_ids(e), 300.0)
+    assert_written_safe(sim, GAS)
     run_until(sim.engine, lambda e: False, 60.0)
     assert "COOLANT_FAILURE" in alarm_ids(sim.engine)
     assert sim.engine.state is UnitState.HELD
@@ -113,6 +118,8 @@ def test_head_cooling_failure_stops_that_metering_pump():
     in_production(sim)
     sim.plant.faults.fail_head_cooling("co2_pump")
     run_until(sim.engine, lambda e: "CO2_HEAD_OVERTEMPERATURE" in alarm_ids(e), 900.0)
+    assert_written_safe(sim, ("co2_pump.mass_flow_setpoint_g_min",))
+    assert sim.plant.commands["co2_pump"]["head_cooling_on"] == 1.0  # the trip stops the flow, not the cooling
     run_until(sim.engine, lambda e: False, 60.0)
     assert "CO2_HEAD_OVERTEMPERATURE" in alarm_ids(sim.engine)
     assert sim.engine.image["co2_pump.mass_flow_setpoint_g_min"] == 0.0
@@ -127,6 +134,7 @@ def test_pressure_loss_below_the_single_phase_minimum_closes_the_gas():
     assert sim.engine.image["melt_pump_1.inlet_pressure_bar"] > 1.3 * p_min
     sim.plant.faults.starve_feed()  # hopper runs empty: the screw stops conveying
     run_until(sim.engine, lambda e: GAS_PRESSURE_ALARM_ID in alarm_ids(e), 600.0)
+    assert_written_safe(sim, GAS)
     run_until(sim.engine, lambda e: False, 60.0)
     assert GAS_PRESSURE_ALARM_ID in alarm_ids(sim.engine)
     for address in GAS:
@@ -140,8 +148,64 @@ def test_melt_too_cold_at_the_die_holds_the_run():
     in_production(sim)
     sim.plant.faults.fail_heater("die")
     run_until(sim.engine, lambda e: "DIE_FREEZE" in alarm_ids(e), 3600.0)
+    assert_written_safe(sim, GAS + ("melt_pump_2.speed_setpoint_rpm",))
     run_until(sim.engine, lambda e: False, 60.0)
     assert "DIE_FREEZE" in alarm_ids(sim.engine)
     assert sim.engine.state is UnitState.HELD
     for address in GAS + ("melt_pump_2.speed_setpoint_rpm",):
         assert sim.engine.image[address] == 0.0, address
+
+
+def test_the_gas_follows_the_polymer_throughput_in_the_recipes_ratio():
+    sim = simulated("foaming-psu-co2-water.yaml")
+    in_production(sim, minutes=10.0)
+    parameters = sim.engine.recipe.parameters
+    co2_before = sim.engine.outputs["co2_pump.mass_flow_setpoint_g_min"]
+    assert co2_before / polymer_g_min(sim) * 100.0 == pytest.approx(parameters["co2_ratio"].value, rel=0.01)
+    # the operator trims the throughput by a fifth (melt pump 2 sets it); melt pump 1 follows
+    # to hold the mixing pressure, and the gas follows melt pump 1
+    sim.engine.outputs["melt_pump_2.speed_setpoint_rpm"] = 24.0
+    run_until(sim.engine, lambda e: False, 20 * 60.0)
+    assert sim.engine.state is UnitState.EXECUTE
+    co2_after = sim.engine.outputs["co2_pump.mass_flow_setpoint_g_min"]
+    water_after = sim.engine.outputs["water_pump.mass_flow_setpoint_g_min"]
+    assert co2_after / co2_before == pytest.approx(0.8, abs=0.03)
+    assert co2_after / polymer_g_min(sim) * 100.0 == pytest.approx(parameters["co2_ratio"].value, rel=0.01)
+    assert water_after / polymer_g_min(sim) * 100.0 == pytest.approx(parameters["water_ratio"].value, rel=0.01)
+    assert sim.engine.image["co2_pump.mass_flow_g_min"] == pytest.approx(co2_after, abs=0.1)
+
+
+def test_after_the_gas_interlock_is_acknowledged_and_the_run_unheld_the_gas_ramps_in_again():
+    sim = simulated("foaming-psu-co2-water.yaml")
+    in_production(sim)
+    sim.plant.faults.starve_feed()
+    run_until(sim.engine, lambda e: GAS_PRESSURE_ALARM_ID in alarm_ids(e), 600.0)
+    sim.plant.faults.clear_all()  # the hopper is refilled
+    run_until(sim.engine, lambda e: e.state is UnitState.HELD, 60.0)
+    sim.engine.acknowledge(GAS_PRESSURE_ALARM_ID, "operator")
+    run_until(sim.engine, lambda e: GAS_PRESSURE_ALARM_ID not in alarm_ids(e), 600.0)
+    assert GAS_PRESSURE_ALARM_ID not in alarm_ids(sim.engine)
+    sim.engine.request("unhold", "operator")
+    run_until(sim.engine, lambda e: e.state is UnitState.EXECUTE, 60.0)
+    run_until(sim.engine, lambda e: False, 5.0)
+    assert 0.0 < sim.engine.outputs["co2_pump.mass_flow_setpoint_g_min"] < 0.5  # ramping in at 2 g/min/min
+    run_until(sim.engine, lambda e: False, 15 * 60.0)
+    assert sim.engine.state is UnitState.EXECUTE, alarm_ids(sim.engine)
+    assert sim.engine.outputs["co2_pump.mass_flow_setpoint_g_min"] / polymer_g_min(sim) * 100.0 == pytest.approx(
+        sim.engine.recipe.parameters["co2_ratio"].value, rel=0.01)
+
+
+def test_poreline_run_completes_a_foaming_recipe_and_reports_the_foam_made(tmp_path):
+    from typer.testing import CliRunner
+
+    from controller.cli import app
+
+    database = tmp_path / "run.db"
+    result = CliRunner().invoke(app, ["run", str(RECIPES / "foaming-psu-co2-water.yaml"),
+                                      "--database", f"sqlite:///{database}"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "foaming-psu-co2-water v1: Complete" in result.output
+    assert "Production: 1:00:00" in result.output
+    assert "die.foam_void_fraction_pct" in result.output
+    produced_kg = float(result.output.split("Foam produced:")[1].split("kg")[0])
+    assert 9.0 < produced_kg < 11.0  # an hour at the planned 10.1 kg/h

@@ -12,7 +12,6 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -29,7 +28,7 @@ from drivers.clock import WallClock
 from drivers.modbus_map import plan_line_map
 from drivers.opcua_map import NAMESPACE_URI
 from drivers.profiles import TagLimitError
-from simulator.loopback import SHORT_RECIPE, SPEED, plant_file, served_plant, short_recipe
+from hil_support import SHORT_RECIPE, SPEED, plant_file, served_plant, short_recipe, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTROL = line_for_kind("casting")[1]
@@ -39,13 +38,6 @@ def opcua_port(endpoint: str | None) -> int:
     assert endpoint is not None
     return int(endpoint.rsplit(":", 1)[1].split("/")[0])
 
-
-async def wait_for(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 def recorder_for(tmp_path: Path) -> BatchRecorder:

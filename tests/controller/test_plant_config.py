@@ -12,9 +12,10 @@ from controller.plant_config import (
     endpoint_modbus_map,
     load_plant_config,
     parse_plant_config,
+    plant_line_control,
 )
 from drivers.clock import WallClock
-from drivers.lines import casting_line
+from drivers.lines import casting_line, foaming_line
 from drivers.modbus_map import plan_line_map
 from drivers.modbus_transport import ModbusTransport
 from drivers.opcua_transport import OpcUaTransport
@@ -44,6 +45,24 @@ async def test_deploy_examples_build_a_line(name: str) -> None:
                 "plant-mixed.yaml": {ModbusTransport, OpcUaTransport}}[name]
     assert kinds == expected
     await line.close()
+
+
+@pytest.mark.parametrize("name, transport", [("plant-foaming-modbus.yaml", ModbusTransport),
+                                             ("plant-foaming-opcua.yaml", OpcUaTransport)])
+async def test_foaming_deploy_examples_build_the_foaming_line(name: str, transport: type) -> None:
+    foaming = foaming_line()
+    line = build_hardware_line(DEPLOY / name, foaming, WallClock())
+    assert [type(t) for t in line._transports] == [transport]  # noqa: SLF001 - what the file asked for
+    await line.close()
+    with pytest.raises(PlantConfigError, match="file is for line 'foaming', the recipe is for 'casting'"):
+        build_hardware_line(DEPLOY / name, LINE, WallClock())
+
+
+def test_foaming_modbus_file_plans_the_served_foaming_map() -> None:
+    foaming = foaming_line()
+    config = load_plant_config(DEPLOY / "plant-foaming-modbus.yaml")
+    assert config.line == "foaming"
+    assert endpoint_modbus_map(config.endpoints[0], foaming) == plan_line_map(foaming)  # type: ignore[arg-type]
 
 
 def test_mixed_modbus_part_keeps_the_served_addresses() -> None:
@@ -106,3 +125,43 @@ def test_map_devices_must_hold_the_endpoint_devices(tmp_path: Path) -> None:
     message = error_of(tmp_path, "endpoints:\n  - {name: p, transport: modbus, devices: all, "
                                  "map_devices: [dryer]}\n")
     assert "devices not in its map_devices" in message
+
+
+def test_run_refuses_a_recipe_for_another_line_kind_than_the_plant_file(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from controller.cli import app
+
+    casting_recipe = Path(__file__).resolve().parents[1] / "hil_data" / "short-casting.yaml"
+    result = CliRunner().invoke(app, ["run", str(casting_recipe), "--plant", str(DEPLOY / "plant-foaming-modbus.yaml"),
+                                      "--database", f"sqlite:///{tmp_path / 'db.sqlite'}"])
+    assert result.exit_code == 2
+    assert "file is for line 'foaming', the recipe is for 'casting'" in " ".join(result.output.split())
+
+
+FOAMING_ALL = "line: foaming\nendpoints:\n  - {name: p, transport: modbus, devices: all}\n"
+
+
+def test_plant_file_sets_the_melt_overpressure_trip() -> None:
+    config = parse_plant_config("interlocks: {melt_overpressure_trip_bar: 320}\n" + FOAMING_ALL)
+    control = plant_line_control(config, foaming_line())
+    trip = next(a for a in control.alarms if a.alarm_id == "MELT_OVERPRESSURE")
+    assert "die.melt_pressure_bar > 320" in trip.condition and "320 bar" in trip.message
+    default = plant_line_control(parse_plant_config(FOAMING_ALL), foaming_line())
+    assert "> 350" in next(a for a in default.alarms if a.alarm_id == "MELT_OVERPRESSURE").condition
+
+
+@pytest.mark.parametrize(("interlocks", "line", "expected"), [
+    ("{melt_overpressure_trip_bar: 600}", foaming_line(), "transducers"),  # above the 500 bar range
+    ("{melt_overpressure_trip_bar: 300}", casting_line(), "casting line has no melt pressure"),
+])
+def test_plant_file_interlock_settings_that_cannot_apply_are_refused(interlocks, line, expected) -> None:
+    config = parse_plant_config(f"interlocks: {interlocks}\nendpoints:\n  - {{name: p, transport: modbus, devices: all}}\n")
+    with pytest.raises(PlantConfigError, match=expected):
+        plant_line_control(config, line, "plant.yaml")
+
+
+def test_plant_file_interlock_errors_name_the_field() -> None:
+    for bad in ("{melt_overpressure_trip_bar: -5}", "{melt_trip: 300}"):
+        with pytest.raises(PlantConfigError, match="interlocks"):
+            parse_plant_config(f"interlocks: {bad}\n" + FOAMING_ALL)

@@ -9,11 +9,11 @@ import pytest
 from typer.testing import CliRunner
 
 from controller.cli import app
-from controller.engine import Engine
 from controller.recipe import compile_recipe
 from controller.simulation import build_simulated_line, line_for_kind
 from controller.states import UnitState
 from controller.store import BatchRecorder, create_engine_for, load_batch_record, upgrade
+from scanning import run_until
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 CASTING_RECIPES = sorted(p for p in RECIPES.glob("*.yaml")
@@ -46,18 +46,6 @@ def recorder(tmp_path) -> BatchRecorder:
     upgrade(url)
     return BatchRecorder(create_engine_for(url))
 
-
-def run_until(engine: Engine, predicate, max_duration_s: float) -> None:
-    """Scan until ``predicate(engine)`` or the duration is spent (bounded)."""
-
-    async def go() -> None:
-        await engine.line.connect()
-        end_s = engine.clock.now_s() + max_duration_s
-        while engine.clock.now_s() < end_s and not predicate(engine):
-            await engine.scan()
-            await engine.clock.sleep_until(engine.clock.now_s() + engine.scan_period_s)
-
-    asyncio.run(go())
 
 
 @pytest.mark.parametrize("path", CASTING_RECIPES, ids=lambda p: p.stem)

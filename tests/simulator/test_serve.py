@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 
 from drivers.clock import WallClock
 from drivers.modbus_transport import ModbusEndpoint, ModbusTransport
 from drivers.opcua_transport import OpcUaTransport
 from simulator.casting import CastingPlant
-from simulator.loopback import served_plant, short_recipe
+from hil_support import served_plant, short_recipe, wait_for
 from simulator.serve import ServedPlant
 
-
-async def wait_for(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 def at_safe(plant, line) -> bool:  # type: ignore[no-untyped-def]

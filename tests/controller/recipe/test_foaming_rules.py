@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from controller.procedure import CompiledRecipe
+from controller.procedure import CompiledRecipe, RatioAction
 from controller.recipe import RecipeInvalid, compile_recipe, compile_recipe_with_warnings, format_errors
 from controller.simulation import line_for_kind
 
@@ -30,10 +30,18 @@ def test_foaming_recipe_compiles_without_errors_or_warnings(path: Path) -> None:
     assert isinstance(recipe, CompiledRecipe)
     assert recipe.header.line_kind == "foaming" and recipe.layers == ()
     assert recipe.materials["polymer"] in ("PSU", "PES")
-    # gas in ratio to the throughput: w/(1 - sum w) of the polymer flow
+    # gas in ratio to the polymer: w/(1 - sum w) of the polymer mass (2 wt% CO2, 0.5 wt% water)
+    assert recipe.parameters["co2_ratio"].value == pytest.approx(100.0 * 0.02 / 0.975)
+    assert recipe.parameters["water_ratio"].value == pytest.approx(100.0 * 0.005 / 0.975)
     polymer_g_min = recipe.parameters["polymer_throughput"].value * 1000.0 / 60.0
     assert recipe.parameters["co2_flow"].value == pytest.approx(polymer_g_min * 0.02 / 0.975)
     assert recipe.parameters["water_flow"].value == pytest.approx(polymer_g_min * 0.005 / 0.975)
+    # the gas is metered by the ratio stations, switched on in start_gas and off in gas_off
+    ratio_actions = [(s.name, a) for s in recipe.steps for a in s.actions if isinstance(a, RatioAction)]
+    assert [(name, a.station, a.on) for name, a in ratio_actions] == [
+        ("start_gas", "co2_injection", True), ("start_gas", "water_injection", True),
+        ("gas_off", "co2_injection", False), ("gas_off", "water_injection", False)]
+    assert ratio_actions[0][1].planned_output == pytest.approx(recipe.parameters["co2_flow"].value)
 
 
 def rules_of(change: Callable[[dict[str, Any]], None]) -> set[str]:
@@ -65,11 +73,11 @@ def test_a_single_fluid_is_refused() -> None:
     def change(d: dict[str, Any]) -> None:
         d["materials"]["blowing_agents"] = [{"name": "CO2", "wt_pct": 2.5}]
         for s in d["procedure"]:
-            s["actions"] = [a for a in s["actions"] if not str(a.get("ramp", a.get("set", ""))).startswith("water_pump.mass")]
+            s["actions"] = [a for a in s["actions"] if a.get("ratio") != "water_injection"]
             s["transition"]["condition"] = s["transition"]["condition"].replace(
-                " and abs(water_pump.mass_flow_g_min - water_flow) < 0.1", "").replace(
+                " and abs(water_pump.mass_flow_g_min - water_flow) < 0.1 * water_flow", "").replace(
                 " and water_pump.mass_flow_g_min < 0.1", "")
-    assert "S001.two_fluids" in rules_of(change)
+    assert rules_of(change) == {"S001.two_fluids"}
 
 
 def test_polymer_outside_the_seed_list_is_refused() -> None:
@@ -89,3 +97,39 @@ def test_gas_pressure_factor_is_required() -> None:
     def change(d: dict[str, Any]) -> None:
         del d["formula"]["gas_pressure_factor"]
     assert "PHYS.gas_factor" in rules_of(change)
+
+
+def test_an_unknown_ratio_station_is_refused() -> None:
+    def change(d: dict[str, Any]) -> None:
+        step(d, "start_gas")["actions"][0]["ratio"] = "nitrogen_injection"
+    assert "ratio.unknown" in rules_of(change)
+
+
+def test_a_ratio_station_in_auto_needs_a_positive_ratio() -> None:
+    def change(d: dict[str, Any]) -> None:
+        del step(d, "start_gas")["actions"][0]["value"]
+    assert "ratio.value" in rules_of(change)
+
+    def negative(d: dict[str, Any]) -> None:
+        step(d, "start_gas")["actions"][0]["value"] = "-1 %"
+    assert "ratio.value" in rules_of(negative)
+
+
+def test_a_ratio_giving_more_gas_than_the_pump_meters_is_refused() -> None:
+    def change(d: dict[str, Any]) -> None:
+        # the recipe plans 10.1 kg/h of polymer (melt pump 2 at 30 rpm): 60 % of it is
+        # 101 g/min, above the CO2 pump's 100 g/min
+        step(d, "start_gas")["actions"][0]["value"] = "60 %"
+    assert "action.limits" in rules_of(change)
+
+
+def test_writing_a_gas_setpoint_while_its_ratio_station_drives_it_is_refused() -> None:
+    def change(d: dict[str, Any]) -> None:
+        step(d, "cool_to_foaming")["actions"].append({"set": "co2_pump.mass_flow_setpoint_g_min", "value": "3 g/min"})
+    assert rules_of(change) == {"LINE.output_owner"}
+
+
+def test_a_ratio_other_than_the_materials_loading_is_refused() -> None:
+    def change(d: dict[str, Any]) -> None:
+        step(d, "start_gas")["actions"][0]["value"] = "3 %"  # the materials say 2 wt% CO2: 2.05 % of the polymer
+    assert rules_of(change) == {"MAT.ratio"}

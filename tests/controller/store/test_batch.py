@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event, func, select
 
-from controller.store import BatchRecorder, Sample, export_csv, load_batch_record, trend
+from controller.store import BatchRecorder, Sample, export_csv, load_batch_record, session_factory, trend
+from controller.store import alarms as alarm_store
 
 ORIGIN = datetime(2025, 3, 1, 6, 0, tzinfo=UTC)
 PARAMS = {"gap_um": 150, "line_speed_m_min": 2.0, "layers": ["support", "skin"]}
@@ -152,6 +153,68 @@ def test_an_alarm_that_returned_to_normal_opens_a_new_occurrence_next_time(recor
     record = load_batch_record(engine, run_id)
     assert [(a.raised_t_s, a.state) for a in record.alarms] == [(1.0, "normal"), (9.0, "unacknowledged")]
     assert record.alarms[0].acknowledged_by == "oscar"
+
+
+def test_a_runless_alarm_is_journaled_with_a_null_run_and_epoch_seconds(engine):
+    now = datetime(2026, 11, 21, 22, 0, tzinfo=UTC)
+    recorder = BatchRecorder(engine, wall_clock=lambda: now)
+    run_id = _start(recorder)
+    recorder.log_alarm(None, "A1", "m", "1", "unacknowledged", 5.0)  # 5.0: an engine clock, not kept
+    recorder.log_alarm(run_id, "A1", "m", "1", "unacknowledged", 6.0)  # the same id in a run: its own
+    recorder.log_alarm(None, "A1", "m", "1", "acknowledged", 7.0, user="oscar")
+    with session_factory(engine)() as session:
+        runless = alarm_store.active_alarms(session)  # run_id None: the run-less ones
+        assert [(a.run_id, a.state, a.raised_t_s, a.acknowledged_by) for a in runless] == [
+            (None, "acknowledged", now.timestamp(), "oscar")]
+        assert [(e.state, e.t_s, e.actor) for e in runless[0].events] == [
+            ("unacknowledged", now.timestamp(), None), ("acknowledged", now.timestamp(), "oscar")]
+    assert [a.state for a in load_batch_record(engine, run_id).alarms] == ["unacknowledged"]
+
+    recorder.log_alarm(None, "A2", "m2", "2", "unacknowledged", 8.0)
+    assert BatchRecorder(engine).close_runless_alarms("line replaced") == ["A1", "A2"]
+    recorder.log_alarm(None, "A2", "m2", "2", "unacknowledged", 9.0)  # a new occurrence, not the closed one
+    with session_factory(engine)() as session:
+        journal = alarm_store.alarm_history(session)
+        runless = [(a.alarm_id, a.state, a.events[-1].note) for a in journal if a.run_id is None]
+        assert runless == [("A2", "unacknowledged", None), ("A2", "normal", "line replaced"),
+                           ("A1", "normal", "line replaced")]
+    assert [a.state for a in load_batch_record(engine, run_id).alarms] == ["unacknowledged"]  # runs untouched
+
+
+def test_trend_reads_values_from_the_covering_index(recorder, engine):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("query plan checked on SQLite")
+    run_id = _start(recorder)
+    for i in range(100):
+        recorder.add_sample(run_id, float(i), "tag", float(i))
+    recorder.flush()
+    statements: list[str] = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        if "FROM samples" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        assert len(trend(engine, run_id, "tag", 0.0, 99.0, 10)) == 10
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    assert len(statements) == 1  # the range was given: no min/max pre-query
+    with engine.connect() as conn:
+        plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statements[0][0],
+                                                                     statements[0][1]))
+    assert "COVERING INDEX ix_samples_run_id_tag_t_s_value" in plan, plan
+
+
+def test_trend_with_one_bound_takes_the_other_from_the_series(recorder, engine):
+    run_id = _start(recorder)
+    for i in range(10):
+        recorder.add_sample(run_id, 10.0 + i, "tag", float(i))
+    recorder.flush()
+    assert [p.avg for p in trend(engine, run_id, "tag", t_from_s=15.0, max_points=100)] == [5.0, 6.0, 7.0, 8.0, 9.0]
+    assert [p.avg for p in trend(engine, run_id, "tag", t_to_s=11.0, max_points=100)] == [0.0, 1.0]
+    first = trend(engine, run_id, "tag", max_points=1)
+    assert [(p.t_s, p.t_end_s, p.count) for p in first] == [(10.0, 19.0, 10)]
 
 
 def test_trend_downsamples_in_sql_to_at_most_max_points_with_correct_statistics(recorder, engine):

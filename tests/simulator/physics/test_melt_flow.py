@@ -1,4 +1,4 @@
-"""Melt flow: slit die, static mixer, gear pumps, pressure between pumps, extruder."""
+"""Melt flow: slit die, static mixer, pressure between pumps, extruder."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from simulator.physics import melt_flow as mf
+from simulator.physics import pumps
 
 W, H, L = 0.2, 0.6e-3, 0.02  # die width, gap, land [m]
 
@@ -76,32 +77,6 @@ def test_static_mixer_is_k_times_hagen_poiseuille() -> None:
     assert 30.0 * empty <= smx <= 40.0 * empty
 
 
-# -------------------------------------------------------------------------- gear pumps
-
-
-def test_gear_pump_without_pressure_delivers_displacement() -> None:
-    d = 3.0e-6  # 3 cc/rev
-    assert mf.gear_pump_flow_m3_s(d, 30.0, 0.0, 1000.0, 1e-12) == pytest.approx(d * 30.0 / 60.0)
-
-
-def test_slip_coefficient_gives_the_rated_volumetric_efficiency() -> None:
-    d, n, dp, mu = 3.0e-6, 40.0, 200e5, 1500.0
-    cs = mf.slip_coefficient_m3(d, n, dp, mu, 0.985)
-    q = mf.gear_pump_flow_m3_s(d, n, dp, mu, cs)
-    assert q / (d * n / 60.0) == pytest.approx(0.985)
-    # Slip grows with pressure and falls with viscosity.
-    assert mf.gear_pump_flow_m3_s(d, n, 2 * dp, mu, cs) < q
-    assert mf.gear_pump_flow_m3_s(d, n, dp, 2 * mu, cs) > q
-
-
-def test_gear_pump_torque_and_temperature_rise() -> None:
-    assert mf.gear_pump_torque_n_m(10e-6, 300e5, 0.9) == pytest.approx(
-        10e-6 * 300e5 / (2 * math.pi * 0.9)
-    )
-    # ≈ 0.5 K/MPa for ρ = 1000, c_p = 2000 (PHYSICS.md).
-    assert mf.pump_temperature_rise_k(1e6, 1000.0, 2000.0) == pytest.approx(0.5)
-
-
 # -------------------------------------------------------------- pressure between pumps
 
 V, KAPPA = 200e-6, 0.7e-9
@@ -125,8 +100,8 @@ def test_equal_flows_hold_pressure() -> None:
 def _pump_pair_flows(p_bar: float) -> tuple[float, float, float]:
     """Pump 1 discharges into V at p, pump 2 draws from V and pushes to 250 bar."""
     mu, cs = 2000.0, 2e-12
-    q1 = mf.gear_pump_flow_m3_s(3e-6, 40.0, p_bar * 1e5, mu, cs)
-    q2 = mf.gear_pump_flow_m3_s(3e-6, 40.0, (250.0 - p_bar) * 1e5, mu, cs)
+    q1 = pumps.gear_pump_flow_m3_s(3.0, 40.0, p_bar * 1e5, mu, cs)  # 3 cc/rev
+    q2 = pumps.gear_pump_flow_m3_s(3.0, 40.0, (250.0 - p_bar) * 1e5, mu, cs)
     # d(Q_out − Q_in)/dP per bar: both pumps' slip terms.
     slope = 2 * cs * 1e5 / mu
     return q1, q2, slope

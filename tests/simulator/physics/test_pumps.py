@@ -37,3 +37,29 @@ def test_speed_for_flow_and_torque():
 
 def test_no_negative_flow():
     assert pumps.delivered_flow_cm3_min(3.0, 0.0, 1.0e6, 0.3, 1e-13) == 0.0
+
+
+# signed flow in m³/s, as the melt pumps of the foaming line use it
+
+
+def test_gear_pump_without_pressure_delivers_displacement() -> None:
+    d_cm3 = 3.0
+    assert pumps.gear_pump_flow_m3_s(d_cm3, 30.0, 0.0, 1000.0, 1e-12) == pytest.approx(d_cm3 * 1e-6 * 30.0 / 60.0)
+
+
+def test_signed_flow_gives_the_rated_volumetric_efficiency() -> None:
+    d_cm3, n, dp, mu = 3.0, 40.0, 200e5, 1500.0
+    cs = pumps.slip_coefficient_m3(d_cm3, n, dp, mu, 0.985)
+    q = pumps.gear_pump_flow_m3_s(d_cm3, n, dp, mu, cs)
+    assert q / (d_cm3 * 1e-6 * n / 60.0) == pytest.approx(0.985)
+    # Slip grows with pressure and falls with viscosity.
+    assert pumps.gear_pump_flow_m3_s(d_cm3, n, 2 * dp, mu, cs) < q
+    assert pumps.gear_pump_flow_m3_s(d_cm3, n, dp, 2 * mu, cs) > q
+
+
+def test_gear_pump_torque_and_temperature_rise() -> None:
+    assert pumps.shaft_torque_n_m(10.0, 300e5, 0.9) == pytest.approx(
+        10e-6 * 300e5 / (2 * math.pi * 0.9)
+    )
+    # ≈ 0.5 K/MPa for ρ = 1000, c_p = 2000 (PHYSICS.md).
+    assert pumps.temperature_rise_k(1e6, 1000.0, 2000.0) == pytest.approx(0.5)

@@ -1,19 +1,26 @@
-"""Helpers to serve the casting plant on loopback (HIL tests, benches): free ports, a
-served plant prepared for a recipe, a plant file for its ports."""
+"""Helpers of the hardware-in-the-loop tests: free loopback ports, the casting plant
+served for a recipe, a plant file for its ports, and waiting for a condition.
+
+(Test code: it lives under ``tests/support/``, on the test path by ``pythonpath`` in
+pyproject.toml, because it builds the plant through ``controller.simulation`` and the
+``simulator`` package never imports ``controller``.)"""
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from controller.procedure import CompiledRecipe
 from controller.recipe import compile_recipe
-from controller.simulation import line_for_kind, prepare_plant
+from controller.simulation import build_plant, line_for_kind
 from drivers.lines import LineDefinition
 from simulator.casting import CastingPlant
 from simulator.serve import ServedPlant
 
-SHORT_RECIPE = Path(__file__).resolve().parents[1] / "tests" / "hil_data" / "short-casting.yaml"
+SHORT_RECIPE = Path(__file__).resolve().parents[1] / "hil_data" / "short-casting.yaml"
 SPEED = 100.0  # simulated seconds per wall second, plant and controller alike
 
 
@@ -33,8 +40,8 @@ def short_recipe() -> CompiledRecipe:
 def served_plant(recipe: CompiledRecipe, *, speed: float = SPEED, watchdog_s: float = 3.0,
                  seed: int = 0) -> tuple[ServedPlant, CastingPlant, LineDefinition]:
     definition, _control = line_for_kind("casting")
-    plant = CastingPlant(definition, seed=seed)
-    prepare_plant(plant, recipe)
+    plant = build_plant(definition, recipe, seed)
+    assert isinstance(plant, CastingPlant)
     served = ServedPlant(plant, definition, modbus_port=free_port(), opcua_port=free_port(),
                          speed=speed, step_s=0.02, watchdog_s=watchdog_s)
     return served, plant, definition
@@ -53,3 +60,12 @@ def plant_file(tmp_path: Path, *, modbus_port: int | None, opcua_port: int | Non
     path = tmp_path / "plant.yaml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+async def wait_for(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
+    """Poll ``predicate`` every 10 ms; fail naming ``what`` after ``timeout_s`` wall seconds."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        await asyncio.sleep(0.01)

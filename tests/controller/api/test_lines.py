@@ -1,0 +1,162 @@
+"""The API on every line the controller knows: a plant file pointing at a served simulator
+(Modbus/TCP + OPC UA over loopback, no simulator in the API process) and a foaming recipe
+on the built-in simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from controller.api import Settings, create_app
+from controller.simulation import line_for_kind, prepare_plant
+from simulator.casting import CastingPlant
+from hil_support import SHORT_RECIPE, free_port, plant_file, short_recipe
+from simulator.serve import ServedPlant
+
+pytestmark = pytest.mark.timeout(120)  # a hung socket fails fast, with the stacks
+
+ROOT = Path(__file__).resolve().parents[3]
+SERVED_SPEED = 50.0  # plant and controller clocks alike (simulated seconds per wall second)
+
+
+class ServedInThread:
+    """A ServedPlant on its own event loop in a daemon thread (the API app has its own loop
+    in TestClient's thread); start and stop are bounded."""
+
+    def __init__(self, served: ServedPlant) -> None:
+        self.served = served
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="served-plant", daemon=True)
+
+    def __enter__(self) -> ServedPlant:
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self.served.start(), self.loop).result(timeout=30)
+        return self.served
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            asyncio.run_coroutine_threadsafe(self.served.stop(), self.loop).result(timeout=30)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(timeout=10)
+            self.loop.close()
+
+
+def release(client: TestClient, h: dict[str, dict[str, str]], yaml_text: str, password: str) -> tuple[str, int]:
+    """Create a recipe as eng_a, release it for testing (eng_a) and production (eng_b)."""
+    created = client.post("/recipes", json={"yaml_text": yaml_text, "comment": "test"}, headers=h["eng_a"])
+    assert created.status_code == 201, created.text
+    recipe_id, version = created.json()["recipe_id"], created.json()["version"]
+    url = f"/recipes/{recipe_id}/versions/{version}"
+    sign = {"password": password, "reason": "tested"}
+    for step, who in (("release-for-testing", "eng_a"), ("release-for-production", "eng_b")):
+        r = client.post(f"{url}/{step}", json=sign, headers=h[who])
+        assert r.status_code == 200, r.text
+    return recipe_id, version
+
+
+@pytest.fixture
+def served() -> Iterator[ServedPlant]:
+    """The casting line served on loopback, prepared for the short HIL recipe."""
+    definition, _control = line_for_kind("casting")
+    plant = CastingPlant(definition, seed=0)
+    prepare_plant(plant, short_recipe())
+    served = ServedPlant(plant, definition, modbus_port=0, opcua_port=free_port(), speed=SERVED_SPEED,
+                         step_s=0.02, watchdog_s=3.0)
+    with ServedInThread(served) as running:
+        yield running
+
+
+def test_plant_file_drives_a_served_plant_with_live_good_tags(served: ServedPlant, tmp_path: Path,
+                                                              sqlite_url: str, api: Any) -> None:
+    assert served.opcua_endpoint is not None
+    opcua_port = int(served.opcua_endpoint.rsplit(":", 1)[1].split("/")[0])
+    path = plant_file(tmp_path, modbus_port=served.modbus_port, opcua_port=opcua_port,
+                      modbus_devices="[dope_vessel_1, dope_vessel_2, dope_pump_1, dope_pump_2, casting_knife]",
+                      opcua_devices="[support_belt, quench_bath, wash_bath, dryer]")
+    settings = Settings(database_url=sqlite_url, plant=path, sim_speed=SERVED_SPEED, scan_period_s=1.0,
+                        sample_period_s=5.0)
+    with TestClient(create_app(settings)) as client:
+        h = api.create_users(client, sqlite_url)
+        # no simulator in the API process: fault injection has nothing to act on
+        r = client.get("/sim/faults", headers=h["view"])
+        assert r.status_code == 409 and "no simulator" in r.json()["detail"], r.text
+
+        recipe_id, version = release(client, h, SHORT_RECIPE.read_text(encoding="utf-8"), api.PASSWORD)
+        r = client.post("/runs", json={"recipe_id": recipe_id, "version": version}, headers=h["op"])
+        assert r.status_code == 202, r.text
+
+        def belt_running() -> dict[str, Any] | None:
+            tags = {t["address"]: t for t in client.get("/line", headers=h["view"]).json()["tags"]}
+            belt = tags["support_belt.line_speed_m_min"]
+            return tags if belt["value"] is not None and belt["value"] > 1.0 else None
+
+        tags = api.wait_for(belt_running, "the served belt to run at line speed", timeout_s=30)
+        assert {t["quality"] for t in tags.values()} == {"good"}  # every device, both protocols
+        assert tags["support_belt.line_speed_m_min"]["unit"] == "m/min"
+        assert tags["casting_knife.gap_1_um"]["value"] == pytest.approx(380.0, abs=5.0)  # from the plant, over Modbus
+        devices = client.get("/line/devices", headers=h["view"]).json()
+        assert devices and all(d["healthy"] for d in devices)
+
+        done = api.wait_for(lambda: (s := api.run_state(client, h["op"]))["state"] == "Complete" and s,
+                            "Complete", timeout_s=60)
+        record = client.get(f"/runs/{done['run_id']}/record", headers=h["view"]).json()
+        assert record["run"]["simulated"] is False and record["run"]["final_state"] == "Complete"
+        assert record["sample_count"] > 0
+        assert not served.tripped  # the controller's heartbeat kept the plant's watchdog quiet
+
+        # the plant file is a casting line: a foaming recipe is refused with the reason
+        foaming = (ROOT / "recipes" / "foaming-psu-co2-water.yaml").read_text(encoding="utf-8")
+        foam_id, foam_version = release(client, h, foaming, api.PASSWORD)
+        r = client.post("/runs", json={"recipe_id": foam_id, "version": foam_version}, headers=h["op"])
+        assert r.status_code == 409, r.text
+        assert "foaming" in r.json()["detail"] and "casting" in r.json()["detail"]
+        assert api.run_state(client, h["op"])["run_id"] == done["run_id"]  # nothing started
+
+
+def test_foaming_recipe_runs_on_the_built_in_simulator(sqlite_client: TestClient, sqlite_url: str, api: Any) -> None:
+    client = sqlite_client
+    h = api.create_users(client, sqlite_url)
+    idle = {t["address"] for t in client.get("/line", headers=h["view"]).json()["tags"]}
+    foaming = (ROOT / "recipes" / "foaming-psu-co2-water.yaml").read_text(encoding="utf-8")
+    recipe_id, version = release(client, h, foaming, api.PASSWORD)
+    r = client.post("/runs", json={"recipe_id": recipe_id, "version": version}, headers=h["op"])
+    assert r.status_code == 202, r.text
+    state = api.wait_for(lambda: (s := api.run_state(client, h["op"]))["state"] == "Execute" and s, "Execute")
+    assert state["recipe_id"] == recipe_id and state["run_id"] is not None
+
+    foaming_definition, _ = line_for_kind("foaming")
+    expected = {f"{d.name}.{t.name}" for d in foaming_definition.devices for t in d.profile.tags}
+    live = client.get("/line", headers=h["view"]).json()
+    addresses = {t["address"] for t in live["tags"]}
+    assert addresses == expected and addresses != idle  # the foaming line replaced the idle casting line
+    assert all(t["quality"] == "good" for t in live["tags"])
+    devices = {d["device"]: d["kind"] for d in client.get("/line/devices", headers=h["view"]).json()}
+    assert devices == {d.name: d.profile.kind for d in foaming_definition.devices}
+
+    # the foaming simulator takes heater faults; casting-only faults are refused with the reason
+    heated = next(d.name for d in foaming_definition.devices if d.profile.kind == "extruder")
+    r = client.post("/sim/faults", json={"kind": "belt", "device": heated}, headers=h["eng_a"])
+    assert r.status_code == 422 and "foaming" in r.json()["detail"], r.text
+    r = client.post("/sim/faults", json={"kind": "heater", "device": heated}, headers=h["eng_a"])
+    assert r.status_code == 201 and r.json()["active"] == [f"{heated} heater failed"], r.text
+    r = client.delete("/sim/faults", params={"device": heated}, headers=h["eng_a"])
+    assert r.status_code == 200 and r.json()["active"] == [], r.text
+
+    r = client.post("/runs/current/abort", headers=h["op"])
+    assert r.status_code == 202, r.text
+    done = api.wait_for(lambda: (s := api.run_state(client, h["op"]))["state"] == "Aborted" and s, "Aborted")
+    record = client.get(f"/runs/{done['run_id']}/record", headers=h["view"]).json()
+    assert record["run"]["line_kind"] == "foaming"
+    sampled = sorted(expected & set(record["tags"]))
+    assert sampled  # foaming tags sampled into the batch record
+    trend = client.get(f"/runs/{done['run_id']}/trend", params={"tag": sampled[0], "max_points": 10},
+                       headers=h["view"])
+    assert trend.status_code == 200, trend.text
+    assert trend.json()["unit"] == foaming_definition.tag(sampled[0]).unit and trend.json()["points"]
