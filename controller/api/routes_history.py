@@ -108,6 +108,11 @@ def batch_record_csv(run_id: RunId, _: auth.CurrentUser = Depends(auth.viewer),
 
 @router.get("/{run_id}/trend", response_model=TrendOut,
             summary="A tag's samples over a time range, downsampled to at most max_points buckets (avg/min/max)",
+            description="Windows narrower than max_points minutes: buckets of equal width, "
+                        "(t_to_s - t_from_s) / max_points. Wider windows: buckets of whole minutes of run "
+                        "time (the fewest per bucket that keep to max_points), read from per-minute rollups; "
+                        "the first and last bucket are clipped to the window. Either way only samples inside "
+                        "the window count.",
             responses=AUTH | R404)
 def tag_trend(
     run_id: RunId,

@@ -55,6 +55,7 @@ from controller.store.models import (
     RunStep,
     Sample,
     SampleQuality,
+    SampleRollup,
     Signature,
     User,
 )
@@ -89,6 +90,7 @@ __all__ = [
     "RunStep",
     "Sample",
     "SampleQuality",
+    "SampleRollup",
     "SameAuthorError",
     "Signature",
     "SignatureRequiredError",

@@ -9,13 +9,16 @@ called from the asyncio scan loop:
   buffer of row tuples and written with one DBAPI executemany per ``batch_size``
   rows on :meth:`BatchRecorder.flush`, when the buffer is full, when the oldest
   buffered sample is older than ``max_buffer_age_s`` of wall time, and at
-  :meth:`BatchRecorder.end_run`.
+  :meth:`BatchRecorder.end_run`.  The same transaction merges them into the
+  per-minute rollups (``sample_rollups``: count, sum, min, max per run, tag and
+  minute) that wide trends read.
 
 The recorder is not thread-safe; use one per engine loop.  A failed flush
 keeps the buffered rows and re-raises, so a later flush can retry.
 
 Read side - :func:`load_batch_record`, :func:`export_csv`, :func:`trend` (the
-downsampling is done in SQL: one row per time bucket with avg/min/max).
+downsampling is done in SQL: one row per time bucket with avg/min/max, from the
+samples for narrow windows and from the minute rollups for wide ones).
 
 Times: ``t_s`` are run seconds (virtual seconds for simulated runs) since the
 run's ``time_origin``; ``BatchRecord.run.timestamp(t_s)`` maps them to wall time.
@@ -36,6 +39,7 @@ from typing import Any, TextIO
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine, Integer, cast, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from controller.store.models import (
@@ -45,8 +49,10 @@ from controller.store.models import (
     Run,
     RunCommand,
     RunStep,
+    ROLLUP_S,
     Sample,
     SampleQuality,
+    SampleRollup,
     utc_now,
 )
 
@@ -67,6 +73,48 @@ __all__ = [
 _QUALITIES = frozenset(SampleQuality.values())
 _SAMPLES = Sample.__table__
 _SAMPLE_COLUMNS = ("run_id", "t_s", "tag", "value", "quality")  # the order of a buffered row
+
+
+# ====================================================================== rollups
+def minute_rollups(rows: Iterable[tuple[int, float, str, float | None, str]]) -> list[dict[str, Any]]:
+    """Per (run, tag, minute of run time) of buffered sample rows: count, sum, min and max
+    of the non-null values (a minute of nulls only still gets a row, with count 0)."""
+    acc: dict[tuple[int, str, int], list[Any]] = {}
+    for run_id, t_s, tag, value, _quality in rows:
+        key = (run_id, tag, math.floor(t_s / ROLLUP_S))
+        entry = acc.get(key)
+        if entry is None:
+            acc[key] = entry = [0, 0.0, None, None]
+        if value is not None:
+            entry[0] += 1
+            entry[1] += value
+            if entry[2] is None or value < entry[2]:
+                entry[2] = value
+            if entry[3] is None or value > entry[3]:
+                entry[3] = value
+    return [{"run_id": run_id, "tag": tag, "minute": minute, "value_count": count, "value_sum": total,
+             "value_min": vmin, "value_max": vmax}
+            for (run_id, tag, minute), (count, total, vmin, vmax) in acc.items()]
+
+
+def _rollup_upsert(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT DO UPDATE that merges new rollups into the stored ones."""
+    table = SampleRollup.__table__
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    new = statement.excluded
+    # PostgreSQL's LEAST/GREATEST skip nulls; SQLite's scalar min/max return null if any
+    # argument is null, hence the coalesce (both: null only when both sides are null)
+    least, greatest = (func.least, func.greatest) if dialect == "postgresql" else (func.min, func.max)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.run_id, table.c.tag, table.c.minute],
+        set_={
+            "value_count": table.c.value_count + new.value_count,
+            "value_sum": table.c.value_sum + new.value_sum,
+            "value_min": func.coalesce(least(table.c.value_min, new.value_min), table.c.value_min, new.value_min),
+            "value_max": func.coalesce(greatest(table.c.value_max, new.value_max), table.c.value_max,
+                                       new.value_max),
+        },
+    )
 
 
 # ======================================================================= write
@@ -339,9 +387,11 @@ class BatchRecorder:
         marker = {"qmark": "?", "format": "%s", "pyformat": "%s"}[self._engine.dialect.paramstyle]
         sql = (f"INSERT INTO {_SAMPLES.name} ({', '.join(_SAMPLE_COLUMNS)}) "
                f"VALUES ({', '.join([marker] * len(_SAMPLE_COLUMNS))})")
-        with self._engine.begin() as conn:
+        rollups = minute_rollups(rows)
+        with self._engine.begin() as conn:  # samples and their rollups in one transaction
             for start in range(0, len(rows), self.batch_size):
                 conn.exec_driver_sql(sql, rows[start : start + self.batch_size])
+            conn.execute(_rollup_upsert(self._engine.dialect.name), rollups)
         self.samples_written += len(rows)
 
     # ------------------------------------------------------- read helpers
@@ -518,11 +568,19 @@ def trend(
     t_to_s: float | None = None,
     max_points: int = 1000,
 ) -> list[TrendPoint]:
-    """At most ``max_points`` buckets of equal width over ``[t_from_s, t_to_s]``
-    (default: the tag's whole series), each with avg/min/max of the non-null
-    values, computed in SQL.  Bucket ``k`` holds ``floor((t - t_from_s) / width) == k``;
-    the closing instant ``t_to_s`` belongs to the last bucket.  Empty buckets are
-    omitted."""
+    """At most ``max_points`` buckets over ``[t_from_s, t_to_s]`` (default: the tag's
+    whole series), each with count/avg/min/max of the non-null values.  Empty buckets
+    are omitted.
+
+    * Windows narrower than ``max_points`` minutes: buckets of equal width
+      ``(t_to_s - t_from_s) / max_points``, computed in SQL from the samples.  Bucket
+      ``k`` holds ``floor((t - t_from_s) / width) == k``; the closing instant ``t_to_s``
+      belongs to the last bucket.
+    * Wider windows: buckets of whole minutes on the run's minute grid (the fewest
+      minutes per bucket that keep to ``max_points``), computed from the per-minute
+      rollups, and from the samples only for the partial minutes at the window's two
+      ends; a bucket's ``t_s``/``t_end_s`` are clipped to the window.  Statistics are
+      exact either way: only samples inside the window count."""
     if max_points < 1:
         raise ValueError("max_points must be >= 1")
     with _session(source) as session:
@@ -542,6 +600,8 @@ def trend(
             t_to_s = hi if t_to_s is None else t_to_s
         if t_to_s < t_from_s:
             raise ValueError("t_to_s must be >= t_from_s")
+        if (t_to_s - t_from_s) / max_points >= ROLLUP_S:
+            return _trend_from_rollups(session, run_id, tag, t_from_s, t_to_s, max_points)
         width = (t_to_s - t_from_s) / max_points or 1.0
         scaled = (Sample.t_s - t_from_s) / width
         if session.get_bind().dialect.name == "postgresql":
@@ -572,15 +632,69 @@ def trend(
     return _to_points(rows, t_from_s, width, max_points)
 
 
+def _trend_from_rollups(
+    session: Session, run_id: int, tag: str, t_from_s: float, t_to_s: float, max_points: int
+) -> list[TrendPoint]:
+    """:func:`trend` for a window of at least ``max_points`` minutes (see there)."""
+    m_from, m_to = math.floor(t_from_s / ROLLUP_S), math.floor(t_to_s / ROLLUP_S)
+    per_bucket = -(-(m_to - m_from + 1) // max_points)  # minutes per bucket (ceiling)
+    m_lo, m_hi = math.ceil(t_from_s / ROLLUP_S), m_to - 1  # the minutes wholly inside the window
+    buckets: dict[int, list[Any]] = {}  # k -> [count, sum, min, max]
+
+    def merge(k: int, count: int, total: float, vmin: float | None, vmax: float | None) -> None:
+        entry = buckets.get(k)
+        if entry is None:
+            buckets[k] = [count, total, vmin, vmax]
+            return
+        entry[0] += count
+        entry[1] += total
+        entry[2] = _opt(min, entry[2], vmin)
+        entry[3] = _opt(max, entry[3], vmax)
+
+    series = (Sample.run_id == run_id, Sample.tag == tag)
+    if m_lo <= m_hi:
+        k = ((SampleRollup.minute - m_from) // per_bucket).label("k")
+        for bucket, count, total, vmin, vmax in session.execute(
+            select(k, func.sum(SampleRollup.value_count), func.sum(SampleRollup.value_sum),
+                   func.min(SampleRollup.value_min), func.max(SampleRollup.value_max))
+            .where(SampleRollup.run_id == run_id, SampleRollup.tag == tag,
+                   SampleRollup.minute >= m_lo, SampleRollup.minute <= m_hi)
+            .group_by(k)
+        ):
+            merge(int(bucket), int(count), float(total), _float(vmin), _float(vmax))
+        # the partial minutes at both ends, each range with one lower and one upper bound
+        # (SQLite's index range takes one of each)
+        edges = [(Sample.t_s >= t_from_s, Sample.t_s < m_lo * ROLLUP_S),
+                 (Sample.t_s >= m_to * ROLLUP_S, Sample.t_s <= t_to_s)]
+    else:  # no whole minute: every sample of the window
+        edges = [(Sample.t_s >= t_from_s, Sample.t_s <= t_to_s)]
+    for edge in edges:
+        for t_s, value in session.execute(select(Sample.t_s, Sample.value).where(*series, *edge)):
+            k_raw = (math.floor(t_s / ROLLUP_S) - m_from) // per_bucket
+            if value is None:
+                merge(k_raw, 0, 0.0, None, None)
+            else:
+                merge(k_raw, 1, value, value, value)
+    width_s = per_bucket * ROLLUP_S
+    origin_s = float(m_from * ROLLUP_S)
+    return [
+        TrendPoint(max(t_from_s, origin_s + k * width_s), min(t_to_s, origin_s + (k + 1) * width_s),
+                   count, total / count if count else None, vmin, vmax)
+        for k, (count, total, vmin, vmax) in sorted(buckets.items())
+    ]
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 def _to_points(rows: Sequence[Any], t_from_s: float, width: float, max_points: int) -> list[TrendPoint]:
     buckets: dict[int, tuple[int, float | None, float | None, float | None]] = {}
     for bucket, count, avg, vmin, vmax in rows:
         # the closing instant t_to_s falls in bucket max_points: fold it into the last one
         k = min(int(bucket), max_points - 1)
         count = int(count)
-        avg = None if avg is None else float(avg)
-        vmin = None if vmin is None else float(vmin)
-        vmax = None if vmax is None else float(vmax)
+        avg, vmin, vmax = _float(avg), _float(vmin), _float(vmax)
         if k in buckets:
             c0, a0, lo0, hi0 = buckets[k]
             total = c0 + count

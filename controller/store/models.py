@@ -362,6 +362,26 @@ class Sample(Base):
     quality: Mapped[str] = mapped_column(String(5), default=SampleQuality.GOOD.value)
 
 
+ROLLUP_S = 60  # width of a sample rollup: one minute of run time
+
+
+class SampleRollup(Base):
+    """One tag's samples over one minute of a run (``minute`` = floor(t_s / 60)): how many
+    non-null values, their sum, min and max.  The BatchRecorder maintains it with every
+    sample write; a trend over a wide window reads these instead of every sample, as a
+    process historian's pre-aggregated tier does (migration 0003)."""
+
+    __tablename__ = "sample_rollups"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(64), primary_key=True)
+    minute: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    value_count: Mapped[int] = mapped_column(Integer)  # non-null values; 0 if the minute had only nulls
+    value_sum: Mapped[float] = mapped_column(Float)
+    value_min: Mapped[float | None] = mapped_column(Float)
+    value_max: Mapped[float | None] = mapped_column(Float)
+
+
 # -------------------------------------------------------------------- audit
 class AuditEntry(Base):
     """Append-only, hash-chained audit trail (see :mod:`controller.store.audit`).

@@ -7,9 +7,9 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 
-from controller.store import BatchRecorder, Sample, export_csv, load_batch_record, session_factory, trend
+from controller.store import BatchRecorder, Sample, SampleRollup, export_csv, load_batch_record, session_factory, trend
 from controller.store import alarms as alarm_store
 
 ORIGIN = datetime(2025, 3, 1, 6, 0, tzinfo=UTC)
@@ -243,6 +243,90 @@ def test_trend_downsamples_in_sql_to_at_most_max_points_with_correct_statistics(
         assert point.avg == pytest.approx(sum(values) / len(values), rel=1e-12)
         assert (point.min, point.max) == (pytest.approx(min(values)), pytest.approx(max(values)))
     assert sum(p.count for p in points) == sum(1 for i in range(n) if t_from <= i * 0.5 <= t_to)
+
+
+def _rollups_by_group_by(engine, run_id: int) -> dict[tuple[str, int], tuple[int, float, float | None, float | None]]:
+    """The rollups computed independently, from the stored samples, in Python."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(Sample.tag, Sample.t_s, Sample.value).where(Sample.run_id == run_id)).all()
+    values: dict[tuple[str, int], list[float]] = defaultdict(list)
+    for tag, t_s, value in rows:
+        group = values[(tag, math.floor(t_s / 60.0))]
+        if value is not None:
+            group.append(value)
+    return {key: (len(v), sum(v), min(v, default=None), max(v, default=None)) for key, v in values.items()}
+
+
+def _stored_rollups(engine, run_id: int) -> dict[tuple[str, int], tuple[int, float, float | None, float | None]]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(SampleRollup.tag, SampleRollup.minute, SampleRollup.value_count,
+                                   SampleRollup.value_sum, SampleRollup.value_min, SampleRollup.value_max)
+                            .where(SampleRollup.run_id == run_id)).all()
+    return {(tag, minute): (count, total, vmin, vmax) for tag, minute, count, total, vmin, vmax in rows}
+
+
+def test_minute_rollups_merge_samples_written_in_separate_flushes(engine):
+    recorder = BatchRecorder(engine, batch_size=7, max_buffer_age_s=None)  # flushes cut minutes apart
+    run_id = _start(recorder)
+    for i in range(400):
+        t = i * 0.75 - 30.0  # from before the run's origin: minute -1
+        value = None if i % 11 == 0 or 110 <= i < 200 else math.sin(i / 9.0) * 10.0  # a minute of nulls only
+        recorder.add_sample(run_id, t, "quench.temperature_c", value)
+        recorder.add_sample(run_id, t, "belt.line_speed_m_min", _speed(t))
+    recorder.flush()
+    stored, expected = _stored_rollups(engine, run_id), _rollups_by_group_by(engine, run_id)
+    assert stored.keys() == expected.keys()
+    assert min(minute for _tag, minute in stored) == -1
+    assert any(count == 0 and vmin is None for count, _total, vmin, _vmax in stored.values())
+    for key, (count, total, vmin, vmax) in expected.items():
+        assert stored[key][0] == count, key
+        assert stored[key][1] == pytest.approx(total, rel=1e-12, abs=1e-12), key
+        assert stored[key][2:] == (vmin, vmax), key
+
+
+def test_trend_of_a_wide_window_is_exact_on_whole_minute_buckets(recorder, engine):
+    run_id = _start(recorder)
+    n = 40_000
+    series = [(i * 0.5, None if i % 97 == 0 else _temperature(i * 0.5)) for i in range(n)]
+    for t, value in series:
+        recorder.add_sample(run_id, t, "quench.temperature_c", value)
+        recorder.add_sample(run_id, t, "other", -1.0)
+    recorder.flush()
+
+    t_from, t_to, max_points = 1234.5, 18_999.25, 100  # off the minute grid at both ends
+    points = trend(engine, run_id, "quench.temperature_c", t_from, t_to, max_points)
+
+    # independent computation: minutes counted from t_from's, the fewest per bucket for 100 points
+    first_minute = math.floor(t_from / 60.0)
+    minutes = math.floor(t_to / 60.0) - first_minute + 1
+    per_bucket = math.ceil(minutes / max_points)
+    buckets: dict[int, list[float]] = defaultdict(list)
+    for t, value in series:
+        if t_from <= t <= t_to:
+            group = buckets[(math.floor(t / 60.0) - first_minute) // per_bucket]
+            if value is not None:
+                group.append(value)
+    assert per_bucket == 3 and len(points) == len(buckets) <= max_points
+    for point, (k, values) in zip(points, sorted(buckets.items()), strict=True):
+        assert point.t_s == max(t_from, (first_minute + k * per_bucket) * 60.0)
+        assert point.t_end_s == min(t_to, (first_minute + (k + 1) * per_bucket) * 60.0)
+        assert point.count == len(values)
+        assert point.avg == pytest.approx(sum(values) / len(values), rel=1e-12)
+        assert (point.min, point.max) == (min(values), max(values))
+
+
+def test_trend_of_a_wide_window_reads_the_rollups(recorder, engine):
+    run_id = _start(recorder)
+    for i in range(6000):
+        recorder.add_sample(run_id, float(i), "tag", 1.0)
+    recorder.flush()
+    with engine.begin() as conn:  # a rollup no sample agrees with: only a read of the rollups sees it
+        conn.execute(update(SampleRollup).where(SampleRollup.run_id == run_id, SampleRollup.minute == 50)
+                     .values(value_max=99.0))
+    wide = trend(engine, run_id, "tag", 0.0, 5999.0, 10)  # 10 min a point: from the rollups
+    narrow = trend(engine, run_id, "tag", 0.0, 5999.0, 1000)  # 6 s a point: from the samples
+    assert [p.max for p in wide if p.t_s <= 3000.0 < p.t_end_s] == [99.0]
+    assert max(p.max for p in narrow) == 1.0
 
 
 def test_trend_of_a_short_series_returns_every_point_and_defaults_to_the_whole_range(recorder, engine):

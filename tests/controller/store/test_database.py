@@ -33,6 +33,7 @@ EXPECTED_TABLES = {
     "alarms",
     "alarm_events",
     "samples",
+    "sample_rollups",
     "audit_log",
 }
 
@@ -86,6 +87,32 @@ def test_migrations_apply_to_an_empty_database_and_are_idempotent(database_url):
             assert s.execute(select(Run.recipe_id)).scalars().all() == ["r"]
         with engine.connect() as conn:
             assert MigrationContext.configure(conn).get_current_revision() == _head_revision()
+    finally:
+        engine.dispose()
+
+
+def test_upgrading_to_minute_rollups_fills_them_from_the_stored_samples(database_url):
+    engine = create_engine_for(database_url)
+    try:
+        upgrade(database_url, "0002")  # a database from before the rollups, with samples in it
+        now = datetime.now(UTC)
+        with Session(engine) as s, s.begin():
+            run = Run(recipe_id="r", recipe_version=1, line_kind="casting", parameters={}, operator="op",
+                      time_origin=now, started_at=now)
+            s.add(run)
+            s.flush()
+            run_id = run.id
+        samples = [(-0.5, 4.0), (0.0, 1.0), (59.9, 3.0), (60.0, None), (61.0, -2.0), (125.0, None)]
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO samples (run_id, t_s, tag, value, quality) VALUES (:r, :t, 'a.b', :v, 'good')"),
+                         [{"r": run_id, "t": t, "v": v} for t, v in samples])
+        upgrade(database_url)
+        with engine.connect() as conn:
+            rollups = conn.execute(text("SELECT minute, value_count, value_sum, value_min, value_max "
+                                        "FROM sample_rollups WHERE run_id = :r AND tag = 'a.b' ORDER BY minute"),
+                                   {"r": run_id}).all()
+        assert [tuple(row) for row in rollups] == [(-1, 1, 4.0, 4.0, 4.0), (0, 2, 4.0, 1.0, 3.0),
+                                                   (1, 1, -2.0, -2.0, -2.0), (2, 0, 0.0, None, None)]
     finally:
         engine.dispose()
 
