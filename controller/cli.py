@@ -206,6 +206,46 @@ def _summary(sim, compiled, wall_s: float, url: str, tally: ProductionTally) -> 
     console.print(f"Batch record: run {engine.run_id} in {url}")
 
 
+@app.command()
+def tune(
+    recipe: RecipePath,
+    loop: Annotated[str, typer.Argument(help="Loop name, e.g. melt_cooling (an unknown name lists them)")],
+    at_step: Annotated[str, typer.Option("--at-step", help="Recipe step to test in")] = "production",
+    settle_s: Annotated[float, typer.Option("--settle", min=0.0, help="Seconds of the step before the test")] = 1800.0,
+    record_s: Annotated[float, typer.Option("--record", min=60.0, help="Seconds to record after the step")] = 3600.0,
+    change: Annotated[float | None, typer.Option("--change", help="Output step in the output's unit "
+                                                 "(default 5 % of its span)")] = None,
+) -> None:
+    """Bump-test a loop on the simulator: FOPDT model and SIMC PI settings beside the configured ones."""
+    from controller.bump_test import BumpTestError, bump_test
+
+    compiled = _compile(recipe)
+    try:
+        result = asyncio.run(bump_test(compiled, loop, at_step=at_step, settle_s=settle_s, record_s=record_s,
+                                       output_change=change))
+    except (KeyError, BumpTestError, ValueError) as exc:
+        console.print(f"[red]{exc.args[0] if exc.args else exc}[/red]")
+        raise typer.Exit(2) from None
+    m, d = result.model, result.loop
+    console.print(f"{d.name}: {d.output} stepped {result.output_change:+g} from {result.output_before:g} "
+                  f"at {_hms(result.step_time_s)}; {d.pv} responded")
+    console.print(f"FOPDT model: K = {m.gain:.4g} (pv per output unit), tau = {m.time_constant_s:.1f} s, "
+                  f"theta = {m.dead_time_s:.1f} s")
+    t = result.tuning
+    table = Table("", "gain", "integral time", "action", title="PI settings")
+    for name, gain, integral_time_s, direct in (
+            ("configured", d.gain, d.integral_time_s, d.direct_acting),
+            (f"SIMC, tau_c = {t.closed_loop_time_constant_s:.1f} s", t.gain, t.integral_time_s, t.direct_acting)):
+        table.add_row(name, f"{gain:.4g}", f"{integral_time_s:.1f} s", "direct" if direct else "reverse")
+    console.print(table)
+    if t.direct_acting != d.direct_acting:
+        console.print("[yellow]The fitted action is the opposite of the configured one: the response is "
+                      "probably a drift of the process, not the step's effect. Settle longer.[/yellow]")
+    if m.dead_time_s < result.scan_period_s:
+        console.print("[yellow]Dead time under one scan: SIMC's tau_c = theta gives no useful bound here; "
+                      "choose tau_c from the speed the actuator and the product allow.[/yellow]")
+
+
 from controller.cli_hil import register as _register_hil; _register_hil(app)  # noqa: E402, E702
 
 

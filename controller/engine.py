@@ -279,6 +279,19 @@ class Engine:
         self.alarms.acknowledge(alarm_id, self.clock.now_s(), user)
         self._log_command_text(f"acknowledge {alarm_id}", user, True, "")
 
+    def set_loop(self, action: LoopAction, user: str) -> None:
+        """A loop faceplate: mode, setpoint or manual output of one loop, applied at once
+        (between scans) and logged like a command; the output goes out with the next scan."""
+        if action.loop not in self.loops:
+            raise KeyError(f"no loop {action.loop!r} (loops: {', '.join(self.loops)})")
+        self._apply(action)
+        parts = [f"loop {action.loop} {action.mode.value}"]
+        if action.setpoint is not None:
+            parts.append(f"setpoint {action.setpoint:g}")
+        if action.output is not None:
+            parts.append(f"output {action.output:g}")
+        self._log_command_text(" ".join(parts), user, True, "")
+
     def on_step(self, listener: Callable[[StepLogEntry], None]) -> None:
         self._step_listeners.append(listener)
 

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from controller.cli import app
+from controller.procedure import LoopAction, LoopMode
 from controller.recipe import compile_recipe
 from controller.simulation import build_simulated_line, line_for_kind
 from controller.states import UnitState
@@ -112,6 +113,26 @@ def test_abort_puts_every_device_at_its_safe_value_within_one_scan():
         readback = sim.plant.read_device(spec.name)
         for tag in spec.profile.outputs:
             assert readback[tag.name] == tag.safe_value, f"{spec.name}.{tag.name}"
+
+
+def test_a_loop_put_in_manual_from_its_faceplate_holds_its_output_and_returns_bumplessly(recorder):
+    text = shortened((RECIPES / "two-layer-unsupported-seed003.yaml").read_text(encoding="utf-8"))
+    sim = build_simulated_line(compile_text(text), recorder=recorder)
+    engine = sim.engine
+    engine.request("start")
+    run_until(engine, lambda e: e.step is not None and e.step.production, 12 * 3600.0)
+    with pytest.raises(KeyError, match="quench_bath_temperature"):  # the message lists the loops
+        engine.set_loop(LoopAction("no_such_loop", LoopMode.MANUAL, output=1.0), "olga")
+    engine.set_loop(LoopAction("quench_bath_temperature", LoopMode.MANUAL, output=12.5), "olga")
+    asyncio.run(engine.run(max_duration_s=60.0))
+    assert sim.plant.read_device("quench_bath")["heater_output_pct"] == 12.5  # held, not the PID's
+    engine.set_loop(LoopAction("quench_bath_temperature", LoopMode.AUTO), "olga")
+    asyncio.run(engine.scan())
+    assert abs(sim.plant.read_device("quench_bath")["heater_output_pct"] - 12.5) < 2.0  # no bump
+    record = load_batch_record(recorder.engine, engine.run_id)
+    assert [(c.command, c.user) for c in record.commands if c.user == "olga"] == [
+        ("loop quench_bath_temperature manual output 12.5", "olga"),
+        ("loop quench_bath_temperature auto", "olga")]
 
 
 def test_a_bad_recipe_is_refused_before_anything_moves(tmp_path):
