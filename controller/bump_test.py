@@ -19,6 +19,7 @@ from controller.tuning import FopdtModel, PiTuning, fit_fopdt, simc_pi
 
 BASELINE_FRACTION = 0.1  # of record_s: manual at the old output before the step
 CHUNK_SCANS = 10  # scans per engine.run() call while waiting for the step
+MAX_WAIT_S = 48 * 3600.0  # simulated time allowed to reach the step (a held run never gets there)
 
 
 class BumpTestError(RuntimeError):
@@ -60,6 +61,10 @@ async def bump_test(recipe: CompiledRecipe, loop_name: str, *, at_step: str, set
             raise BumpTestError(f"the run ended ({state.value}) during the bump test")
 
     while not (engine.step is not None and engine.step.name == at_step and engine.progress.elapsed_s >= settle_s):
+        if engine.clock.now_s() > MAX_WAIT_S:
+            raise BumpTestError(f"step {at_step} not reached after {settle_s:g} s within {MAX_WAIT_S / 3600:g} "
+                                f"simulated hours (state {engine.state.value}, step "
+                                f"{engine.step.name if engine.step else None})")
         await scan_for(CHUNK_SCANS * scan_period_s)
     before = engine.outputs[loop.output]
     if output_change is None:
@@ -68,7 +73,7 @@ async def bump_test(recipe: CompiledRecipe, loop_name: str, *, at_step: str, set
     times: list[float] = []
     values: list[float] = []
 
-    def record(e: object) -> None:
+    def record(_engine: object) -> None:
         times.append(engine.clock.now_s())
         values.append(engine.image[loop.pv])
 
