@@ -4,6 +4,7 @@ that turn domain exceptions into 4xx answers (never a 5xx for a bad request)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -49,6 +50,24 @@ def recipe_invalid_body(exc: RecipeInvalid) -> dict[str, Any]:
     }
 
 
+# domain errors whose message is the whole answer: {"detail": str(exc)} with this status
+_DETAIL_STATUS: dict[type[Exception], int] = {
+    NotFoundError: 404,
+    SameAuthorError: 403,
+    SignatureRequiredError: 403,
+    ImmutableVersionError: 409,
+    InvalidTransitionError: 409,
+    InvalidAlarmTransitionError: 409,
+}
+
+
+def _detail_handler(status_code: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    async def handler(_r: Request, exc: Exception) -> JSONResponse:
+        return _json(status_code, {"detail": str(exc)})
+
+    return handler
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(CommandRejected)
     async def _rejected(_r: Request, exc: CommandRejected) -> JSONResponse:
@@ -66,29 +85,8 @@ def install(app: FastAPI) -> None:
     async def _invalid(_r: Request, exc: RecipeInvalid) -> JSONResponse:
         return _json(422, recipe_invalid_body(exc))
 
-    @app.exception_handler(NotFoundError)
-    async def _not_found(_r: Request, exc: NotFoundError) -> JSONResponse:
-        return _json(404, {"detail": str(exc)})
-
-    @app.exception_handler(SameAuthorError)
-    async def _same_author(_r: Request, exc: SameAuthorError) -> JSONResponse:
-        return _json(403, {"detail": str(exc)})
-
-    @app.exception_handler(SignatureRequiredError)
-    async def _signature(_r: Request, exc: SignatureRequiredError) -> JSONResponse:
-        return _json(403, {"detail": str(exc)})
-
-    @app.exception_handler(ImmutableVersionError)
-    async def _immutable(_r: Request, exc: ImmutableVersionError) -> JSONResponse:
-        return _json(409, {"detail": str(exc)})
-
-    @app.exception_handler(InvalidTransitionError)
-    async def _transition(_r: Request, exc: InvalidTransitionError) -> JSONResponse:
-        return _json(409, {"detail": str(exc)})
-
-    @app.exception_handler(InvalidAlarmTransitionError)
-    async def _alarm(_r: Request, exc: InvalidAlarmTransitionError) -> JSONResponse:
-        return _json(409, {"detail": str(exc)})
+    for error, status_code in _DETAIL_STATUS.items():
+        app.add_exception_handler(error, _detail_handler(status_code))
 
     @app.exception_handler(DataError)
     async def _data(_r: Request, exc: DataError) -> JSONResponse:

@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from controller.states import Command
+
 NAME_PATTERN = r"^[A-Za-z0-9_.\-]+$"
 
 
@@ -144,15 +146,8 @@ class RunStart(_Strict):
     version: int = Field(ge=1, le=2_000_000_000, description="Version to run (must be released)")
 
 
-class RunCommandName(StrEnum):
-    HOLD = "hold"
-    UNHOLD = "unhold"
-    SUSPEND = "suspend"
-    UNSUSPEND = "unsuspend"
-    STOP = "stop"
-    ABORT = "abort"
-    RESET = "reset"
-    CLEAR = "clear"
+# The PackML commands of a current run: every engine command but start (POST /runs starts)
+RunCommandName = StrEnum("RunCommandName", {c.name: c.value for c in Command if c is not Command.START})  # type: ignore[misc]
 
 
 class _AlarmText(BaseModel):

@@ -76,7 +76,7 @@ _SAMPLE_COLUMNS = ("run_id", "t_s", "tag", "value", "quality")  # the order of a
 
 
 # ====================================================================== rollups
-def minute_rollups(rows: Iterable[tuple[int, float, str, float | None, str]]) -> list[dict[str, Any]]:
+def _minute_rollups(rows: Iterable[tuple[int, float, str, float | None, str]]) -> list[dict[str, Any]]:
     """Per (run, tag, minute of run time) of buffered sample rows: count, sum, min and max
     of the non-null values (a minute of nulls only still gets a row, with count 0)."""
     acc: dict[tuple[int, str, int], list[Any]] = {}
@@ -387,7 +387,7 @@ class BatchRecorder:
         marker = {"qmark": "?", "format": "%s", "pyformat": "%s"}[self._engine.dialect.paramstyle]
         sql = (f"INSERT INTO {_SAMPLES.name} ({', '.join(_SAMPLE_COLUMNS)}) "
                f"VALUES ({', '.join([marker] * len(_SAMPLE_COLUMNS))})")
-        rollups = minute_rollups(rows)
+        rollups = _minute_rollups(rows)
         with self._engine.begin() as conn:  # samples and their rollups in one transaction
             for start in range(0, len(rows), self.batch_size):
                 conn.exec_driver_sql(sql, rows[start : start + self.batch_size])
