@@ -71,7 +71,7 @@ def fit_fopdt(times_s: Sequence[float], values: Sequence[float], step_time_s: fl
     after = [(t - step_time_s, v) for t, v in zip(times_s, values, strict=True) if t > step_time_s]
     if not before or len(after) < 10:
         raise ValueError("the record must hold samples before the step and at least 10 after it")
-    initial = before[-1]
+    initial = sum(before[len(before) // 2:]) / (len(before) - len(before) // 2)  # not one noisy sample
     tenth = max(2, int(len(after) * SETTLED_FRACTION))
     tail = [v for _, v in after[-tenth:]]
     final = sum(tail) / len(tail)
