@@ -1,7 +1,7 @@
 """Driver scan time over real sockets: what one ``Line.read_inputs()`` costs on the wire.
 
-Serves the 2-layer casting plant (``simulator.casting.CastingPlant``) as a Modbus/TCP PLC
-(``simulator.modbus_server.ModbusPlantServer``) in a SEPARATE process on 127.0.0.1 at a
+Serves the 2-layer casting plant (``simulator.casting.plant.CastingPlant``) as a Modbus/TCP PLC
+(``simulator.serve.modbus.ModbusPlantServer``) in a SEPARATE process on 127.0.0.1 at a
 free port, the plant stepping and publishing every 0.1 s of wall time. Then, interleaved
 scan by scan so both see the same machine load:
 
@@ -15,7 +15,7 @@ scan by scan so both see the same machine load:
 Prints p50/p99 in ms of each; the LAST line is ``ratio N`` = driver p50 / floor p50.
 Goals: driver p99 <= 10 ms, ratio <= 1.3.
 
-OPC UA: :func:`measure_opcua` serves the same plant with ``simulator.opcua_server`` in
+OPC UA: :func:`measure_opcua` serves the same plant with ``simulator.serve.opcua`` in
 another process and times ``Line.read_inputs()`` over an ``OpcUaTransport``; ``main``
 prints its figure (no OPC UA floor: the ratio is Modbus only).
 """
@@ -43,14 +43,14 @@ from pymodbus.client import AsyncModbusTcpClient  # noqa: E402
 from drivers.clock import WallClock  # noqa: E402
 from drivers.line import Line  # noqa: E402
 from drivers.lines import LineDefinition, casting_line  # noqa: E402
-from drivers.modbus_map import plan_line_map  # noqa: E402
-from drivers.modbus_transport import ModbusEndpoint, ModbusTransport  # noqa: E402
+from drivers.modbus.map import plan_line_map  # noqa: E402
+from drivers.modbus.client import ModbusEndpoint, ModbusTransport  # noqa: E402
 from drivers.sim_transport import PlantPort  # noqa: E402
 from drivers.transport import DeviceReading  # noqa: E402
 
 if TYPE_CHECKING:
-    from simulator.modbus_server import ModbusPlantServer
-    from simulator.opcua_server import OpcUaPlantServer
+    from simulator.serve.modbus import ModbusPlantServer
+    from simulator.serve.opcua import OpcUaPlantServer
 
 HOST = "127.0.0.1"
 PUBLISH_PERIOD_S = 0.1
@@ -78,7 +78,7 @@ def figures(name: str, samples_s: list[float]) -> ScanFigures:
 
 
 class _StandInPlant:
-    """Used only if simulator.casting is missing: every tag holds its mid-range value."""
+    """Used only if simulator.casting.plant is missing: every tag holds its mid-range value."""
 
     def __init__(self, line: LineDefinition) -> None:
         self._values = {d.name: {t.name: (t.low + t.high) / 2.0 for t in d.profile.tags} for d in line.devices}
@@ -95,7 +95,7 @@ class _StandInPlant:
 
 def _make_plant(line: LineDefinition) -> PlantPort:
     try:
-        from simulator.casting import CastingPlant
+        from simulator.casting.plant import CastingPlant
     except ImportError:
         return _StandInPlant(line)
     return CastingPlant(line, seed=0)
@@ -107,12 +107,12 @@ async def _serve(protocol: Protocol, port: int, ready: multiprocessing.synchroni
     clock = WallClock()
     plant = _make_plant(line)
     if protocol == "modbus":
-        from simulator.modbus_server import ModbusPlantServer
+        from simulator.serve.modbus import ModbusPlantServer
 
         server: ModbusPlantServer | OpcUaPlantServer = ModbusPlantServer(
             plant, plan_line_map(line), {d.name: d.profile for d in line.devices}, clock, host=HOST, port=port)
     else:
-        from simulator.opcua_server import OpcUaPlantServer
+        from simulator.serve.opcua import OpcUaPlantServer
 
         server = OpcUaPlantServer(plant, line, port=port, host=HOST, clock=clock)
     await server.start()
@@ -208,7 +208,7 @@ async def measure_modbus(port: int, scans: int) -> tuple[ScanFigures, ScanFigure
 
 
 async def _measure_opcua_scans(port: int, scans: int) -> ScanFigures:
-    from drivers.opcua_transport import OpcUaTransport
+    from drivers.opcua.client import OpcUaTransport
 
     line_definition = casting_line(layers=2)
     endpoint = f"opc.tcp://{HOST}:{port}/poreline/"
@@ -225,7 +225,7 @@ async def _measure_opcua_scans(port: int, scans: int) -> ScanFigures:
 
 
 async def measure_opcua(scans: int) -> ScanFigures | None:
-    """Serve the plant over OPC UA (``simulator.opcua_server``, SecurityPolicy None) in
+    """Serve the plant over OPC UA (``simulator.serve.opcua``, SecurityPolicy None) in
     another process, time ``Line.read_inputs()`` over an ``OpcUaTransport`` (one batched
     Read of all 55 tags per scan) for ``scans`` scans."""
     with served_plant("opcua") as port:

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from controller.cli import _line_kind_of  # noqa: E402
+from controller.cli.main import _line_kind_of  # noqa: E402
 from controller.recipe import compile_recipe  # noqa: E402
 from controller.simulation import build_simulated_line, line_for_kind  # noqa: E402
 from controller.store import BatchRecorder, create_engine_for, upgrade  # noqa: E402

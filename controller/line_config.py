@@ -45,7 +45,7 @@ class LoopDefinition:
 
 @dataclass(frozen=True, slots=True)
 class RatioDefinition:
-    """A ratio station (``controller.ratio``): ``output`` (a flow setpoint) is held at
+    """A ratio station (``controller.engine.ratio``): ``output`` (a flow setpoint) is held at
     ratio × ``wild`` × ``scale``. ``wild`` may be a measured tag or a soft-sensor value
     (``device.tag`` either way); ``ratio_unit`` is the unit recipes give the ratio in."""
 
@@ -68,7 +68,7 @@ class StandingAlarm:
     alarm_id: str
     message: str
     priority: int
-    condition: str  # source in the condition grammar (controller.conditions)
+    condition: str  # source in the condition grammar (controller.recipe.conditions)
     delay_s: float
     action: str  # AlarmAction value
     force_safe: tuple[str, ...] = ()  # interlock: devices or device.tag outputs forced safe
@@ -142,7 +142,7 @@ def casting_control(line: LineDefinition) -> LineControl:
 
 
 # Foaming line (seed 001). Tunings by the SIMC rules on the simulator's models
-# (simulator.foaming): barrel zones τ ≈ 640 s, gain ≈ 4.4 K/% (2 kW, hA 4.5 W/K);
+# (simulator.foaming.plant): barrel zones τ ≈ 640 s, gain ≈ 4.4 K/% (2 kW, hA 4.5 W/K);
 # screw tip pressure τ ≈ 3 s, gain ≈ 9 bar/rpm; mixing-stage pressure integrating at
 # ≈ 0.8 bar/s per rpm of melt pump 1; exchanger outlet gain ≈ 1 K/K, wall lag 120 s plus
 # the coolant unit's 180 s and a transport delay of V/Q ≈ 10 min.

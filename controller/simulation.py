@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from controller.engine import Engine
+from controller.engine.scan import Engine
 from controller.line_config import LineControl, line_control
-from controller.procedure import CompiledRecipe, DopeLayer
-from controller.recording import RunRecorder
+from controller.recipe.model import CompiledRecipe, DopeLayer
+from controller.engine.recording import RunRecorder
 from drivers.clock import Clock, VirtualClock
 from drivers.line import Line
 from drivers.lines import LineDefinition, casting_line, foaming_line
 from drivers.sim_transport import SimTransport
-from simulator.casting import CastingPlant, DopeCharge
-from simulator.foaming import FoamingPlant
+from simulator.casting.plant import CastingPlant, DopeCharge
+from simulator.foaming.plant import FoamingPlant
 
 AMBIENT_C = 20.0  # simulator ambient; the plant starts at ambient
 

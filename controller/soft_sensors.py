@@ -18,7 +18,7 @@ from controller.line_config import (
     GEAR_PUMP_VOLUMETRIC_EFFICIENCY,
     StandingAlarm,
 )
-from controller.procedure import DopeLayer, LoopAction
+from controller.recipe.model import DopeLayer, LoopAction
 from simulator.physics import dope
 
 
@@ -112,7 +112,7 @@ class FoamingGasSensor:
     _density_kg_m3: float = field(init=False)
 
     def __post_init__(self) -> None:
-        from simulator.foaming import HENRY, polymer_properties
+        from simulator.foaming.plant import HENRY, polymer_properties
         props = polymer_properties(self.polymer)
         self._henry = HENRY[props.name]
         self._density_kg_m3 = props.melt_density_kg_m3
@@ -163,7 +163,7 @@ class FoamSensor:
     _density_kg_m3: float = field(init=False)
 
     def __post_init__(self) -> None:
-        from simulator.foaming import polymer_properties
+        from simulator.foaming.plant import polymer_properties
         self._density_kg_m3 = polymer_properties(self.polymer).melt_density_kg_m3
 
     @property

@@ -12,10 +12,11 @@ import sys
 import pytest
 
 from drivers.lines import LineDefinition, casting_line, foaming_line
-from drivers.modbus_map import plan_line_map
-from drivers.opcua_map import line_tag_nodes
+from drivers.modbus.map import plan_line_map
+from drivers.opcua.map import line_tag_nodes
+from paths import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO_ROOT
 DOCS = {"casting": ROOT / "docs" / "register-map.md", "foaming": ROOT / "docs" / "register-map-foaming.md"}
 LINES = {"casting": casting_line, "foaming": foaming_line}
 

@@ -14,7 +14,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from controller.api.runtime import LineKindMismatch, RunBusy
 from controller.api.schemas import ErrorResponse, RecipeInvalidResponse, StateConflict
 from controller.recipe import RecipeInvalid
-from controller.states import CommandRejected
+from controller.engine.states import CommandRejected
 from controller.store import (
     ImmutableVersionError,
     InvalidAlarmTransitionError,

@@ -12,7 +12,7 @@ from controller.api.deps import db_session, services
 from controller.api.errors import AUTH, R404, R409_STATE, R422_RECIPE
 from controller.api.schemas import CommandAccepted, RunCommandName, RunStart, RunStatus
 from controller.api.validation import compile_text, for_version
-from controller.states import Command
+from controller.engine.states import Command
 from controller.store import RecipeState, audit, recipes, role_allows
 
 router = APIRouter(prefix="/runs", tags=["runs"])

@@ -18,7 +18,7 @@ from controller.api.runtime import LineRuntime
 from controller.simulation import Plant
 from controller.api.schemas import NAME_PATTERN, FaultKind, FaultRequest, FaultsOut
 from controller.store import audit
-from simulator.casting import CastingPlant
+from simulator.casting.plant import CastingPlant
 
 router = APIRouter(prefix="/sim", tags=["simulator"])
 R422 = {422: {"description": "The fault does not fit the device (e.g. a heater fault on a pump)"}}

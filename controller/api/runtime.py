@@ -7,7 +7,7 @@ Two kinds of line:
   (casting or foaming, :func:`controller.simulation.build_simulated_line`) on a sped-up
   wall clock and replaces the previous one;
 * a plant file (``poreline serve --plant``): the controller's line is built from the plant
-  file (:func:`controller.plant_config.build_hardware_line`, Modbus/OPC UA) for the line
+  file (:func:`controller.assembly.plant_file.build_hardware_line`, Modbus/OPC UA) for the line
   kind the file declares, on a wall clock (speed 1 for real plants), and no simulator is
   created.  Starting a run builds a fresh engine (and connection) on a fresh clock, so run
   seconds start at 0; a recipe for another line kind is refused (:class:`LineKindMismatch`).
@@ -35,12 +35,12 @@ from typing import Any
 
 from sqlalchemy import Engine as DbEngine
 
-from controller.engine import Engine
+from controller.engine.scan import Engine
 from controller.line_config import LineControl
-from controller.plant_config import assignments, build_hardware_line, load_plant_config, plant_line_control
-from controller.procedure import CompiledRecipe
+from controller.assembly.plant_file import assignments, build_hardware_line, load_plant_config, plant_line_control
+from controller.recipe.model import CompiledRecipe
 from controller.simulation import Plant, build_plant, build_simulated_line, line_for_kind
-from controller.states import TERMINAL, Command, CommandRejected, UnitState, accepted_commands
+from controller.engine.states import TERMINAL, Command, CommandRejected, UnitState, accepted_commands
 from controller.store import BatchRecorder
 from controller.store.models import utc_now
 from drivers.clock import WallClock
@@ -138,7 +138,7 @@ class LineRuntime:
         plant_file: Path | str | None = None,
     ) -> None:
         """``plant_file``: drive the devices it names instead of the built-in simulator
-        (raises :class:`controller.plant_config.PlantConfigError` for a file that cannot be
+        (raises :class:`controller.assembly.plant_file.PlantConfigError` for a file that cannot be
         used, ValueError for an unknown line kind). ``speed``: simulated seconds per wall
         second of the clock (1 for real plants)."""
         self.recorder = ApiRecorder(db)

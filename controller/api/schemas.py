@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from controller.states import Command
+from controller.engine.states import Command
 
 NAME_PATTERN = r"^[A-Za-z0-9_.\-]+$"
 

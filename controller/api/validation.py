@@ -11,7 +11,7 @@ import logging
 
 import yaml
 
-from controller.procedure import CompiledRecipe
+from controller.recipe.model import CompiledRecipe
 from controller.recipe import RecipeError, RecipeInvalid, compile_recipe_with_warnings
 from controller.simulation import line_for_kind
 

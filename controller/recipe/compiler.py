@@ -16,9 +16,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from controller.conditions import ConditionError, compile_condition
+from controller.recipe.conditions import ConditionError, compile_condition
 from controller.line_config import GEAR_PUMP_VOLUMETRIC_EFFICIENCY, LineControl
-from controller.procedure import (
+from controller.recipe.model import (
     Action,
     AlarmAction,
     AlarmDefinition,
@@ -40,7 +40,7 @@ from controller.recipe import rules
 from controller.recipe.errors import RecipeError, RecipeInvalid
 from controller.recipe.rules import RecipeFacts, ResolvedAction, ResolvedStep
 from controller.recipe.schema import LayerSpec, LoopSpec, RampSpec, RatioSpec, RecipeSpec, SetSpec, Value
-from controller.units import UnitError, canonical, convert, rate_unit, to_unit
+from controller.recipe.units import UnitError, canonical, convert, rate_unit, to_unit
 from drivers.lines import LineDefinition
 from drivers.profiles import DataType, Tag
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from controller.line_config import GEAR_PUMP_VOLUMETRIC_EFFICIENCY, LineControl
-from controller.procedure import (
+from controller.recipe.model import (
     Action,
     DopeLayer,
     LoopAction,
@@ -540,7 +540,7 @@ def foaming_derived_parameters(spec: RecipeSpec, line: LineDefinition, parameter
     blowing agent, ``<agent>_ratio`` (% of the polymer mass, the ratio stations' ratio:
     r = w/(1 − Σw) for loadings w of the total) and ``<agent>_flow`` (g/min), the flow
     that ratio gives at the planned throughput."""
-    from simulator.foaming import POLYMERS
+    from simulator.foaming.plant import POLYMERS
     if spec.materials is None:
         out.append(RecipeError("materials", "S001.polymer", "a foaming recipe needs a materials block "
                                "(polymer and blowing agents)"))
@@ -578,7 +578,7 @@ def _foaming(facts: RecipeFacts) -> bool:
 def seed001_polymer(facts: RecipeFacts) -> list[RecipeError]:
     """S001.polymer: the polymer is one of seed 001's (claim 11); EQ.melt_data: the
     simulator and soft sensors have melt data for it (PSU, PES)."""
-    from simulator.foaming import POLYMERS
+    from simulator.foaming.plant import POLYMERS
     if not _foaming(facts) or facts.spec.materials is None:
         return []
     polymer = facts.spec.materials.polymer

@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 DATABASE_URL_ENV = "PORELINE_DATABASE_URL"
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 SQLITE_CACHE_KIB = 16_000  # a cap, not an allocation: pages are cached as they are read
 

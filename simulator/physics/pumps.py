@@ -1,7 +1,7 @@
 """Gear pump: delivered flow with slip, speed for a flow, shaft torque, temperature rise.
 
 The one gear-pump model of the project: the dope pumps of the casting line
-(``simulator.casting``) and the melt pumps of the foaming line (``simulator.foaming``).
+(``simulator.casting.plant``) and the melt pumps of the foaming line (``simulator.foaming.plant``).
 Pure functions, SI inside, units in every name (displacements in cm³/rev, as pumps are
 sold).
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.conditions import compile_condition
+from controller.recipe.conditions import compile_condition
 from controller.line_config import GAS_FLOW_SETPOINTS, foaming_control
 from controller.recipe import compile_recipe
 from controller.simulation import line_for_kind
@@ -16,8 +16,9 @@ from controller.soft_sensors import (
 )
 from drivers.lines import foaming_line
 from simulator.physics import gas
+from paths import RECIPES
 
-RECIPES = Path(__file__).resolve().parents[2] / "recipes"
+RECIPES = RECIPES
 
 
 def recipe(name: str):  # type: ignore[no-untyped-def]

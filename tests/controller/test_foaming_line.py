@@ -9,16 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from controller.engine import Engine
+from controller.engine.scan import Engine
 from controller.line_config import GAS_FLOW_SETPOINTS
 from controller.recipe import compile_recipe
 from controller.simulation import SimulatedLine, build_simulated_line, line_for_kind
 from controller.soft_sensors import GAS_PRESSURE_ALARM_ID
-from controller.states import UnitState
+from controller.engine.states import UnitState
 from controller.store import BatchRecorder, create_engine_for, load_batch_record, upgrade
 from scanning import run_until
+from paths import RECIPES
 
-RECIPES = Path(__file__).resolve().parents[2] / "recipes"
+RECIPES = RECIPES
 FOAM_TAGS = ("die.foam_cell_density_per_cm3", "die.foam_cell_size_um", "die.foam_void_fraction_pct",
              "extruder.single_phase_min_bar", "heat_exchanger.single_phase_min_bar")
 GAS = GAS_FLOW_SETPOINTS
@@ -198,7 +199,7 @@ def test_after_the_gas_interlock_is_acknowledged_and_the_run_unheld_the_gas_ramp
 def test_poreline_run_completes_a_foaming_recipe_and_reports_the_foam_made(tmp_path):
     from typer.testing import CliRunner
 
-    from controller.cli import app
+    from controller.cli.main import app
 
     database = tmp_path / "run.db"
     result = CliRunner().invoke(app, ["run", str(RECIPES / "foaming-psu-co2-water.yaml"),

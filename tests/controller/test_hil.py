@@ -19,18 +19,19 @@ from asyncua import Client, ua
 from pyModbusTCP.client import ModbusClient
 from sqlalchemy import text
 
-from controller.engine import Engine
-from controller.plant_config import build_hardware_line
+from controller.engine.scan import Engine
+from controller.assembly.plant_file import build_hardware_line
 from controller.simulation import line_for_kind
-from controller.states import UnitState
+from controller.engine.states import UnitState
 from controller.store import BatchRecorder, create_engine_for, load_batch_record, upgrade
 from drivers.clock import WallClock
-from drivers.modbus_map import plan_line_map
-from drivers.opcua_map import NAMESPACE_URI
+from drivers.modbus.map import plan_line_map
+from drivers.opcua.map import NAMESPACE_URI
 from drivers.profiles import TagLimitError
 from hil_support import SHORT_RECIPE, SPEED, plant_file, served_plant, short_recipe, wait_for
+from paths import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO_ROOT
 CONTROL = line_for_kind("casting")[1]
 
 

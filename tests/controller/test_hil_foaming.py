@@ -21,23 +21,24 @@ import pytest
 from asyncua import Client
 from typer.testing import CliRunner
 
-from controller.cli import app
-from controller.engine import Engine
+from controller.cli.main import app
+from controller.engine.scan import Engine
 from controller.line_config import MELT_OVERPRESSURE_TRIP_BAR
-from controller.plant_config import build_hardware_line
-from controller.procedure import CompiledRecipe
+from controller.assembly.plant_file import build_hardware_line
+from controller.recipe.model import CompiledRecipe
 from controller.recipe import compile_recipe
 from controller.simulation import build_plant, line_for_kind, prepare_plant
-from controller.states import UnitState
+from controller.engine.states import UnitState
 from controller.store import create_engine_for, load_batch_record
 from drivers.clock import WallClock
-from drivers.opcua_map import NAMESPACE_URI
-from simulator.foaming import FoamingPlant
+from drivers.opcua.map import NAMESPACE_URI
+from simulator.foaming.plant import FoamingPlant
 from hil_support import SHORT_RECIPE as SHORT_CASTING
 from hil_support import free_port, wait_for
-from simulator.serve import ServedPlant
+from simulator.serve.runner import ServedPlant
+from paths import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO_ROOT
 SHORT_FOAMING = ROOT / "tests" / "hil_data" / "short-foaming.yaml"
 SPEED = 500.0  # simulated seconds per wall second, plant and controller alike
 RUN_TIMEOUT_S = 60.0  # wall seconds for one run of the short recipe (about 11 s unloaded)

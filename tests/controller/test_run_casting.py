@@ -8,15 +8,16 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from controller.cli import app
-from controller.procedure import LoopAction, LoopMode
+from controller.cli.main import app
+from controller.recipe.model import LoopAction, LoopMode
 from controller.recipe import compile_recipe
 from controller.simulation import build_simulated_line, line_for_kind
-from controller.states import UnitState
+from controller.engine.states import UnitState
 from controller.store import BatchRecorder, create_engine_for, load_batch_record, upgrade
 from scanning import run_until
+from paths import RECIPES
 
-RECIPES = Path(__file__).resolve().parents[2] / "recipes"
+RECIPES = RECIPES
 CASTING_RECIPES = sorted(p for p in RECIPES.glob("*.yaml")
                          if "line_kind: casting" in p.read_text(encoding="utf-8"))
 

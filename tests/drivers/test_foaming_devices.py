@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.plant_config import build_hardware_line
+from controller.assembly.plant_file import build_hardware_line
 from controller.simulation import build_plant
 from drivers import devices as dv
 from drivers import foaming_profiles as fp
@@ -21,12 +21,13 @@ from drivers.line import Line
 from drivers.lines import casting_line, foaming_line
 from drivers.profiles import TagLimitError
 from drivers.transport import TransportError
-from simulator.foaming import FoamingPlant
+from simulator.foaming.plant import FoamingPlant
 from hil_support import free_port
-from simulator.serve import ServedPlant
+from simulator.serve.runner import ServedPlant
+from paths import DEPLOY
 
 SPEED = 200.0  # simulated seconds per wall second
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+DEPLOY = DEPLOY
 DEFINITION = foaming_line()
 
 

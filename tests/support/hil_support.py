@@ -13,12 +13,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from controller.procedure import CompiledRecipe
+from controller.recipe.model import CompiledRecipe
 from controller.recipe import compile_recipe
 from controller.simulation import build_plant, line_for_kind
 from drivers.lines import LineDefinition
-from simulator.casting import CastingPlant
-from simulator.serve import ServedPlant
+from simulator.casting.plant import CastingPlant
+from simulator.serve.runner import ServedPlant
 
 SHORT_RECIPE = Path(__file__).resolve().parents[1] / "hil_data" / "short-casting.yaml"
 SPEED = 100.0  # simulated seconds per wall second, plant and controller alike

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from controller.engine import Engine
+from controller.engine.scan import Engine
 
 
 def run_until(engine: Engine, predicate: Callable[[Engine], bool], max_duration_s: float) -> None:

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from controller.api import Settings, create_app
-from controller.cli_admin import register
+from controller.cli.admin import register
 
 RECIPES = Path(__file__).resolve().parents[3] / "recipes"
 PASSWORD = "correct-horse-battery"

@@ -15,13 +15,14 @@ from fastapi.testclient import TestClient
 
 from controller.api import Settings, create_app
 from controller.simulation import line_for_kind, prepare_plant
-from simulator.casting import CastingPlant
+from simulator.casting.plant import CastingPlant
 from hil_support import SHORT_RECIPE, free_port, plant_file, short_recipe
-from simulator.serve import ServedPlant
+from simulator.serve.runner import ServedPlant
+from paths import REPO_ROOT
 
 pytestmark = pytest.mark.timeout(120)  # a hung socket fails fast, with the stacks
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = REPO_ROOT
 SERVED_SPEED = 50.0  # plant and controller clocks alike (simulated seconds per wall second)
 
 

@@ -10,8 +10,9 @@ import yaml
 from controller.line_config import casting_control
 from controller.recipe import RecipeError, RecipeInvalid, compile_recipe, compile_recipe_with_warnings, format_errors
 from drivers.lines import casting_line
+from paths import RECIPES
 
-GOOD = (Path(__file__).resolve().parents[3] / "recipes" / "psf-microfilter-example-viii.yaml").read_text()
+GOOD = (RECIPES / "psf-microfilter-example-viii.yaml").read_text()
 # Example VIII's steps: 0 warm_up, 1 titrate_fast, 2 titrate_slow, 3 equilibrate, 4 set_gap,
 # 5 prime_pump, 6 start_belt, 7 start_casting, 8 production, 9 stop_casting, 10 shutdown.
 

@@ -5,12 +5,13 @@ from pathlib import Path
 import pytest
 
 from controller.line_config import casting_control
-from controller.procedure import CompiledRecipe, LoopAction, RampAction, SetAction
+from controller.recipe.model import CompiledRecipe, LoopAction, RampAction, SetAction
 from controller.recipe import compile_recipe, compile_recipe_with_warnings, format_errors, load_recipe_file
 from controller.recipe.compiler import compile_standing_alarms
 from drivers.lines import casting_line
+from paths import RECIPES
 
-RECIPES = Path(__file__).resolve().parents[3] / "recipes"
+RECIPES = RECIPES
 SHIPPED = sorted(p for p in RECIPES.glob("*.yaml") if not p.name.startswith("foaming-"))  # foaming: tests/controller/recipe/test_foaming_rules.py
 
 

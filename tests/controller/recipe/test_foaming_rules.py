@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 import yaml
 
-from controller.procedure import CompiledRecipe, RatioAction
+from controller.recipe.model import CompiledRecipe, RatioAction
 from controller.recipe import RecipeInvalid, compile_recipe, compile_recipe_with_warnings, format_errors
 from controller.simulation import line_for_kind
+from paths import RECIPES
 
-RECIPES = Path(__file__).resolve().parents[3] / "recipes"
+RECIPES = RECIPES
 FOAMING = sorted(RECIPES.glob("foaming-*.yaml"))
 GOOD = (RECIPES / "foaming-psu-co2-water.yaml").read_text()
 

@@ -1,0 +1,689 @@
+"""The scan-cycle engine: read all inputs, evaluate, write changed outputs, wait.
+
+One scan, as on a PLC:
+1. read every device (transports concurrently) into the flat process image;
+2. take the queued operator commands and the alarms' actions through the PackML state
+   machine; run the acting state's actions or, in Execute, the recipe's current step;
+3. run the PID loops, then force the outputs of tripped interlocks to their safe values;
+4. write only the outputs that changed; sample the historian when its period is due.
+
+Time comes from the injected clock, so the same code runs on a virtual clock against the
+in-process simulator and on a wall clock against hardware.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from controller.engine.alarms import AlarmEvent, AlarmManager, AlarmState
+from controller.recipe.conditions import compile_condition
+from controller.line_config import LineControl, StandingAlarm
+from controller.engine.pid import Pid
+from controller.engine.ratio import RatioStation
+from controller.recipe.model import (
+    AlarmAction,
+    AlarmDefinition,
+    CompiledRecipe,
+    Condition,
+    LoopAction,
+    LoopMode,
+    OnTimeout,
+    RampAction,
+    RatioAction,
+    SetAction,
+    Step,
+)
+from controller.engine.recording import RunRecorder
+from controller.soft_sensors import (
+    SoftSensor,
+    casting_soft_sensors,
+    foaming_interlocks,
+    foaming_soft_sensors,
+    lifetime_alarm_source,
+)
+from controller.engine.states import (
+    STATE_COMPLETE,
+    TERMINAL,
+    Command,
+    CommandRejected,
+    UnitState,
+    next_state,
+)
+from drivers.clock import Clock
+from drivers.line import Line
+from drivers.profiles import HoldAction
+from drivers.transport import Quality, TransportError
+
+log = logging.getLogger(__name__)
+
+_ACTION_COMMAND = {
+    AlarmAction.HOLD: Command.HOLD,
+    AlarmAction.STOP: Command.STOP,
+    AlarmAction.ABORT: Command.ABORT,
+}
+_TIMEOUT_COMMAND = {
+    OnTimeout.HOLD: Command.HOLD,
+    OnTimeout.STOP: Command.STOP,
+    OnTimeout.ABORT: Command.ABORT,
+}
+_OUTPUTS_SAFE_STATES = frozenset({UnitState.STOPPING, UnitState.STOPPED,
+                                  UnitState.ABORTING, UnitState.ABORTED, UnitState.CLEARING})
+
+
+@dataclass(slots=True)
+class StepProgress:
+    """Where the procedure is. Timers count Execute time only, so a hold freezes them."""
+
+    index: int = -1
+    elapsed_s: float = 0.0  # time spent executing this step
+    timeout_elapsed_s: float = 0.0  # restarted when a timeout-hold is unheld
+    condition_true_s: float | None = None  # None: the transition condition is false
+    timed_out: bool = False
+
+
+@dataclass(slots=True)
+class StepLogEntry:
+    index: int
+    name: str
+    started_s: float
+    ended_s: float | None = None
+    outcome: str = ""
+
+
+@dataclass(slots=True)
+class Ramp:
+    target: float
+    rate_per_s: float
+
+
+@dataclass(slots=True)
+class EngineStatus:
+    state: UnitState
+    t_s: float
+    recipe_id: str | None
+    recipe_version: int | None
+    step_index: int
+    step_name: str | None
+    step_elapsed_s: float
+    run_id: int | None
+    alarms: list[dict[str, object]] = field(default_factory=list)
+
+
+class Engine:
+    def __init__(
+        self,
+        line: Line,
+        control: LineControl,
+        clock: Clock,
+        *,
+        scan_period_s: float = 1.0,
+        sample_period_s: float = 10.0,
+        recorder: RunRecorder | None = None,
+        operator: str = "operator",
+        simulated: bool = True,
+        comm_loss_action: AlarmAction = AlarmAction.HOLD,
+    ) -> None:
+        if scan_period_s <= 0 or sample_period_s <= 0:
+            raise ValueError("scan and sample periods must be positive")
+        self.line = line
+        self.control = control
+        self.clock = clock
+        self.scan_period_s = scan_period_s
+        self.sample_period_s = sample_period_s
+        self.recorder = recorder
+        self.operator = operator
+        self.simulated = simulated
+        self.comm_loss_action = comm_loss_action
+
+        self.state = UnitState.IDLE
+        self.recipe: CompiledRecipe | None = None
+        self.run_id: int | None = None
+        self.progress = StepProgress()
+        self.step_log: list[StepLogEntry] = []
+        self.command_log: list[tuple[float, str, str, bool, str]] = []
+        self.scan_count = 0
+
+        definition = line.definition
+        self._keys: dict[str, dict[str, str]] = {
+            d.name: {t.name: f"{d.name}.{t.name}" for t in d.profile.tags} for d in definition.devices
+        }
+        self._output_device: dict[str, tuple[str, str]] = {}
+        self._safe: dict[str, float] = {}
+        self._hold_safe: set[str] = set()
+        for d in definition.devices:
+            for t in d.profile.outputs:
+                address = f"{d.name}.{t.name}"
+                self._output_device[address] = (d.name, t.name)
+                assert t.safe_value is not None
+                self._safe[address] = t.safe_value
+                if t.hold_action is HoldAction.SAFE:
+                    self._hold_safe.add(address)
+
+        self.image: dict[str, float] = {}
+        self.quality: dict[str, Quality] = {d.name: Quality.BAD_COMM for d in definition.devices}
+        self.outputs: dict[str, float] = {}
+        self._written: dict[str, float] = {}
+        self._ramps: dict[str, Ramp] = {}
+        self._hold_snapshot: dict[str, float] = {}
+        self._pending: list[tuple[Command, str]] = []
+        self._last_scan_s: float | None = None
+        self._next_sample_s = 0.0
+
+        self.loops: dict[str, Pid] = {}
+        self._loop_io: dict[str, tuple[str, str]] = {}
+        for loop in control.loops:
+            out_tag = definition.tag(loop.output)
+            definition.tag(loop.pv)  # raises for an unknown measurement
+            self.loops[loop.name] = Pid(
+                gain=loop.gain, integral_time_s=loop.integral_time_s,
+                derivative_time_s=loop.derivative_time_s, output_low=out_tag.low,
+                output_high=out_tag.high, direct_acting=loop.direct_acting,
+                output=out_tag.safe_value or 0.0,
+            )
+            self._loop_io[loop.name] = (loop.pv, loop.output)
+        self.ratios: dict[str, RatioStation] = {}
+        self._ratio_io: dict[str, tuple[str, str]] = {}
+        for ratio in control.ratios:
+            out_tag = definition.tag(ratio.output)
+            self.ratios[ratio.name] = RatioStation(scale=ratio.scale, output_low=out_tag.low, output_high=out_tag.high,
+                                                   output=out_tag.safe_value or 0.0)
+            self._ratio_io[ratio.name] = (ratio.wild, ratio.output)
+
+        self.alarms = AlarmManager(self._on_alarm_event)
+        known = frozenset(self._all_addresses())
+        self._standing_ids: set[str] = set()
+        for standing in control.alarms:
+            self.alarms.define(_alarm_definition(standing, known))
+            self._standing_ids.add(standing.alarm_id)
+        self._step_listeners: list[Callable[[StepLogEntry], None]] = []
+        self.soft_sensors: list[SoftSensor] = []
+        self._derived_keys: list[str] = []
+
+    # ----------------------------------------------------------------- public API
+
+    def _all_addresses(self) -> list[str]:
+        return [key for keys in self._keys.values() for key in keys.values()]
+
+    @property
+    def step(self) -> Step | None:
+        if self.recipe is None or not 0 <= self.progress.index < len(self.recipe.steps):
+            return None
+        return self.recipe.steps[self.progress.index]
+
+    def load(self, recipe: CompiledRecipe) -> None:
+        """Load a compiled recipe; only while Idle."""
+        if self.state is not UnitState.IDLE:
+            raise CommandRejected(Command.START, self.state)
+        if recipe.header.line_kind != self.line.definition.kind:
+            raise ValueError(f"recipe is for a {recipe.header.line_kind} line, "
+                             f"this is a {self.line.definition.kind} line")
+        self.alarms.remove_all_except(self._standing_ids)
+        for definition in recipe.alarms:
+            self.alarms.define(definition)
+        estimators = casting_soft_sensors(recipe.layers)
+        self.soft_sensors = list(estimators)
+        self._derived_keys = [a for sensor in self.soft_sensors for a in sensor.addresses]
+        known = frozenset(self._all_addresses() + self._derived_keys)
+        for estimator in estimators:
+            alarm_id, message, condition = lifetime_alarm_source(estimator)
+            self.alarms.define(AlarmDefinition(
+                alarm_id=alarm_id, message=message, priority=1,
+                condition=compile_condition(condition, known_addresses=known, parameters={}),
+                action=AlarmAction.HOLD))
+        if recipe.header.line_kind == "foaming":  # seed 001: gas loading, P_min, foam; gas and freeze interlocks
+            sensors = foaming_soft_sensors(recipe, self.line.definition)
+            self.soft_sensors += sensors
+            self._derived_keys += [a for sensor in sensors for a in sensor.addresses]
+            known = frozenset(self._all_addresses() + self._derived_keys)
+            for interlock in foaming_interlocks(recipe):
+                self.alarms.define(_alarm_definition(interlock, known))
+        for step in recipe.steps:  # a ratio station's wild flow must be something this engine knows
+            for action in step.actions:
+                if isinstance(action, RatioAction) and self._ratio_io[action.station][0] not in known:
+                    raise ValueError(f"step {step.name}: ratio station {action.station} needs "
+                                     f"{self._ratio_io[action.station][0]}, which nothing measures or estimates")
+        self.recipe = recipe
+
+    def request(self, command: Command | str, user: str = "operator") -> UnitState:
+        """Queue a command for the next scan. Raises CommandRejected at once when the
+        command does not fit the state the unit will be in (so an API can answer 409)."""
+        command = Command(command)
+        state = self._state_after_pending()
+        if command is Command.START and self.recipe is None:
+            self._log_command(command, user, False, "no recipe loaded")
+            raise CommandRejected(command, state)
+        try:
+            target = next_state(state, command)
+        except CommandRejected:
+            self._log_command(command, user, False, f"not accepted in {state.value}")
+            raise
+        self._pending.append((command, user))
+        return target
+
+    def status(self) -> EngineStatus:
+        step = self.step
+        return EngineStatus(
+            state=self.state, t_s=self.clock.now_s(),
+            recipe_id=self.recipe.header.recipe_id if self.recipe else None,
+            recipe_version=self.recipe.header.version if self.recipe else None,
+            step_index=self.progress.index, step_name=step.name if step else None,
+            step_elapsed_s=self.progress.elapsed_s, run_id=self.run_id,
+            alarms=[{"alarm_id": a.definition.alarm_id, "message": a.definition.message,
+                     "priority": a.definition.priority, "state": a.state.value,
+                     "raised_t_s": a.raised_t_s} for a in self.alarms.annunciated()],
+        )
+
+    def acknowledge(self, alarm_id: str, user: str) -> None:
+        self.alarms.acknowledge(alarm_id, self.clock.now_s(), user)
+        self._log_command_text(f"acknowledge {alarm_id}", user, True, "")
+
+    def set_loop(self, action: LoopAction, user: str) -> None:
+        """A loop faceplate: mode, setpoint or manual output of one loop, applied at once
+        (between scans) and logged like a command; the output goes out with the next scan."""
+        if action.loop not in self.loops:
+            raise KeyError(f"no loop {action.loop!r} (loops: {', '.join(self.loops)})")
+        self._apply(action)
+        parts = [f"loop {action.loop} {action.mode.value}"]
+        if action.setpoint is not None:
+            parts.append(f"setpoint {action.setpoint:g}")
+        if action.output is not None:
+            parts.append(f"output {action.output:g}")
+        self._log_command_text(" ".join(parts), user, True, "")
+
+    def on_step(self, listener: Callable[[StepLogEntry], None]) -> None:
+        self._step_listeners.append(listener)
+
+    async def run(
+        self,
+        *,
+        until: frozenset[UnitState] = TERMINAL,
+        max_duration_s: float | None = None,
+        on_scan: Callable[[Engine], None] | None = None,
+    ) -> UnitState:
+        """Scan every ``scan_period_s`` until the unit reaches one of ``until``."""
+        await self.line.connect()
+        start_s = self.clock.now_s()
+        next_scan_s = start_s
+        while True:
+            await self.scan()
+            if on_scan is not None:
+                on_scan(self)
+            if self.state in until and not self._pending:
+                return self.state
+            if max_duration_s is not None and self.clock.now_s() - start_s >= max_duration_s:
+                return self.state
+            next_scan_s += self.scan_period_s
+            await self.clock.sleep_until(next_scan_s)
+
+    async def scan(self) -> None:
+        now_s = self.clock.now_s()
+        dt_s = self.scan_period_s if self._last_scan_s is None else now_s - self._last_scan_s
+        self._last_scan_s = now_s
+        self.scan_count += 1
+
+        await self._read_inputs(now_s)
+        for sensor in self.soft_sensors:
+            sensor.update(self.image, dt_s)
+        actions = self.alarms.evaluate(self.image, now_s, dt_s,
+                                       self.step.name if self.state is UnitState.EXECUTE and self.step else None)
+        for action in actions:
+            self._internal_command(action)
+        self._process_commands(now_s)
+        self._act(now_s, dt_s)
+        self._run_loops(dt_s)
+        self._force_interlocks()
+        await self._write_outputs(now_s)
+        await self.line.heartbeat(self.scan_count)  # watchdog; Line.heartbeat logs and swallows TransportError
+        self._sample(now_s)
+        if self.state in STATE_COMPLETE:
+            self._enter(STATE_COMPLETE[self.state], now_s)
+
+    # -------------------------------------------------------------- scan phases
+
+    async def _read_inputs(self, now_s: float) -> None:
+        readings = await self.line.read_inputs()
+        image = self.image
+        for device, reading in readings.items():
+            keys = self._keys[device]
+            for tag, value in reading.values.items():
+                image[keys[tag]] = value
+            previous = self.quality[device]
+            self.quality[device] = reading.quality
+            if reading.quality is not previous:
+                self._on_quality_change(device, reading.quality, reading.error, now_s)
+        if not self.outputs:  # first scan: adopt the plant's current outputs
+            for address in self._output_device:
+                if address in image:
+                    self.outputs[address] = image[address]
+                    self._written[address] = image[address]
+
+    def _on_quality_change(self, device: str, quality: Quality, error: str, now_s: float) -> None:
+        alarm_id = f"COMM_{device.upper()}"
+        if quality is Quality.GOOD:
+            self.alarms.clear_external(alarm_id, now_s)
+            # The device may have restarted or its watchdog may have driven it safe while
+            # we could not see it: forget what we wrote so every output is written again.
+            for address, (owner, _) in self._output_device.items():
+                if owner == device:
+                    self._written.pop(address, None)
+            return
+        action = self.alarms.raise_external(AlarmDefinition(
+            alarm_id=alarm_id, message=f"{device}: communication lost ({error or quality.value})",
+            priority=1, condition=_NEVER, action=self.comm_loss_action,
+        ), now_s)
+        if action is not None:
+            self._internal_command(action)
+
+    def _internal_command(self, action: AlarmAction) -> None:
+        command = _ACTION_COMMAND.get(action)
+        if command is None:
+            return
+        try:
+            next_state(self._state_after_pending(), command)
+        except CommandRejected:
+            return  # e.g. a hold while already held
+        self._pending.append((command, "system"))
+
+    def _state_after_pending(self) -> UnitState:
+        state = self.state
+        for command, _ in self._pending:
+            state = STATE_COMPLETE.get(next_state(state, command), state)
+        return state
+
+    def _process_commands(self, now_s: float) -> None:
+        pending, self._pending = self._pending, []
+        for command, user in pending:
+            try:
+                target = next_state(self.state, command)
+            except CommandRejected as exc:
+                self._log_command(command, user, False, str(exc))
+                continue
+            if command is Command.START:
+                self._start_run(now_s)
+            self._log_command(command, user, True, "")
+            self._enter(target, now_s)
+
+    def _enter(self, state: UnitState, now_s: float) -> None:
+        previous = self.state
+        self.state = state
+        log.debug("%.1f s: %s -> %s", now_s, previous.value, state.value)
+        if state is UnitState.HOLDING or state is UnitState.SUSPENDING:
+            if previous not in (UnitState.HELD, UnitState.SUSPENDED):
+                self._hold_snapshot = {a: self.outputs.get(a, self._safe[a]) for a in self._hold_safe}
+            for address in self._hold_safe:
+                self.outputs[address] = self._safe[address]
+        elif state is UnitState.UNHOLDING or state is UnitState.UNSUSPENDING:
+            self.outputs.update(self._hold_snapshot)
+            self._hold_snapshot = {}
+            if self.progress.timed_out:
+                self.progress.timeout_elapsed_s = 0.0
+                self.progress.timed_out = False
+        elif state in (UnitState.STOPPING, UnitState.ABORTING):
+            self._to_safe()
+            self._end_step(now_s, state.value.lower())
+        elif state is UnitState.COMPLETE or state is UnitState.STOPPED or state is UnitState.ABORTED:
+            self._finish_run(now_s)
+        elif state is UnitState.RESETTING:
+            self.progress = StepProgress()
+            self.step_log = []
+            self.run_id = None
+
+    def _to_safe(self) -> None:
+        for loop in self.loops.values():
+            loop.set_mode(LoopMode.OFF, loop.output)
+        for name, station in self.ratios.items():
+            station.switch_off()
+            station.track(self._safe[self._ratio_io[name][1]])
+        self._ramps.clear()
+        self.outputs.update(self._safe)
+
+    def _act(self, now_s: float, dt_s: float) -> None:
+        if self.state is UnitState.EXECUTE:
+            self._execute(now_s, dt_s)
+        elif self.state in _OUTPUTS_SAFE_STATES:
+            self.outputs.update(self._safe)
+
+    # -------------------------------------------------------------- procedure
+
+    def _execute(self, now_s: float, dt_s: float) -> None:
+        assert self.recipe is not None
+        progress = self.progress
+        if progress.index < 0:
+            self._enter_step(0, now_s)
+        else:
+            progress.elapsed_s += dt_s
+            progress.timeout_elapsed_s += dt_s
+        self._advance_ramps(dt_s)
+        step = self.recipe.steps[progress.index]
+        transition = step.transition
+        if transition.condition.evaluate(self.image):
+            progress.condition_true_s = (0.0 if progress.condition_true_s is None
+                                         else progress.condition_true_s + dt_s)
+        else:
+            progress.condition_true_s = None
+        if progress.condition_true_s is not None and progress.condition_true_s >= transition.hold_for_s - 1e-9:
+            self._next_step(now_s, "complete")
+        elif progress.timeout_elapsed_s >= transition.timeout_s and not progress.timed_out:
+            self._on_timeout(step, now_s)
+
+    def _on_timeout(self, step: Step, now_s: float) -> None:
+        on_timeout = step.transition.on_timeout
+        message = (f"step {step.name}: transition '{step.transition.condition.source}' not met "
+                   f"within {step.transition.timeout_s:g} s")
+        if on_timeout is OnTimeout.CONTINUE:
+            self._log_command_text(f"timeout {step.name}: continue", "system", True, message)
+            self._next_step(now_s, "timeout")
+            return
+        self.progress.timed_out = True
+        alarm_id = f"STEP_TIMEOUT_{step.name.upper()}"
+        self.alarms.raise_external(AlarmDefinition(
+            alarm_id=alarm_id, message=message, priority=2, condition=_NEVER,
+            action=AlarmAction(on_timeout.value)), now_s)
+        self.alarms.clear_external(alarm_id, now_s)  # an event, not a standing condition
+        self._pending.append((_TIMEOUT_COMMAND[on_timeout], "system"))
+        self._process_commands(now_s)
+
+    def _next_step(self, now_s: float, outcome: str) -> None:
+        assert self.recipe is not None
+        self._end_step(now_s, outcome)
+        if self.progress.index + 1 < len(self.recipe.steps):
+            self._enter_step(self.progress.index + 1, now_s)
+        else:
+            self._enter(UnitState.COMPLETING, now_s)
+
+    def _enter_step(self, index: int, now_s: float) -> None:
+        assert self.recipe is not None
+        self.progress = StepProgress(index=index)
+        step = self.recipe.steps[index]
+        entry = StepLogEntry(index, step.name, now_s)
+        self.step_log.append(entry)
+        if self.recorder is not None and self.run_id is not None:
+            self.recorder.log_step_started(self.run_id, index, step.name, now_s)
+        for listener in self._step_listeners:
+            listener(entry)
+        for action in step.actions:
+            self._apply(action)
+
+    def _end_step(self, now_s: float, outcome: str) -> None:
+        if not self.step_log or self.step_log[-1].ended_s is not None:
+            return
+        entry = self.step_log[-1]
+        entry.ended_s = now_s
+        entry.outcome = outcome
+        if self.recorder is not None and self.run_id is not None:
+            self.recorder.log_step_ended(self.run_id, entry.index, now_s, outcome)
+
+    def _apply(self, action: SetAction | RampAction | LoopAction | RatioAction) -> None:
+        if isinstance(action, RatioAction):
+            station = self.ratios[action.station]
+            output_address = self._ratio_io[action.station][1]
+            self._ramps.pop(output_address, None)
+            if action.on:
+                station.track(self.outputs.get(output_address, self._safe[output_address]))
+                station.switch_on(action.ratio, action.rate_per_s)
+            else:
+                station.switch_off()
+                station.track(self._safe[output_address])
+                self.outputs[output_address] = self._safe[output_address]
+        elif isinstance(action, SetAction):
+            self._ramps.pop(action.address, None)
+            self.outputs[action.address] = action.value
+        elif isinstance(action, RampAction):
+            self._ramps[action.address] = Ramp(action.target, action.rate_per_s)
+        else:
+            pid = self.loops[action.loop]
+            output_address = self._loop_io[action.loop][1]
+            current = self.outputs.get(output_address, self._safe[output_address])
+            pid.set_mode(action.mode, current)
+            if action.setpoint is not None:
+                pid.setpoint = action.setpoint
+            if action.output is not None:
+                pid.set_manual_output(action.output)
+                self.outputs[output_address] = pid.output
+            elif action.mode is LoopMode.OFF:
+                self.outputs[output_address] = self._safe[output_address]
+
+    def _advance_ramps(self, dt_s: float) -> None:
+        done: list[str] = []
+        for address, ramp in self._ramps.items():
+            current = self.outputs.get(address, self._safe[address])
+            step = ramp.rate_per_s * dt_s
+            if abs(ramp.target - current) <= step:
+                self.outputs[address] = ramp.target
+                done.append(address)
+            else:
+                self.outputs[address] = current + step if ramp.target > current else current - step
+        for address in done:
+            del self._ramps[address]
+
+    # ------------------------------------------------------ loops and interlocks
+
+    def _run_loops(self, dt_s: float) -> None:
+        if self.state in _OUTPUTS_SAFE_STATES:
+            return
+        image = self.image
+        held = self.state in (UnitState.HOLDING, UnitState.HELD, UnitState.SUSPENDING, UnitState.SUSPENDED)
+        for name, pid in self.loops.items():
+            if pid.mode is LoopMode.AUTO:
+                pv_address, output_address = self._loop_io[name]
+                if held and output_address in self._hold_safe:  # a held drive stays at its safe value
+                    continue
+                pv = image.get(pv_address)
+                if pv is not None:
+                    self.outputs[output_address] = pid.update(pv, dt_s)
+        for name, station in self.ratios.items():
+            if station.auto:
+                wild_address, output_address = self._ratio_io[name]
+                if held and output_address in self._hold_safe:  # ramps in again after the hold
+                    station.track(self._safe[output_address])
+                    continue
+                self.outputs[output_address] = station.update(image.get(wild_address, 0.0), dt_s)
+
+    def _force_interlocks(self) -> None:
+        forced: set[str] = set()
+        for definition in self.alarms.latched_interlocks():
+            for target in definition.force_safe:
+                if "." in target:
+                    forced.add(target)
+                else:
+                    forced.update(a for a, (device, _) in self._output_device.items() if device == target)
+        if not forced:
+            return
+        for address in forced:
+            self.outputs[address] = self._safe[address]
+        for name, pid in self.loops.items():  # output tracking: no bump when released
+            if self._loop_io[name][1] in forced:
+                pid.output = self._safe[self._loop_io[name][1]]
+        for name, station in self.ratios.items():  # ramps in again when released
+            if self._ratio_io[name][1] in forced:
+                station.track(self._safe[self._ratio_io[name][1]])
+
+    async def _write_outputs(self, now_s: float) -> None:
+        written = self._written
+        changes: dict[str, dict[str, float]] = {}
+        for address, value in self.outputs.items():
+            if written.get(address) != value:
+                device, tag = self._output_device[address]
+                changes.setdefault(device, {})[tag] = value
+        if not changes:
+            return
+        for device, values in changes.items():
+            try:
+                await self.line.write(device, values)
+            except TransportError as exc:
+                log.warning("write to %s failed: %s", device, exc)
+                continue  # not marked written: retried next scan
+            for tag, value in values.items():
+                written[f"{device}.{tag}"] = value
+
+    def _sample(self, now_s: float) -> None:
+        if self.recorder is None or self.run_id is None or now_s < self._next_sample_s:
+            return
+        self._next_sample_s = now_s + self.sample_period_s - 1e-9
+        image = self.image
+        samples: list[tuple[str, float | None, str]] = []
+        for device, keys in self._keys.items():
+            quality = self.quality[device]
+            good = quality is Quality.GOOD
+            for address in keys.values():
+                value = image.get(address)
+                samples.append((address, value, quality.value if good or value is None else Quality.STALE.value))
+        good_value = Quality.GOOD.value
+        samples += [(address, image.get(address), good_value) for address in self._derived_keys]
+        self.recorder.add_samples(self.run_id, now_s, samples)
+
+    # -------------------------------------------------------------- batch record
+
+    def _start_run(self, now_s: float) -> None:
+        assert self.recipe is not None
+        self.step_log = []
+        self.progress = StepProgress()
+        self._next_sample_s = now_s
+        if self.recorder is not None:
+            header = self.recipe.header
+            parameters = {name: {"value": p.value, "unit": p.unit}
+                          for name, p in self.recipe.parameters.items()}
+            self.run_id = self.recorder.start_run(
+                header.recipe_id, header.version, header.line_kind, parameters,
+                self.operator, self.simulated)
+            for t_s, command, user, accepted, reason in self.command_log:
+                self.recorder.log_command(self.run_id, command, user, t_s, accepted, reason)
+        self.command_log = []
+
+    def _finish_run(self, now_s: float) -> None:
+        if self.recorder is not None and self.run_id is not None:
+            self._sample_final(now_s)
+            self.recorder.end_run(self.run_id, self.state.value, now_s)
+            self.recorder.flush()
+
+    def _sample_final(self, now_s: float) -> None:
+        self._next_sample_s = now_s
+        self._sample(now_s)
+
+    def _log_command(self, command: Command, user: str, accepted: bool, reason: str) -> None:
+        self._log_command_text(command.value, user, accepted, reason)
+
+    def _log_command_text(self, text: str, user: str, accepted: bool, reason: str) -> None:
+        now_s = self.clock.now_s()
+        self.command_log.append((now_s, text, user, accepted, reason))
+        if self.recorder is not None and self.run_id is not None:
+            self.recorder.log_command(self.run_id, text, user, now_s, accepted, reason)
+
+    def _on_alarm_event(self, event: AlarmEvent) -> None:
+        if self.recorder is not None:  # between runs too: run_id None journals a run-less alarm
+            self.recorder.log_alarm(self.run_id, event.alarm_id, event.message, event.priority,
+                                    event.state.value, event.t_s)
+
+
+_NEVER = Condition("false", frozenset(), lambda _image: False)
+
+
+def _alarm_definition(alarm: StandingAlarm, known: frozenset[str]) -> AlarmDefinition:
+    return AlarmDefinition(
+        alarm_id=alarm.alarm_id, message=alarm.message, priority=alarm.priority,
+        condition=compile_condition(alarm.condition, known_addresses=known, parameters={}),
+        delay_s=alarm.delay_s, action=AlarmAction(alarm.action), force_safe=alarm.force_safe)
+
+__all__ = ["Engine", "EngineStatus", "StepLogEntry", "AlarmState"]

@@ -1,0 +1,1 @@
+"""Loop commissioning: bump tests on the simulator, FOPDT fits and SIMC PI settings."""

@@ -1,0 +1,1 @@
+"""The simulated casting line (seeds 000 and 003)."""

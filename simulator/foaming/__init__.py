@@ -1,0 +1,1 @@
+"""The simulated extrusion-foaming line (seed 001)."""

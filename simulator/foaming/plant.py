@@ -1,0 +1,515 @@
+"""The extrusion-foaming plant (seed 001) as a simpy simulation.
+
+``FoamingPlant`` implements ``drivers.sim_transport.PlantPort`` the way
+``simulator.casting.plant.CastingPlant`` does: one simpy process ticks every ``step_s`` and
+integrates every model over the step with the pure physics of ``simulator.physics``;
+measurements carry seeded noise drawn from a table at read time.
+
+The melt path: extruder (barrel-zone heat balances, drag minus pressure flow) → volume 1
+(screw tip, injection stage; CO2 and water metering pumps) → melt pump 1 → volume 2
+(heat exchanger with static mixer, the second mixing stage) → melt pump 2 → volume 3 →
+slit die. Pressures between the pumps use the stiff-safe steps of
+``simulator.physics.melt_flow``; the exchanger outlet is NTU with a plug-flow transport
+delay and a wall lag; the gas is dissolved while the injection pressure stays above the
+single-phase minimum P_min(T) of ``simulator.physics.gas``.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import simpy
+
+from drivers.lines import DeviceSpec, LineDefinition
+from simulator.physics import gas, heat_exchange, melt_flow, pumps, rheology
+
+AMBIENT_C: float = 20.0
+NOISE_TABLE_SIZE: int = 1 << 16
+DELAY_BUFFER_STEPS: int = 1024  # longest exchanger transport delay modelled, in steps
+POLYMERS: dict[str, rheology.PolymerProperties] = {
+    "psu": rheology.POLYSULFONE, "polysulfone": rheology.POLYSULFONE,
+    "pes": rheology.POLYETHERSULFONE, "polyethersulfone": rheology.POLYETHERSULFONE,
+}
+HENRY: dict[str, tuple[gas.HenryCorrelation, gas.HenryCorrelation]] = {
+    "PSU": (gas.CO2_IN_POLYSULFONE, gas.WATER_IN_POLYSULFONE),
+    "PES": (gas.CO2_IN_POLYETHERSULFONE, gas.WATER_IN_POLYETHERSULFONE),
+}
+
+
+def polymer_properties(name: str) -> rheology.PolymerProperties:
+    try:
+        return POLYMERS[name.strip().lower()]
+    except KeyError:
+        raise ValueError(f"no melt data for polymer {name!r} (known: {', '.join(sorted(POLYMERS))})") from None
+
+
+@dataclass(frozen=True, slots=True)
+class FoamingParameters:
+    """Model constants not in the line's equipment data; each an assumption unless sourced."""
+
+    rupture_disc_bar: float = 600.0  # assumption: rupture discs above the 500 bar transducer range
+    compressibility_1_pa: float = 7.0e-10  # PHYSICS.md: 0.5-1e-9 1/Pa (verify); mid value
+    volume_1_m3: float = 0.3e-3  # assumption: screw tip, adapter and injection section
+    volume_3_m3: float = 0.2e-3  # assumption: pump 2 to die lips
+    # assumption: screw pressure flow, delivery falls by 1.5 cm3/s at 200 bar
+    screw_pressure_flow_m3_s_pa: float = 1.5e-6 / 200.0e5
+    screw_time_constant_s: float = 3.0  # assumption: main drive
+    pump_time_constant_s: float = 2.0  # assumption: servo melt-pump drives
+    metering_time_constant_s: float = 2.0  # assumption: piston metering pumps
+    tip_time_constant_s: float = 60.0  # assumption: melt temperature at the screw tip follows zones 3-4
+    exchanger_wall_time_constant_s: float = 120.0  # PHYSICS.md: wall lag of minutes
+    coolant_time_constant_s: float = 180.0  # assumption: oil temperature-control unit
+    coolant_flow_l_min: float = 20.0  # assumption: circulation pump delivery
+    ua_without_coolant_fraction: float = 0.1  # assumption: stagnant oil still conducts a little
+    die_melt_time_constant_s: float = 30.0  # assumption
+    die_wall_share: float = 0.3  # assumption: die walls condition 30 % of the melt temperature
+    die_gap_rate_mm_s: float = 0.05  # assumption: motorised lip adjusters
+    blocked_die_gap_fraction: float = 0.15  # fault: a blocked die leaves 15 % of its gap
+    # melt pump slip rating: Zenith 97-99.5 % (PHYSICS.md); rated at 30 rpm, 200 bar, 5000 Pa s
+    pump_rated_speed_rpm: float = 30.0
+    pump_rated_pressure_rise_pa: float = 200.0e5
+    pump_rated_viscosity_pa_s: float = 5000.0
+    molten_margin_k: float = 90.0  # assumption: the screw conveys melt from Tg + 90 K ...
+    molten_span_k: float = 20.0  # ... fully from Tg + 110 K
+    needle_pressure_drop_bar: float = 5.0  # assumption: injection needles at full flow
+    head_cooled_c: float = 5.0  # assumption: chilled pump heads
+    head_uncooled_c: float = 45.0  # assumption: compression heat without head cooling
+    head_time_constant_s: float = 120.0  # assumption
+    co2_vapour_lock_c: float = 31.1  # CO2 critical temperature 304.1 K (gas.CO2_CRITICAL_TEMPERATURE_K)
+    rated_screw_torque_n_m: float = 150.0  # assumption: 30 mm machine
+    screw_channel_depth_m: float = 0.003  # assumption
+    screw_channel_volume_m3: float = 60.0e-6  # assumption: metering section
+    noise_temperature_c: float = 0.1
+    noise_pressure_bar: float = 0.3
+    noise_speed_rpm: float = 0.05
+    noise_flow_g_min: float = 0.02
+
+
+class FoamingFaults:
+    """Faults of the foaming plant (``plant.faults``), consulted on every step."""
+
+    def __init__(self, line: LineDefinition) -> None:
+        self._line = line
+        self.die_blocked = False
+        self.coolant_failed = False
+        self.head_cooling_failed: set[str] = set()
+        self.feed_starved = False  # pressure loss: the hopper runs empty, the screw conveys nothing
+        self.failed_heaters: set[str] = set()
+
+    def block_die(self) -> None:
+        self.die_blocked = True
+
+    def fail_coolant(self) -> None:
+        self.coolant_failed = True
+
+    def fail_head_cooling(self, device: str) -> None:
+        if self._line.device(device).profile.kind not in ("co2_metering_pump", "water_metering_pump"):
+            raise ValueError(f"{device} is not a metering pump")
+        self.head_cooling_failed.add(device)
+
+    def starve_feed(self) -> None:
+        self.feed_starved = True
+
+    def fail_heater(self, device: str) -> None:
+        if self._line.device(device).profile.kind not in ("extruder", "slit_die"):
+            raise ValueError(f"{device} has no heater zones")
+        self.failed_heaters.add(device)
+
+    def clear_all(self) -> None:
+        self.die_blocked = self.coolant_failed = self.feed_starved = False
+        self.head_cooling_failed.clear()
+        self.failed_heaters.clear()
+
+    def active(self) -> list[str]:
+        out = ["die blocked"] if self.die_blocked else []
+        out += ["coolant failed"] if self.coolant_failed else []
+        out += ["feed starved"] if self.feed_starved else []
+        out += [f"{d} head cooling failed" for d in sorted(self.head_cooling_failed)]
+        out += [f"{d} heater failed" for d in sorted(self.failed_heaters)]
+        return out
+
+
+def _single(line: LineDefinition, kind: str) -> DeviceSpec:
+    found = line.devices_of_kind(kind)
+    if len(found) != 1:
+        raise ValueError(f"a foaming line has one {kind}, {line.name} has {len(found)}")
+    return found[0]
+
+
+class FoamingPlant:
+    """Simulated extrusion-foaming line. Implements ``drivers.sim_transport.PlantPort``."""
+
+    def __init__(self, line: LineDefinition, seed: int = 0, step_s: float = 1.0,
+                 parameters: FoamingParameters | None = None, polymer: str = "PSU") -> None:
+        if line.kind != "foaming":
+            raise ValueError(f"{line.name} is a {line.kind} line, not a foaming line")
+        if step_s <= 0.0:
+            raise ValueError("step_s must be positive")
+        self.line = line
+        self.step_s = step_s
+        self.parameters = p = parameters or FoamingParameters()
+        rng = random.Random(seed)
+        self._noise_table = [rng.gauss(0.0, 1.0) for _ in range(NOISE_TABLE_SIZE)]
+        self._noise_index = 0
+        self.faults = FoamingFaults(line)
+
+        ext = _single(line, "extruder")
+        melt_pumps = line.devices_of_kind("melt_pump")
+        if len(melt_pumps) != 2:
+            raise ValueError("a foaming line has two melt pumps")
+        hx = _single(line, "melt_heat_exchanger")
+        die = _single(line, "slit_die")
+        co2 = _single(line, "co2_metering_pump")
+        water = _single(line, "water_metering_pump")
+        self._names = {"extruder": ext.name, "pump_1": melt_pumps[0].name, "pump_2": melt_pumps[1].name,
+                       "exchanger": hx.name, "die": die.name, "co2": co2.name, "water": water.name}
+        self._specs = {s.name: s for s in (ext, melt_pumps[0], melt_pumps[1], hx, die, co2, water)}
+        self.commands: dict[str, dict[str, float]] = {
+            s.name: {t.name: float(t.safe_value) for t in s.profile.outputs} for s in self._specs.values()}
+        # (tag, low, high, noise sigma) per measured tag, the sigma chosen by the tag's unit suffix
+        self._inputs = {s.name: tuple((t.name, t.low, t.high, self._noise_sigma(t.name)) for t in s.profile.inputs)
+                        for s in self._specs.values()}
+        self._zone_count = sum(1 for t in ext.profile.tags if t.name.endswith("_heater_output_pct"))
+        self._die_zone_count = sum(1 for t in die.profile.tags if t.name.endswith("_heater_output_pct"))
+
+        # equipment
+        self._barrel_zone = heat_exchange.BarrelZoneParameters(
+            heater_power_w=1000.0 * ext.equipment.get("zone_heater_power_kw", 2.0),
+            heat_capacity_j_k=heat_exchange.DEFAULT_BARREL_ZONE.heat_capacity_j_k,
+            heat_loss_coefficient_w_k=heat_exchange.DEFAULT_BARREL_ZONE.heat_loss_coefficient_w_k)
+        self._die_zone = heat_exchange.BarrelZoneParameters(
+            heater_power_w=1000.0 * die.equipment.get("zone_heater_power_kw", 1.5),
+            heat_capacity_j_k=heat_exchange.DEFAULT_BARREL_ZONE.heat_capacity_j_k,
+            heat_loss_coefficient_w_k=heat_exchange.DEFAULT_BARREL_ZONE.heat_loss_coefficient_w_k)
+        self._screw_diameter_m = ext.equipment.get("screw_diameter_mm", 30.0) / 1000.0
+        self._drag_m3_rev = ext.equipment.get("drag_delivery_cm3_rev", 4.0) * 1e-6
+        self._d1_cm3_rev = melt_pumps[0].equipment.get("displacement_cm3_rev", 10.0)
+        self._d2_cm3_rev = melt_pumps[1].equipment.get("displacement_cm3_rev", 10.0)
+        rating = (p.pump_rated_speed_rpm, p.pump_rated_pressure_rise_pa, p.pump_rated_viscosity_pa_s,
+                  pumps.MELT_PUMP_RATED_VOLUMETRIC_EFFICIENCY)
+        self._slip1_m3 = pumps.slip_coefficient_m3(self._d1_cm3_rev, *rating)
+        self._slip2_m3 = pumps.slip_coefficient_m3(self._d2_cm3_rev, *rating)
+        self._ua_w_k = hx.equipment.get("ua_w_k", 150.0)
+        self._volume_2_m3 = hx.equipment.get("melt_volume_l", 1.5) / 1000.0
+        self._mixer_length_m = hx.equipment.get("mixer_length_m", 0.5)
+        self._mixer_diameter_m = hx.equipment.get("mixer_diameter_m", 0.035)
+        self._mixer_factor = hx.equipment.get("mixer_factor", melt_flow.KENICS_PRESSURE_DROP_FACTOR)
+        self.die_width_m = die.equipment.get("width_m", 0.2)
+        self.die_land_length_m = die.equipment.get("land_length_m", 0.010)
+
+        # state
+        self.set_polymer(polymer)
+        self.zones_c = [AMBIENT_C] * self._zone_count
+        self.die_zones_c = [AMBIENT_C] * self._die_zone_count
+        self.screw_rpm = 0.0
+        self.tip_c = AMBIENT_C
+        self.p1_bar = self.p2_bar = self.p3_bar = 0.0
+        self.n1_rpm = self.n2_rpm = 0.0
+        self.q_ext_m3_s = self.q1_m3_s = self.q2_m3_s = 0.0
+        self.hx_drop_bar = 0.0
+        self.co2_g_min = self.water_g_min = 0.0
+        self.co2_head_c = self.water_head_c = AMBIENT_C
+        self.coolant_c = AMBIENT_C
+        self.coolant_flow_l_min = 0.0
+        self.hx_in_c = self.hx_out_c = AMBIENT_C
+        self._delay = [AMBIENT_C] * DELAY_BUFFER_STEPS
+        self._delay_co2 = [0.0] * DELAY_BUFFER_STEPS  # CO2 fraction carried through the exchanger
+        self.mixer_co2_fraction = 0.0
+        self._delay_index = 0
+        self.die_melt_c = AMBIENT_C
+        self.die_gap_mm = 0.0
+        self.co2_fraction = self.water_fraction = 0.0
+        self.single_phase_min_bar = 0.0
+        self.gas_undissolved = False
+        self.motor_load_pct = 0.0
+        self._viscosity_cache: dict[tuple[int, int, int], float] = {}
+
+        self._screw_lag = heat_exchange.first_order_lag_factor(step_s, p.screw_time_constant_s)
+        self._pump_lag = heat_exchange.first_order_lag_factor(step_s, p.pump_time_constant_s)
+        self._metering_lag = heat_exchange.first_order_lag_factor(step_s, p.metering_time_constant_s)
+        self._tip_lag = heat_exchange.first_order_lag_factor(step_s, p.tip_time_constant_s)
+        self._wall_lag = heat_exchange.first_order_lag_factor(step_s, p.exchanger_wall_time_constant_s)
+        self._coolant_lag = heat_exchange.first_order_lag_factor(step_s, p.coolant_time_constant_s)
+        self._die_lag = heat_exchange.first_order_lag_factor(step_s, p.die_melt_time_constant_s)
+        self._head_lag = heat_exchange.first_order_lag_factor(step_s, p.head_time_constant_s)
+        self._composition_lag = heat_exchange.first_order_lag_factor(step_s, 30.0)  # assumption: mixing in the injection section
+        self._gap_step_mm = p.die_gap_rate_mm_s * step_s
+
+        self.env = simpy.Environment()
+        self.env.process(self._run())
+
+    def set_polymer(self, name: str) -> None:
+        """The polymer fed to the hopper (PSU or PES)."""
+        self.polymer = polymer_properties(name)
+        self._henry = HENRY[self.polymer.name]
+        self._viscosity_cache = {}
+
+    # ----------------------------------------------------------------- PlantPort
+    def advance_to(self, t_s: float) -> None:
+        if t_s > self.env.now:
+            self.env.run(until=t_s)
+
+    def write_device(self, device: str, values: Mapping[str, float]) -> None:
+        spec = self._specs.get(device)
+        if spec is None:
+            self.line.device(device)
+            raise KeyError(device)
+        checked = {name: spec.profile.tag(name).check_write(value, device) for name, value in values.items()}
+        self.commands[device].update(checked)
+
+    def _noise_sigma(self, tag: str) -> float:
+        p = self.parameters
+        for suffix, sigma in (("_c", p.noise_temperature_c), ("_bar", p.noise_pressure_bar),
+                              ("_rpm", p.noise_speed_rpm), ("_g_min", p.noise_flow_g_min)):
+            if tag.endswith(suffix):
+                return sigma
+        return 0.0
+
+    def read_device(self, device: str) -> Mapping[str, float]:
+        truth = self._truth(device)
+        table = self._noise_table
+        index = self._noise_index
+        reading: dict[str, float] = {}
+        for name, low, high, sigma in self._inputs[device]:
+            value = truth[name]
+            if sigma and value != 0.0:
+                value += sigma * table[index]
+                index = (index + 1) & (NOISE_TABLE_SIZE - 1)
+            reading[name] = low if value < low else high if value > high else value
+        self._noise_index = index
+        reading.update(self.commands[device])
+        return reading
+
+    def _truth(self, device: str) -> dict[str, float]:
+        n = self._names
+        if device == n["extruder"]:
+            t = {f"zone_{i + 1}_temperature_c": v for i, v in enumerate(self.zones_c)}
+            t.update(screw_speed_rpm=self.screw_rpm, motor_load_pct=self.motor_load_pct,
+                     melt_pressure_bar=self.p1_bar, melt_temperature_c=self.tip_c,
+                     running=1.0 if self.screw_rpm > 0.5 else 0.0)
+            return t
+        if device in (n["pump_1"], n["pump_2"]):
+            first = device == n["pump_1"]
+            speed = self.n1_rpm if first else self.n2_rpm
+            return {"speed_rpm": speed, "inlet_pressure_bar": self.p1_bar if first else self.p2_bar,
+                    "outlet_pressure_bar": self.p2_bar + self.hx_drop_bar if first else self.p3_bar,
+                    "running": 1.0 if speed > 0.2 else 0.0}
+        if device in (n["co2"], n["water"]):
+            co2 = device == n["co2"]
+            flow = self.co2_g_min if co2 else self.water_g_min
+            return {"mass_flow_g_min": flow,
+                    "discharge_pressure_bar": self.p1_bar + self.parameters.needle_pressure_drop_bar * flow / 100.0,
+                    "head_temperature_c": self.co2_head_c if co2 else self.water_head_c,
+                    "running": 1.0 if flow > 0.05 else 0.0}
+        if device == n["exchanger"]:
+            return {"coolant_temperature_c": self.coolant_c, "coolant_flow_l_min": self.coolant_flow_l_min,
+                    "melt_inlet_temperature_c": self.hx_in_c, "melt_outlet_temperature_c": self.hx_out_c,
+                    "pressure_drop_bar": self.hx_drop_bar}
+        if device == n["die"]:
+            t = {f"zone_{i + 1}_temperature_c": v for i, v in enumerate(self.die_zones_c)}
+            t.update(melt_pressure_bar=self.p3_bar, melt_temperature_c=self.die_melt_c, gap_mm=self.die_gap_mm)
+            return t
+        self.line.device(device)
+        raise KeyError(device)
+
+    # ----------------------------------------------------------------- plant state for tests and the HMI
+    def melt_state(self) -> dict[str, float]:
+        return {"co2_wt_pct": 100.0 * self.co2_fraction, "water_wt_pct": 100.0 * self.water_fraction,
+                "single_phase_min_bar": self.single_phase_min_bar,
+                "gas_undissolved": 1.0 if self.gas_undissolved else 0.0,
+                "throughput_kg_h": self.q2_m3_s * self.polymer.melt_density_kg_m3 * 3600.0}
+
+    # ----------------------------------------------------------------- simulation
+    def _run(self):  # simpy process
+        step_s = self.step_s
+        while True:
+            self._step(step_s)
+            yield self.env.timeout(step_s)
+
+    def _viscosity_pa_s(self, temperature_c: float, co2_fraction: float, shear_rate_1_s: float) -> float:
+        """Carreau viscosity, cached on 0.5 K, 0.1 wt % CO2 and a factor-2 shear-rate grid."""
+        rate_key = int(math.log2(shear_rate_1_s)) if shear_rate_1_s > 1.0 else 0
+        # assumption: above 5 wt % (gas piling up in a stopped melt) the Chow model leaves
+        # its range; the plasticisation is held at its 5 wt % value.
+        co2_fraction = min(co2_fraction, 0.05)
+        key = (int(temperature_c * 2.0), int(co2_fraction * 1000.0), rate_key)
+        value = self._viscosity_cache.get(key)
+        if value is None:
+            t_c = max(key[0] / 2.0, self.polymer.glass_transition_c + 20.0)
+            value = rheology.melt_viscosity_pa_s(self.polymer, t_c + 273.15, float(1 << rate_key) if rate_key else 0.0,
+                                                 key[1] / 1000.0)
+            if len(self._viscosity_cache) > 50000:
+                self._viscosity_cache.clear()
+            self._viscosity_cache[key] = value
+        return value
+
+    def _power_law(self, temperature_c: float, co2_fraction: float) -> tuple[float, float]:
+        """(K, n) of the high-shear Carreau branch η ≈ η0·(λγ̇)^(n−1): K = η0·λ^(n−1)."""
+        eta0 = self._viscosity_pa_s(temperature_c, co2_fraction, 0.0)
+        n = self.polymer.carreau_power_law_index
+        lam = self.polymer.carreau_relaxation_time_s * eta0 / self.polymer.zero_shear_viscosity_pa_s
+        return eta0 * lam ** (n - 1.0), n
+
+    def _step(self, dt: float) -> None:
+        p = self.parameters
+        f = self.faults
+        n = self._names
+        ext = self.commands[n["extruder"]]
+        die_cmd = self.commands[n["die"]]
+        polymer = self.polymer
+        rho = polymer.melt_density_kg_m3
+        cp = polymer.melt_heat_capacity_j_kg_k
+
+        # --- barrel and die zones: heat balances (shear heating neglected in the zone balance)
+        ext_failed = n["extruder"] in f.failed_heaters
+        for i in range(self._zone_count):
+            u = 0.0 if ext_failed else ext[f"zone_{i + 1}_heater_output_pct"] / 100.0
+            self.zones_c[i] = heat_exchange.step_zone_temperature_c(self.zones_c[i], u, AMBIENT_C, dt, self._barrel_zone)
+        die_failed = n["die"] in f.failed_heaters
+        for i in range(self._die_zone_count):
+            u = 0.0 if die_failed else die_cmd[f"zone_{i + 1}_heater_output_pct"] / 100.0
+            self.die_zones_c[i] = heat_exchange.step_zone_temperature_c(self.die_zones_c[i], u, AMBIENT_C, dt,
+                                                                        self._die_zone)
+
+        # --- drives
+        self.screw_rpm += (ext["screw_speed_setpoint_rpm"] - self.screw_rpm) * self._screw_lag
+        self.n1_rpm += (self.commands[n["pump_1"]]["speed_setpoint_rpm"] - self.n1_rpm) * self._pump_lag
+        self.n2_rpm += (self.commands[n["pump_2"]]["speed_setpoint_rpm"] - self.n2_rpm) * self._pump_lag
+        gap_error = die_cmd["gap_setpoint_mm"] - self.die_gap_mm
+        step = self._gap_step_mm
+        self.die_gap_mm += step if gap_error > step else -step if gap_error < -step else gap_error
+
+        # --- melt temperature at the screw tip
+        zones = self.zones_c
+        tip_target = 0.5 * (zones[-1] + zones[-2]) if len(zones) > 1 else zones[0]
+        self.tip_c += (tip_target - self.tip_c) * self._tip_lag
+        molten = (self.tip_c - polymer.glass_transition_c - p.molten_margin_k) / p.molten_span_k
+        molten = 0.0 if molten < 0.0 else 1.0 if molten > 1.0 else molten
+
+        # --- metering pumps (heads, flows)
+        for key in ("co2", "water"):
+            name = n[key]
+            cmd = self.commands[name]
+            cooled = cmd["head_cooling_on"] > 0.5 and name not in f.head_cooling_failed
+            head_target = p.head_cooled_c if cooled else p.head_uncooled_c
+            if key == "co2":
+                self.co2_head_c += (head_target - self.co2_head_c) * self._head_lag
+                target = cmd["mass_flow_setpoint_g_min"]
+                if self.co2_head_c > p.co2_vapour_lock_c:
+                    target *= 0.3  # assumption: supercritical CO2 in the head, metering lost
+                self.co2_g_min += (target - self.co2_g_min) * self._metering_lag
+            else:
+                self.water_head_c += (head_target - self.water_head_c) * self._metering_lag
+                self.water_g_min += (cmd["mass_flow_setpoint_g_min"] - self.water_g_min) * self._metering_lag
+
+        # --- composition and the single-phase condition at the injection stage
+        polymer_kg_s = self.q_ext_m3_s * rho
+        gas_kg_s = (self.co2_g_min + self.water_g_min) / 60000.0
+        total = polymer_kg_s + gas_kg_s
+        co2_target = self.co2_g_min / 60000.0 / total if total > 1e-9 else 0.0
+        water_target = self.water_g_min / 60000.0 / total if total > 1e-9 else 0.0
+        self.co2_fraction += (co2_target - self.co2_fraction) * self._composition_lag
+        self.water_fraction += (water_target - self.water_fraction) * self._composition_lag
+        w_co2 = self.co2_fraction
+        if w_co2 > 1e-5 or self.water_fraction > 1e-5:
+            self.single_phase_min_bar = gas.minimum_single_phase_pressure_bar(
+                (w_co2, self.water_fraction), self._henry, self.tip_c + 273.15)
+        else:
+            self.single_phase_min_bar = 0.0
+        self.gas_undissolved = self.single_phase_min_bar > 0.0 and self.p1_bar < self.single_phase_min_bar
+        # free gas in the pump-1 gear pockets displaces melt (assumption: delivery falls with the deficit)
+        free_gas = 0.5 * (1.0 - self.p1_bar / self.single_phase_min_bar) if self.gas_undissolved else 0.0
+
+        # --- viscosities
+        mu1 = self._viscosity_pa_s(self.tip_c, w_co2, 10.0)
+        hx_mean_c = 0.5 * (self.hx_in_c + self.hx_out_c)
+        mu2 = self._viscosity_pa_s(hx_mean_c, self.mixer_co2_fraction, 2.0)
+
+        # --- volume 1: extruder drag minus pressure flow in, melt pump 1 out
+        pa = melt_flow.PA_PER_BAR
+        c_p = p.screw_pressure_flow_m3_s_pa
+        drag = 0.0 if f.feed_starved else molten * self._drag_m3_rev * self.screw_rpm / 60.0
+        q_ext = drag - c_p * self.p1_bar * pa
+        ext_slope = c_p * pa
+        if q_ext < 0.0:  # the screw does not pump backwards (flights full of solid or empty)
+            q_ext, ext_slope = 0.0, 0.0
+        p1_out = self.p2_bar + self.hx_drop_bar
+        slip1 = pumps.slip_conductance_m3_s_pa(self._slip1_m3, mu1)
+        q1 = pumps.gear_pump_flow_m3_s(self._d1_cm3_rev, self.n1_rpm, (p1_out - self.p1_bar) * pa, mu1,
+                                       self._slip1_m3, 1.0 - free_gas)
+        self.p1_bar = melt_flow.step_pressure_linearised_bar(
+            self.p1_bar, q_ext, q1, ext_slope + slip1 * pa, p.volume_1_m3, p.compressibility_1_pa, dt)
+        q1 = pumps.gear_pump_flow_m3_s(self._d1_cm3_rev, self.n1_rpm, (p1_out - self.p1_bar) * pa, mu1,
+                                       self._slip1_m3, 1.0 - free_gas)
+        if self.p1_bar <= 0.0 and q1 > q_ext:  # pump 1 starves: it cannot take more than arrives
+            q1 = q_ext
+        self.q_ext_m3_s = q_ext
+
+        # --- volume 2: exchanger and mixer between the pumps
+        slip2 = pumps.slip_conductance_m3_s_pa(self._slip2_m3, mu2)
+        q2 = pumps.gear_pump_flow_m3_s(self._d2_cm3_rev, self.n2_rpm, (self.p3_bar - self.p2_bar) * pa, mu2,
+                                       self._slip2_m3)
+        self.p2_bar = melt_flow.step_pressure_linearised_bar(
+            self.p2_bar, q1, q2, (slip1 + slip2) * pa, self._volume_2_m3, p.compressibility_1_pa, dt)
+        self.p2_bar = min(self.p2_bar, p.rupture_disc_bar)
+        if self.p2_bar <= 0.0 and q2 > q1:  # pump 2 starves
+            q2 = q1
+        q2 = max(q2, 0.0)
+        q1 = max(q1, 0.0)
+        self.q1_m3_s, self.q2_m3_s = q1, q2
+        self.hx_drop_bar = melt_flow.static_mixer_pressure_drop_pa(
+            q1, mu2, self._mixer_length_m, self._mixer_diameter_m, self._mixer_factor) / pa
+
+        # --- volume 3: melt pump 2 into the slit die
+        gap_m = max(self.die_gap_mm, 0.01) / 1000.0
+        if f.die_blocked:
+            gap_m *= p.blocked_die_gap_fraction
+        k_die, n_die = self._power_law(self.die_melt_c, self.mixer_co2_fraction)
+        self.p3_bar = melt_flow.step_pressure_into_slit_die_bar(
+            self.p3_bar, q2, p.volume_3_m3, p.compressibility_1_pa, dt, self.die_width_m, gap_m,
+            self.die_land_length_m, k_die, n_die)
+        if self.p3_bar > p.rupture_disc_bar:
+            self.p3_bar = p.rupture_disc_bar
+
+        # --- exchanger: coolant, NTU outlet, transport delay, wall lag
+        hx = self.commands[n["exchanger"]]
+        coolant_on = hx["coolant_pump_on"] > 0.5 and not f.coolant_failed
+        self.coolant_flow_l_min += ((p.coolant_flow_l_min if coolant_on else 0.0) - self.coolant_flow_l_min) \
+            * self._pump_lag
+        coolant_target = hx["coolant_setpoint_c"] if coolant_on else self.hx_out_c
+        self.coolant_c += (coolant_target - self.coolant_c) * self._coolant_lag
+        self.hx_in_c = self.tip_c + pumps.temperature_rise_k(max(p1_out - self.p1_bar, 0.0) * pa, rho, cp)
+        ua = self._ua_w_k * (1.0 if coolant_on else p.ua_without_coolant_fraction)
+        outlet = heat_exchange.exchanger_outlet_temperature_c(self.hx_in_c, self.coolant_c, ua, q1 * rho, cp)
+        delay = self._delay
+        index = self._delay_index
+        delay[index] = outlet
+        # standing melt: no plug flow, it follows the coolant through the wall lag alone
+        delay_steps = int(self._volume_2_m3 / q1 / dt) if q1 > 1e-9 else 0
+        if delay_steps > DELAY_BUFFER_STEPS - 1:
+            delay_steps = DELAY_BUFFER_STEPS - 1
+        delayed = delay[(index - delay_steps) % DELAY_BUFFER_STEPS]
+        self._delay_co2[index] = w_co2
+        self.mixer_co2_fraction = self._delay_co2[(index - delay_steps) % DELAY_BUFFER_STEPS]
+        self._delay_index = (index + 1) % DELAY_BUFFER_STEPS
+        self.hx_out_c += (delayed - self.hx_out_c) * self._wall_lag
+
+        # --- die melt temperature
+        die_wall_c = sum(self.die_zones_c) / self._die_zone_count
+        if q2 > 1e-9:
+            die_target = (1.0 - p.die_wall_share) * self.hx_out_c + p.die_wall_share * die_wall_c
+        else:
+            die_target = die_wall_c
+        self.die_melt_c += (die_target - self.die_melt_c) * self._die_lag
+
+        # --- main drive load: Couette dissolution torque in the metering section
+        if self.screw_rpm > 0.1 and molten > 0.0:
+            power_w = heat_exchange.screw_shear_heating_w(mu1, self._screw_diameter_m, self.screw_rpm,
+                                                          p.screw_channel_depth_m, p.screw_channel_volume_m3)
+            torque = power_w / (2.0 * math.pi * self.screw_rpm / 60.0)
+            self.motor_load_pct = min(100.0 * torque / p.rated_screw_torque_n_m, 150.0)
+        else:
+            self.motor_load_pct = 0.0

@@ -1,0 +1,1 @@
+"""The simulator served as virtual PLCs over Modbus/TCP and OPC UA, with a heartbeat watchdog."""

@@ -1,0 +1,58 @@
+"""Bump tests on the built-in simulator: the fitted model agrees with the plant model's
+own parameters, the line keeps running, and bad requests are refused before anything runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from controller.tuning.bump_test import BumpTestError, bump_test
+from controller.cli.main import app
+from controller.recipe import compile_recipe
+from controller.simulation import line_for_kind
+from simulator.physics.heat_exchange import DEFAULT_BARREL_ZONE
+from paths import REPO_ROOT
+
+ROOT = REPO_ROOT
+DEFINITION, CONTROL = line_for_kind("foaming")
+RECIPE = compile_recipe((ROOT / "recipes" / "foaming-production-8h.yaml").read_text(encoding="utf-8"),
+                        DEFINITION, CONTROL)
+
+
+async def test_a_barrel_zone_bump_test_recovers_the_zone_heat_balance() -> None:
+    result = await bump_test(RECIPE, "barrel_zone_2_temperature", at_step="production",
+                             settle_s=1800.0, record_s=3600.0)
+    # the simulated zone is m c dT/dt = P u - hA (T - T_amb): gain P / (100 hA) K per %,
+    # time constant m c / hA (simulator.physics.heat_exchange); the extruder's heaters are 2 kW
+    power_w = 1000.0 * DEFINITION.device("extruder").equipment["zone_heater_power_kw"]
+    zone = DEFAULT_BARREL_ZONE
+    assert result.output_change == pytest.approx(-5.0)  # 5 % of the 0-100 % span, downwards from above half
+    assert result.model.gain == pytest.approx(power_w / 100.0 / zone.heat_loss_coefficient_w_k, rel=0.06)
+    assert result.model.time_constant_s == pytest.approx(
+        zone.heat_capacity_j_k / zone.heat_loss_coefficient_w_k, rel=0.05)
+    assert result.model.dead_time_s < 30.0  # a lumped zone has (almost) none
+    assert not result.tuning.direct_acting  # more heat, hotter: reverse acting
+    assert result.times_s[0] < result.step_time_s < result.times_s[-1]
+
+
+async def test_unknown_loops_and_steps_are_refused_before_the_run() -> None:
+    with pytest.raises(KeyError, match="melt_cooling"):  # the message lists the loops
+        await bump_test(RECIPE, "no_such_loop", at_step="production", settle_s=10.0, record_s=100.0)
+    with pytest.raises(BumpTestError, match="no step 'warm-up'"):
+        await bump_test(RECIPE, "melt_cooling", at_step="warm-up", settle_s=10.0, record_s=100.0)
+    with pytest.raises(BumpTestError, match=r"run ended \(Complete\)"):  # the production step lasts 8 h
+        await bump_test(RECIPE, "melt_cooling", at_step="production", settle_s=9 * 3600.0, record_s=100.0)
+
+
+def test_poreline_tune_prints_the_model_and_both_settings() -> None:
+    recipe = str(ROOT / "recipes" / "foaming-production-8h.yaml")
+    result = CliRunner().invoke(app, ["tune", recipe, "barrel_zone_1_temperature", "--settle", "1800",
+                                      "--record", "3600"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "FOPDT model: K = 4." in text  # about 4.4 K per % (see the test above)
+    assert "configured │ 2 │ 480.0 s │ reverse" in text and "SIMC, tau_c" in text
+    unknown = CliRunner().invoke(app, ["tune", recipe, "no_such_loop"])
+    assert unknown.exit_code == 2 and "barrel_zone_1_temperature" in unknown.output

@@ -1,0 +1,81 @@
+"""ServedPlant: one plant over Modbus/TCP and OPC UA, the heartbeat watchdog, clean stop."""
+
+from __future__ import annotations
+
+import asyncio
+
+from drivers.clock import WallClock
+from drivers.modbus.client import ModbusEndpoint, ModbusTransport
+from drivers.opcua.client import OpcUaTransport
+from simulator.casting.plant import CastingPlant
+from hil_support import served_plant, short_recipe, wait_for
+from simulator.serve.runner import ServedPlant
+
+
+
+def at_safe(plant, line) -> bool:  # type: ignore[no-untyped-def]
+    return all(plant.read_device(d.name)[n] == v for d in line.devices for n, v in d.profile.safe_values().items())
+
+
+async def test_watchdog_trips_to_safe_holds_there_and_releases_on_heartbeat() -> None:
+    served, plant, line = served_plant(short_recipe(), speed=10.0, watchdog_s=0.3)
+    async with served:
+        assert served.modbus_map is not None and served.modbus_port is not None
+        transport = ModbusTransport([ModbusEndpoint("127.0.0.1", served.modbus_port, served.modbus_map)],
+                                    WallClock())
+        await transport.connect()
+        try:
+            await transport.write("support_belt", {"line_speed_setpoint_m_min": 2.0})
+            await asyncio.sleep(0.6)
+            assert not served.tripped  # no heartbeat seen yet: a PLC does not trip before the first
+            await transport.heartbeat(1)
+            await wait_for(lambda: served.heartbeat_age_s() is not None, 2.0, "the heartbeat")
+            await wait_for(lambda: served.tripped, 3.0, "the watchdog to trip")
+            await wait_for(lambda: at_safe(plant, line), 2.0, "safe values")
+            assert served.trip_count == 1
+            await transport.write("support_belt", {"line_speed_setpoint_m_min": 2.0})  # a stray write
+            await asyncio.sleep(0.2)
+            assert plant.read_device("support_belt")["line_speed_setpoint_m_min"] == 0.0  # kept safe
+            await transport.heartbeat(2)  # the controller is back
+            await wait_for(lambda: not served.tripped, 2.0, "the watchdog to release")
+            await transport.write("support_belt", {"line_speed_setpoint_m_min": 2.0})
+            await wait_for(lambda: plant.read_device("support_belt")["line_speed_setpoint_m_min"] == 2.0,
+                           2.0, "the write to stick")
+        finally:
+            await transport.close()
+
+
+async def test_freshest_heartbeat_across_servers_keeps_the_plant_alive() -> None:
+    served, _plant, line = served_plant(short_recipe(), speed=10.0, watchdog_s=0.5)
+    async with served:
+        assert served.modbus_map is not None and served.modbus_port is not None
+        assert served.opcua_endpoint is not None
+        modbus = ModbusTransport([ModbusEndpoint("127.0.0.1", served.modbus_port, served.modbus_map)], WallClock())
+        opcua = OpcUaTransport(served.opcua_endpoint, line, ("dryer",), clock=WallClock())
+        await modbus.connect()
+        await opcua.connect()
+        try:
+            await modbus.heartbeat(1)  # seen once on Modbus, then only OPC UA beats
+            for counter in range(1, 15):
+                await opcua.heartbeat(counter)
+                await asyncio.sleep(0.1)
+            assert not served.tripped
+        finally:
+            await modbus.close()
+            await opcua.close()
+
+
+async def test_stop_is_clean_and_frees_the_ports() -> None:
+    recipe = short_recipe()
+    served, _plant, line = served_plant(recipe)
+    await served.start()
+    assert served.running
+    port, endpoint = served.modbus_port, served.opcua_endpoint
+    await asyncio.wait_for(served.stop(), timeout=10.0)
+    assert not served.running
+    await served.stop()  # idempotent
+    assert port is not None and endpoint is not None
+    again = ServedPlant(CastingPlant(line), line, modbus_port=port,  # the very same ports are free again
+                        opcua_port=int(endpoint.rsplit(":", 1)[1].split("/")[0]))
+    async with again:
+        assert again.modbus_port == port and again.opcua_endpoint == endpoint
