@@ -19,7 +19,7 @@ from controller.line_config import (
     StandingAlarm,
 )
 from controller.recipe.model import DopeLayer, LoopAction
-from simulator.physics import dope
+from simulator.physics import dope, materials
 
 
 class SoftSensor(Protocol):
@@ -112,10 +112,8 @@ class FoamingGasSensor:
     _density_kg_m3: float = field(init=False)
 
     def __post_init__(self) -> None:
-        from simulator.foaming.plant import HENRY, polymer_properties
-        props = polymer_properties(self.polymer)
-        self._henry = HENRY[props.name]
-        self._density_kg_m3 = props.melt_density_kg_m3
+        self._henry = materials.henry_correlations(self.polymer)
+        self._density_kg_m3 = materials.melt_properties(self.polymer).melt_density_kg_m3
 
     @property
     def addresses(self) -> tuple[str, ...]:
@@ -163,8 +161,7 @@ class FoamSensor:
     _density_kg_m3: float = field(init=False)
 
     def __post_init__(self) -> None:
-        from simulator.foaming.plant import polymer_properties
-        self._density_kg_m3 = polymer_properties(self.polymer).melt_density_kg_m3
+        self._density_kg_m3 = materials.melt_properties(self.polymer).melt_density_kg_m3
 
     @property
     def addresses(self) -> tuple[str, ...]:

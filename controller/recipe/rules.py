@@ -31,6 +31,8 @@ from controller.recipe.model import (
 from controller.recipe.errors import RecipeError
 from controller.recipe.schema import RecipeSpec
 from drivers.lines import LineDefinition
+from simulator.physics import materials
+from simulator.physics.gas import DiffusivityRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -528,10 +530,8 @@ GAS_PRESSURE_FACTOR_RANGE = (1.2, 1.5)  # PHYSICS.md: inject while P > 1.2-1.5 x
 BLOWING_AGENT_PUMPS = {"co2": "co2_pump", "carbondioxide": "co2_pump", "water": "water_pump", "h2o": "water_pump"}
 
 
-def _agent_record(name: str):  # DiffusivityRecord | None
-    from simulator.physics import gas
-    return {"co2": gas.CO2_DIFFUSIVITY_MELT, "carbondioxide": gas.CO2_DIFFUSIVITY_MELT,
-            "water": gas.WATER_DIFFUSIVITY_MELT, "h2o": gas.WATER_DIFFUSIVITY_MELT}.get(_norm(name))
+def _agent_record(name: str) -> DiffusivityRecord | None:
+    return materials.blowing_agent_diffusivity(name)
 
 
 def foaming_derived_parameters(spec: RecipeSpec, line: LineDefinition, parameters: dict[str, Parameter],
@@ -540,7 +540,6 @@ def foaming_derived_parameters(spec: RecipeSpec, line: LineDefinition, parameter
     blowing agent, ``<agent>_ratio`` (% of the polymer mass, the ratio stations' ratio:
     r = w/(1 − Σw) for loadings w of the total) and ``<agent>_flow`` (g/min), the flow
     that ratio gives at the planned throughput."""
-    from simulator.foaming.plant import POLYMERS
     if spec.materials is None:
         out.append(RecipeError("materials", "S001.polymer", "a foaming recipe needs a materials block "
                                "(polymer and blowing agents)"))
@@ -550,11 +549,11 @@ def foaming_derived_parameters(spec: RecipeSpec, line: LineDefinition, parameter
         out.append(RecipeError("formula.melt_pump_2_speed", "FOAM.throughput",
                                "the formula needs melt_pump_2_speed in rpm: melt pump 2 sets the throughput"))
         return
-    props = POLYMERS.get(spec.materials.polymer.strip().lower())
-    if props is None:
+    if not materials.has_melt_data(spec.materials.polymer):
         return  # S001.polymer / EQ.melt_data report it
+    density_kg_m3 = materials.melt_properties(spec.materials.polymer).melt_density_kg_m3
     displacement = line.device("melt_pump_2").equipment.get("displacement_cm3_rev", 0.0)
-    polymer_kg_h = displacement * 1e-6 * speed.value * 60.0 * GEAR_PUMP_VOLUMETRIC_EFFICIENCY * props.melt_density_kg_m3
+    polymer_kg_h = displacement * 1e-6 * speed.value * 60.0 * GEAR_PUMP_VOLUMETRIC_EFFICIENCY * density_kg_m3
     parameters["polymer_throughput"] = Parameter("polymer_throughput", polymer_kg_h, "kg/h")
     total = sum(agent.wt_pct for agent in spec.materials.blowing_agents) / 100.0
     if not 0.0 <= total < 0.5:
@@ -578,7 +577,6 @@ def _foaming(facts: RecipeFacts) -> bool:
 def seed001_polymer(facts: RecipeFacts) -> list[RecipeError]:
     """S001.polymer: the polymer is one of seed 001's (claim 11); EQ.melt_data: the
     simulator and soft sensors have melt data for it (PSU, PES)."""
-    from simulator.foaming.plant import POLYMERS
     if not _foaming(facts) or facts.spec.materials is None:
         return []
     polymer = facts.spec.materials.polymer
@@ -586,7 +584,7 @@ def seed001_polymer(facts: RecipeFacts) -> list[RecipeError]:
         return [RecipeError("materials.polymer", "S001.polymer",
                             f"polymer {polymer!r} is not in seed 001's list (claim 11: cellulose derivatives, "
                             "polyolefins, polyesters, polysulfones, polyethersulfones, polyamides)")]
-    if polymer.strip().lower() not in POLYMERS:
+    if not materials.has_melt_data(polymer):
         return [RecipeError("materials.polymer", "EQ.melt_data",
                             f"no melt data for {polymer!r} on this line (known: PSU, PES)")]
     return []

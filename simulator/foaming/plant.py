@@ -24,28 +24,11 @@ from dataclasses import dataclass
 import simpy
 
 from drivers.lines import DeviceSpec, LineDefinition
-from simulator.physics import gas, heat_exchange, melt_flow, pumps, rheology
+from simulator.physics import gas, heat_exchange, materials, melt_flow, pumps, rheology
 
 AMBIENT_C: float = 20.0
 NOISE_TABLE_SIZE: int = 1 << 16
 DELAY_BUFFER_STEPS: int = 1024  # longest exchanger transport delay modelled, in steps
-POLYMERS: dict[str, rheology.PolymerProperties] = {
-    "psu": rheology.POLYSULFONE, "polysulfone": rheology.POLYSULFONE,
-    "pes": rheology.POLYETHERSULFONE, "polyethersulfone": rheology.POLYETHERSULFONE,
-}
-HENRY: dict[str, tuple[gas.HenryCorrelation, gas.HenryCorrelation]] = {
-    "PSU": (gas.CO2_IN_POLYSULFONE, gas.WATER_IN_POLYSULFONE),
-    "PES": (gas.CO2_IN_POLYETHERSULFONE, gas.WATER_IN_POLYETHERSULFONE),
-}
-
-
-def polymer_properties(name: str) -> rheology.PolymerProperties:
-    try:
-        return POLYMERS[name.strip().lower()]
-    except KeyError:
-        raise ValueError(f"no melt data for polymer {name!r} (known: {', '.join(sorted(POLYMERS))})") from None
-
-
 @dataclass(frozen=True, slots=True)
 class FoamingParameters:
     """Model constants not in the line's equipment data; each an assumption unless sourced."""
@@ -243,8 +226,8 @@ class FoamingPlant:
 
     def set_polymer(self, name: str) -> None:
         """The polymer fed to the hopper (PSU or PES)."""
-        self.polymer = polymer_properties(name)
-        self._henry = HENRY[self.polymer.name]
+        self.polymer = materials.melt_properties(name)
+        self._henry = materials.henry_correlations(name)
         self._viscosity_cache = {}
 
     # ----------------------------------------------------------------- PlantPort
