@@ -25,6 +25,7 @@ from pathlib import Path
 
 import httpx
 
+from controller.lines import default_kind
 from controller.store import BatchRecorder, create_engine_for, session_factory, upgrade, users
 
 TAGS = 20
@@ -45,7 +46,7 @@ def seed(url: str) -> int:
         users.create_user(session, "bench", PASSWORD, "viewer")
         session.commit()
     recorder = BatchRecorder(engine, batch_size=20_000, max_buffer_age_s=None)
-    run_id = recorder.start_run("bench", 1, "casting", {}, "bench", True)
+    run_id = recorder.start_run("bench", 1, default_kind().name, {}, "bench", True)
     t0 = time.perf_counter()
     for t in range(HOURS * 3600):
         for k in range(TAGS):

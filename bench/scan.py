@@ -42,10 +42,11 @@ from pymodbus.client import AsyncModbusTcpClient  # noqa: E402
 
 from drivers.clock import WallClock  # noqa: E402
 from drivers.line import Line  # noqa: E402
-from drivers.lines import LineDefinition, casting_line  # noqa: E402
+from controller.assembly import simulated_plant  # noqa: E402
+from controller.lines import default_kind  # noqa: E402
+from drivers.definition import LineDefinition  # noqa: E402
 from drivers.modbus.map import plan_line_map  # noqa: E402
 from drivers.modbus.client import ModbusEndpoint, ModbusTransport  # noqa: E402
-from drivers.sim_transport import PlantPort  # noqa: E402
 from drivers.transport import DeviceReading  # noqa: E402
 
 if TYPE_CHECKING:
@@ -77,35 +78,16 @@ def figures(name: str, samples_s: list[float]) -> ScanFigures:
     return ScanFigures(name, n, 1e3 * ordered[(n - 1) // 2], 1e3 * ordered[min(n - 1, int(0.99 * n))])
 
 
-class _StandInPlant:
-    """Used only if simulator.casting.plant is missing: every tag holds its mid-range value."""
-
-    def __init__(self, line: LineDefinition) -> None:
-        self._values = {d.name: {t.name: (t.low + t.high) / 2.0 for t in d.profile.tags} for d in line.devices}
-
-    def advance_to(self, t_s: float) -> None:
-        pass
-
-    def read_device(self, device: str) -> Mapping[str, float]:
-        return dict(self._values[device])
-
-    def write_device(self, device: str, values: Mapping[str, float]) -> None:
-        self._values[device].update(values)
-
-
-def _make_plant(line: LineDefinition) -> PlantPort:
-    try:
-        from simulator.casting.plant import CastingPlant
-    except ImportError:
-        return _StandInPlant(line)
-    return CastingPlant(line, seed=0)
+def _line() -> LineDefinition:
+    """The default kind's built-in line (the two-layer casting line)."""
+    return default_kind().definition()
 
 
 async def _serve(protocol: Protocol, port: int, ready: multiprocessing.synchronize.Event,
                  stop: multiprocessing.synchronize.Event) -> None:
-    line = casting_line(layers=2)
+    line = _line()
     clock = WallClock()
-    plant = _make_plant(line)
+    plant = simulated_plant(default_kind(), line)
     if protocol == "modbus":
         from simulator.serve.modbus import ModbusPlantServer
 
@@ -181,7 +163,7 @@ async def _time_scans(scans: int, *steps: Callable[[], Awaitable[object]]) -> li
 
 async def measure_modbus(port: int, scans: int) -> tuple[ScanFigures, ScanFigures]:
     """(driver scan, raw floor) over the Modbus server at ``port``."""
-    line_definition = casting_line(layers=2)
+    line_definition = _line()
     modbus_map = plan_line_map(line_definition)
     transport = ModbusTransport([ModbusEndpoint(HOST, port, modbus_map)], WallClock())
     line = Line(line_definition, [transport])
@@ -210,7 +192,7 @@ async def measure_modbus(port: int, scans: int) -> tuple[ScanFigures, ScanFigure
 async def _measure_opcua_scans(port: int, scans: int) -> ScanFigures:
     from drivers.opcua.client import OpcUaTransport
 
-    line_definition = casting_line(layers=2)
+    line_definition = _line()
     endpoint = f"opc.tcp://{HOST}:{port}/poreline/"
     transport = OpcUaTransport(endpoint, line_definition, tuple(d.name for d in line_definition.devices),
                                clock=WallClock())

@@ -1,10 +1,11 @@
 """How fast the full controller + simulator runs an 8-hour production recipe.
 
-Runs each line kind's 8-hour production recipe at a 1 s scan on virtual time, through
+Runs every 8-hour production recipe (``recipes/*production-8h.yaml``, one per line kind) at
+a 1 s scan on virtual time, through
 the whole engine (sequencer, PID loops, alarms, interlocks, historian into SQLite) and
 the simpy plant, and prints the wall time and the simulated/wall ratio.
 
-    .venv/bin/python bench/sim_speed.py            # every line kind
+    .venv/bin/python bench/sim_speed.py            # every production recipe
     .venv/bin/python bench/sim_speed.py --profile  # also a cProfile top-20
 
 The last line is ``ratio N``: the slowest line's simulated/wall ratio (goal >= 5000).
@@ -24,23 +25,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from controller.cli.main import _line_kind_of  # noqa: E402
-from controller.recipe import compile_recipe  # noqa: E402
-from controller.simulation import build_simulated_line, line_for_kind  # noqa: E402
+from controller.assembly import build_line  # noqa: E402
+from controller.lines import compile_for_line  # noqa: E402
 from controller.store import BatchRecorder, create_engine_for, upgrade  # noqa: E402
 
-PRODUCTION_RECIPES = {
-    "casting": ROOT / "recipes" / "production-8h.yaml",
-    "foaming": ROOT / "recipes" / "foaming-production-8h.yaml",
-}
+PRODUCTION_RECIPES = sorted((ROOT / "recipes").glob("*production-8h.yaml"))
 
 
 def run_once(recipe_path: Path, database_url: str) -> tuple[float, float, str, int]:
-    text = recipe_path.read_text(encoding="utf-8")
-    definition, control = line_for_kind(_line_kind_of(text))
-    recipe = compile_recipe(text, definition, control)
+    recipe = compile_for_line(recipe_path.read_text(encoding="utf-8"))
     recorder = BatchRecorder(create_engine_for(database_url))
-    sim = build_simulated_line(recipe, recorder=recorder, scan_period_s=1.0, sample_period_s=10.0)
+    sim = build_line(recipe=recipe, recorder=recorder, scan_period_s=1.0, sample_period_s=10.0)
     sim.engine.request("start")
     wall_start = time.perf_counter()
     final = asyncio.run(sim.engine.run(max_duration_s=48 * 3600.0))
@@ -54,11 +49,8 @@ def main() -> None:
     args = parser.parse_args()
     ratios: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
-        for kind, path in PRODUCTION_RECIPES.items():
-            if not path.exists():
-                print(f"{kind:8s} skipped: {path.name} not present")
-                continue
-            url = f"sqlite:///{tmp}/{kind}.db"
+        for path in PRODUCTION_RECIPES:
+            url = f"sqlite:///{tmp}/{path.stem}.db"
             upgrade(url)
             profiler = cProfile.Profile() if args.profile else None
             if profiler:
@@ -69,7 +61,7 @@ def main() -> None:
                 pstats.Stats(profiler).sort_stats("cumulative").print_stats(20)
             ratio = sim_s / wall_s
             ratios.append(ratio)
-            print(f"{kind:8s} {path.name}: {final}, simulated {sim_s / 3600:.2f} h "
+            print(f"{path.name}: {final}, simulated {sim_s / 3600:.2f} h "
                   f"({sim_s:.0f} scans at 1 s) in {wall_s:.2f} s wall, {samples} samples, "
                   f"{wall_s / sim_s * 1e6:.0f} us per scan, ratio {ratio:.0f}")
     if not ratios:

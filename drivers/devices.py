@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from typing import ClassVar, get_type_hints
 
-from drivers import casting_profiles as cp
-from drivers import foaming_profiles as fp
+from controller.lines.casting import profiles as cp
+from controller.lines.foaming import profiles as fp
 from drivers.line import Line
 from drivers.profiles import DeviceProfile, Tag
 from drivers.transport import DeviceReading, Quality, TransportError

@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 
-from drivers.lines import LineDefinition
+from drivers.definition import LineDefinition
 from drivers.transport import DeviceReading, Transport, TransportError
 
 log = logging.getLogger(__name__)

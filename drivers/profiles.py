@@ -23,6 +23,7 @@ class Direction(StrEnum):
     SETPOINT = "setpoint"  # written by the controller, analogue
     COMMAND = "command"  # written by the controller, discrete (start/stop, valve open)
     STATUS = "status"  # read from the plant, discrete (running, fault)
+    DERIVED = "derived"  # computed by the controller's soft sensors, never read from the plant
 
     @property
     def writable(self) -> bool:
@@ -154,6 +155,11 @@ def measured(
     name: str, unit: str, low: float, high: float, description: str, opcua_path: str
 ) -> Tag:
     return Tag(name, unit, Direction.MEASURED, low, high, description, opcua_path)
+
+
+def derived(name: str, unit: str, low: float, high: float, description: str) -> Tag:
+    """A tag computed by a soft sensor (declared on a line with ``drivers.definition.DerivedTag``)."""
+    return Tag(name, unit, Direction.DERIVED, low, high, description, opcua_path="")
 
 
 def status(name: str, description: str, opcua_path: str) -> Tag:

@@ -16,7 +16,7 @@ from controller.api import auth
 from controller.api.deps import db_session
 from controller.api.errors import AUTH, R404
 from controller.api.schemas import NAME_PATTERN, BatchRecordOut, RunInfoOut, TrendOut
-from controller.simulation import line_for_kind
+from controller.lines import kind_named
 from controller.store import Run, export_csv, load_batch_record, trend
 
 router = APIRouter(prefix="/runs", tags=["history"])
@@ -63,10 +63,10 @@ def list_runs(
 
 @functools.lru_cache(maxsize=4096)
 def _unit(line_kind: str, tag: str) -> str | None:
-    """The unit of ``tag`` on the built-in line of ``line_kind`` (None: not a device tag,
-    e.g. a soft sensor, or a line kind this version does not know)."""
+    """The unit of ``tag`` (a device tag or a derived tag) on the built-in line of
+    ``line_kind`` (None: no such tag, or a line kind this installation does not know)."""
     try:
-        return line_for_kind(line_kind)[0].tag(tag).unit
+        return kind_named(line_kind).definition().tag(tag).unit
     except (KeyError, ValueError):
         return None
 

@@ -12,6 +12,7 @@ from controller.api.schemas import DeviceHealth, LineState, TagValue
 from drivers.transport import Quality
 
 router = APIRouter(prefix="/line", tags=["line"])
+NOT_COMPUTED = "not_computed"  # a derived tag no soft sensor of this run computes
 
 
 def line_state(runtime: LineRuntime, only: frozenset[str] | None = None) -> LineState:
@@ -29,6 +30,16 @@ def line_state(runtime: LineRuntime, only: frozenset[str] | None = None) -> Line
             tags.append(TagValue(address=address, value=image.get(address), unit=tag.unit,
                                  direction=tag.direction.value, low=tag.low, high=tag.high,
                                  quality=q, timestamp=at))
+    computed = set(engine.derived_addresses)
+    for derived in runtime.definition.derived:  # computed by the soft sensors of the run (else no value)
+        address = derived.address
+        if only is not None and address not in only:
+            continue
+        tag = derived.tag
+        tags.append(TagValue(address=address, value=image.get(address), unit=tag.unit,
+                             direction=tag.direction.value, low=tag.low, high=tag.high,
+                             quality=Quality.GOOD.value if address in computed else NOT_COMPUTED,
+                             timestamp=at))
     return LineState(state=engine.state.value, t_s=engine.clock.now_s(), scanned_at=at, tags=tags)
 
 

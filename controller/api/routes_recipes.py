@@ -25,7 +25,7 @@ from controller.api.schemas import (
     SignatureRequest,
     ValidationResult,
 )
-from controller.api.validation import check_recipe_id, compile_text, header_field
+from controller.api.validation import check_recipe_id, compile_recipe_text, header_field
 from controller.recipe import RecipeError, RecipeInvalid
 from controller.store import Recipe, RecipeVersion, User, recipes, users
 
@@ -37,7 +37,7 @@ R403_SIGN = {403: {"model": ErrorResponse, "description": "Role too low, signer'
 
 
 def _validator(text: str) -> None:
-    compile_text(text)
+    compile_recipe_text(text)
 
 
 def _out(v: RecipeVersion, session: Session) -> RecipeVersionOut:
@@ -73,7 +73,7 @@ def list_recipes(_: auth.CurrentUser = Depends(auth.viewer),
              responses=AUTH)
 def validate(body: RecipeDraftUpdate, _: auth.CurrentUser = Depends(auth.viewer)) -> ValidationResult:
     try:
-        _, warnings = compile_text(body.yaml_text)
+        _, warnings = compile_recipe_text(body.yaml_text)
     except RecipeInvalid as exc:
         return ValidationResult(valid=False, errors=_errors(exc.errors), warnings=_errors(exc.warnings))
     return ValidationResult(valid=True, errors=[], warnings=_errors(warnings))
@@ -133,7 +133,7 @@ def release_for_testing(recipe_id: RecipeId, version: Version, body: SignatureRe
                         session: Session = Depends(db_session)) -> RecipeVersionOut:
     target = recipes.get_version(session, recipe_id, version)
     signer = _signer(session, user, body.password)
-    compile_text(target.yaml_text)  # only valid recipes are released
+    compile_recipe_text(target.yaml_text)  # only valid recipes are released
     recipes.release_for_testing(session, recipe_id, version, signer, body.reason)
     return _released(session, recipe_id, version)
 
@@ -146,7 +146,7 @@ def release_for_production(recipe_id: RecipeId, version: Version, body: Signatur
                            session: Session = Depends(db_session)) -> RecipeVersionOut:
     target = recipes.get_version(session, recipe_id, version)
     signer = _signer(session, user, body.password)
-    compile_text(target.yaml_text)
+    compile_recipe_text(target.yaml_text)
     recipes.release_for_production(session, recipe_id, version, signer, body.reason)
     return _released(session, recipe_id, version)
 

@@ -11,7 +11,7 @@ from controller.api import auth
 from controller.api.deps import db_session, services
 from controller.api.errors import AUTH, R404, R409_STATE, R422_RECIPE
 from controller.api.schemas import CommandAccepted, RunCommandName, RunStart, RunStatus
-from controller.api.validation import compile_text, for_version
+from controller.api.validation import compile_recipe_text, for_version
 from controller.engine.states import Command
 from controller.store import RecipeState, audit, recipes, role_allows
 
@@ -39,7 +39,7 @@ async def start_run(body: RunStart, request: Request, user: auth.CurrentUser = D
     if why_not is not None:
         code = status.HTTP_403_FORBIDDEN if version.state == RecipeState.RELEASED_FOR_TESTING.value else status.HTTP_409_CONFLICT
         raise HTTPException(code, f"version: {why_not}")
-    compiled, _ = compile_text(version.yaml_text)
+    compiled, _ = compile_recipe_text(version.yaml_text)
     await runtime.start_run(for_version(compiled, version.version), user.username)
     audit.append(session, user.username, "run.start", f"recipe {body.recipe_id} v{body.version}",
                  {"recipe_state": version.state})

@@ -6,7 +6,7 @@ fault kinds of this API; the others answer 422 naming the line."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from sqlalchemy.orm import Session
@@ -15,17 +15,19 @@ from controller.api import auth
 from controller.api.deps import db_session, services
 from controller.api.errors import AUTH, R404, R409
 from controller.api.runtime import LineRuntime
-from controller.simulation import Plant
 from controller.api.schemas import NAME_PATTERN, FaultKind, FaultRequest, FaultsOut
 from controller.store import audit
 from simulator.casting.plant import CastingPlant
+
+if TYPE_CHECKING:
+    from simulator.plant import SimulatedPlant
 
 router = APIRouter(prefix="/sim", tags=["simulator"])
 R422 = {422: {"description": "The fault does not fit the device (e.g. a heater fault on a pump)"}}
 NO_SIMULATOR = {409: {"model": R409[409]["model"], "description": "No simulator: the line runs on a plant file"}}
 
 
-def _plant(runtime: LineRuntime) -> Plant:
+def _plant(runtime: LineRuntime) -> SimulatedPlant:
     plant = runtime.plant
     if plant is None:
         raise HTTPException(status.HTTP_409_CONFLICT,

@@ -4,12 +4,12 @@ Two kinds of line:
 
 * the built-in simulator (no plant file): the idle line is the simulated line of
   ``line_kind``; starting a run builds a fresh simulated line for the recipe's line kind
-  (casting or foaming, :func:`controller.simulation.build_simulated_line`) on a sped-up
-  wall clock and replaces the previous one;
-* a plant file (``poreline serve --plant``): the controller's line is built from the plant
-  file (:func:`controller.assembly.plant_file.build_hardware_line`, Modbus/OPC UA) for the line
-  kind the file declares, on a wall clock (speed 1 for real plants), and no simulator is
-  created.  Starting a run builds a fresh engine (and connection) on a fresh clock, so run
+  on a sped-up wall clock and replaces the previous one;
+* a plant file (``poreline serve --plant``): the controller's line reaches the devices the
+  plant file names (Modbus/OPC UA) for the line kind the file declares, on a wall clock
+  (speed 1 for real plants), and no simulator is created.
+
+Both are built by the one assembly point, :func:`controller.assembly.build_line`.  Starting a run builds a fresh engine (and connection) on a fresh clock, so run
   seconds start at 0; a recipe for another line kind is refused (:class:`LineKindMismatch`).
 
 One engine scans at a time, as an asyncio background task (``Engine.run`` with no end
@@ -31,22 +31,24 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine as DbEngine
 
+from controller.assembly import build_line, load_plant_config, resolve_kind
+from controller.assembly.plant_file import assignments, plant_line_control
 from controller.engine.scan import Engine
-from controller.line_config import LineControl
-from controller.assembly.plant_file import assignments, build_hardware_line, load_plant_config, plant_line_control
-from controller.recipe.model import CompiledRecipe
-from controller.simulation import Plant, build_plant, build_simulated_line, line_for_kind
 from controller.engine.states import TERMINAL, Command, CommandRejected, UnitState, accepted_commands
+from controller.lines import LineKind, default_kind, kind_named
+from controller.recipe.model import CompiledRecipe
 from controller.store import BatchRecorder
 from controller.store.models import utc_now
 from drivers.clock import WallClock
+from drivers.definition import LineDefinition
 from drivers.line import Line
-from drivers.lines import LineDefinition
-from drivers.sim_transport import SimTransport
+
+if TYPE_CHECKING:
+    from simulator.plant import SimulatedPlant
 
 log = logging.getLogger(__name__)
 
@@ -76,24 +78,20 @@ class ApiRecorder(BatchRecorder):
         super().log_alarm(run_id, alarm_id, message, str(priority), state, t_s, user=user or self.actor)
 
 
-def checked_line_kind(plant_file: Path | str | None, line_kind: str) -> str:
-    """The line kind the runtime will drive: the plant file's ``line`` (else ``line_kind``),
-    after checking the file can be used for it (every device of the line on exactly one
-    endpoint, its interlock settings).  Raises PlantConfigError or ValueError (unknown
-    kind) naming the problem."""
-    return _plant_line(plant_file, line_kind)[0]
-
-
-def _plant_line(plant_file: Path | str | None, line_kind: str) -> tuple[str, LineControl | None]:
-    """(line kind, controller configuration with the plant file's settings; None without one)."""
+def checked_line_kind(plant_file: Path | str | None, line_kind: str | None) -> LineKind:
+    """The line kind the runtime will drive: the plant file's ``line`` (else ``line_kind``,
+    else the default kind), after checking the file can be used for it (every device of the
+    line on exactly one endpoint, its interlock settings). Raises PlantConfigError or
+    ValueError (unknown kind) naming the problem."""
+    kind = default_kind() if line_kind is None else kind_named(line_kind)
     if plant_file is None:
-        line_for_kind(line_kind)
-        return line_kind, None
+        return kind
+    kind = resolve_kind(kind, None, plant_file)
     config = load_plant_config(plant_file)
-    kind = config.line or line_kind
-    definition, _default = line_for_kind(kind)
+    definition = kind.definition()
     assignments(config, definition, str(plant_file))
-    return kind, plant_line_control(config, definition, str(plant_file))
+    plant_line_control(config, kind, definition, str(plant_file))
+    return kind
 
 
 class RunBusy(Exception):
@@ -118,7 +116,7 @@ class _Sim:
     reached through a plant file), the driver line and the engine."""
 
     definition: LineDefinition
-    plant: Plant | None
+    plant: SimulatedPlant | None
     line: Line
     engine: Engine
     start_pending: bool = False
@@ -134,7 +132,7 @@ class LineRuntime:
         scan_period_s: float = 1.0,
         sample_period_s: float = 10.0,
         seed: int = 0,
-        line_kind: str = "casting",
+        line_kind: str | None = None,
         plant_file: Path | str | None = None,
     ) -> None:
         """``plant_file``: drive the devices it names instead of the built-in simulator
@@ -147,7 +145,8 @@ class LineRuntime:
         self.sample_period_s = sample_period_s
         self.seed = seed
         self.plant_file = Path(plant_file) if plant_file is not None else None
-        self.line_kind, self._plant_control = _plant_line(self.plant_file, line_kind)
+        self.kind = checked_line_kind(self.plant_file, line_kind)
+        self.line_kind = self.kind.name
         self.lock = asyncio.Lock()
         self.scanned_at: datetime | None = None
         self.error: str | None = None
@@ -161,30 +160,10 @@ class LineRuntime:
 
     def _build(self, recipe: CompiledRecipe | None, user: str) -> _Sim:
         """A fresh line and engine on a fresh clock, with ``recipe`` loaded if given."""
-        clock = RuntimeClock(self.speed)
-        if self.plant_file is not None and self._plant_control is not None:
-            definition, _default = line_for_kind(self.line_kind)
-            control = self._plant_control  # with the plant file's interlock settings
-            line = build_hardware_line(self.plant_file, definition, clock)
-            engine = Engine(line, control, clock, scan_period_s=self.scan_period_s,
-                            sample_period_s=self.sample_period_s, recorder=self.recorder,
-                            operator=user, simulated=False)
-            if recipe is not None:
-                engine.load(recipe)
-            return _Sim(definition, None, line, engine)
-        if recipe is not None:
-            built = build_simulated_line(
-                recipe, seed=self.seed, scan_period_s=self.scan_period_s,
-                sample_period_s=self.sample_period_s, recorder=self.recorder, clock=clock, operator=user,
-            )
-            return _Sim(built.definition, built.plant, built.line, built.engine)
-        definition, control = line_for_kind(self.line_kind)
-        plant = build_plant(definition, None, self.seed)
-        transport = SimTransport(plant, clock, tuple(d.name for d in definition.devices))
-        line = Line(definition, [transport])
-        engine = Engine(line, control, clock, scan_period_s=self.scan_period_s,
-                        sample_period_s=self.sample_period_s, recorder=self.recorder, operator=user)
-        return _Sim(definition, plant, line, engine)
+        built = build_line(kind=None if recipe is not None else self.kind, recipe=recipe, plant_file=self.plant_file,
+                           clock=RuntimeClock(self.speed), recorder=self.recorder, seed=self.seed,
+                           scan_period_s=self.scan_period_s, sample_period_s=self.sample_period_s, operator=user)
+        return _Sim(built.definition, built.plant, built.line, built.engine)
 
     async def close(self) -> None:
         await self._stop_scanning()
@@ -258,7 +237,7 @@ class LineRuntime:
         return self.sim.engine
 
     @property
-    def plant(self) -> Plant | None:
+    def plant(self) -> SimulatedPlant | None:
         """The simulated plant; None when the line is a real plant (plant file)."""
         return self.sim.plant
 

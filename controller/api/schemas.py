@@ -192,7 +192,7 @@ class RunInfoOut(BaseModel):
     id: int = Field(description="Run (batch record) id")
     recipe_id: str = Field(description="Recipe id")
     recipe_version: int = Field(description="Recipe version")
-    line_kind: str = Field(description="casting or foaming")
+    line_kind: str = Field(description="Line kind (`poreline kinds` lists them)")
     operator: str = Field(description="Who started it")
     simulated: bool = Field(description="Run on the simulator")
     started_at: datetime = Field(description="Start (UTC)")
@@ -235,7 +235,8 @@ class TagValue(BaseModel):
     direction: str = Field(description="measured, setpoint, command or status")
     low: float = Field(description="Engineering low limit")
     high: float = Field(description="Engineering high limit")
-    quality: str = Field(description="Quality of the device's last reading")
+    quality: str = Field(description="Quality of the device's last reading (good, stale, bad_comm); for a "
+                         "derived tag good, or not_computed when no soft sensor of this run computes it")
     timestamp: datetime | None = Field(description="When the value was read (UTC)")
 
 

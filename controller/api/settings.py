@@ -26,10 +26,10 @@ class Settings(BaseSettings):
         description="Plant file (PORELINE_PLANT): drive the PLCs it names over Modbus/OPC UA instead of "
         "the built-in simulator; its 'line' gives the line kind (default line_kind)",
     )
-    line_kind: str = Field(
-        "casting", pattern=r"^[a-z_]+$",
-        description="Line kind of the idle line (casting or foaming) when no plant file says it; "
-        "on the built-in simulator each run uses its recipe's line kind",
+    line_kind: str | None = Field(
+        None, pattern=r"^[a-z_]+$",
+        description="Line kind of the idle line when no plant file says it (default: the default kind, "
+        "`poreline kinds`); on the built-in simulator each run uses its recipe's line kind",
     )
     token_ttl_s: float = Field(12 * 3600.0, gt=0, description="Lifetime of a bearer token, s")
     sim_speed: float = Field(

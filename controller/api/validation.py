@@ -12,8 +12,8 @@ import logging
 import yaml
 
 from controller.recipe.model import CompiledRecipe
-from controller.recipe import RecipeError, RecipeInvalid, compile_recipe_with_warnings
-from controller.simulation import line_for_kind
+from controller.lines import compile_text
+from controller.recipe import RecipeError, RecipeInvalid
 
 log = logging.getLogger(__name__)
 
@@ -26,15 +26,10 @@ def header_field(text: str, name: str) -> object:
         return None
 
 
-def compile_text(text: str) -> tuple[CompiledRecipe, list[RecipeError]]:
+def compile_recipe_text(text: str) -> tuple[CompiledRecipe, list[RecipeError]]:
     """The compiled recipe and its warnings; raises RecipeInvalid with every error."""
-    kind = header_field(text, "line_kind")
     try:
-        definition, control = line_for_kind(kind if isinstance(kind, str) else "casting")
-    except ValueError as exc:
-        raise RecipeInvalid([RecipeError("header.line_kind", "LINE.kind", str(exc))]) from None
-    try:
-        compiled, warnings = compile_recipe_with_warnings(text, definition, control)
+        compiled, warnings = compile_text(text)
     except RecipeInvalid:
         raise
     except Exception as exc:  # noqa: BLE001 - a compiler crash is still the recipe's problem to report

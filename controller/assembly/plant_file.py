@@ -48,10 +48,11 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from controller.line_config import LineControl, line_control
+from controller.engine.control import LineControl
+from controller.lines import LineKind, kind_named
 from drivers.clock import Clock
 from drivers.line import Line
-from drivers.lines import LineDefinition
+from drivers.definition import LineDefinition
 from drivers.modbus.map import MAX_READ_REGISTERS, ModbusMap, WordOrder, _runs, plan_line_map
 from drivers.modbus.client import ModbusEndpoint, ModbusTransport
 from drivers.opcua.client import OpcUaTransport
@@ -97,31 +98,42 @@ class OpcUaEndpointConfig(_Endpoint):
 EndpointConfig = Annotated[ModbusEndpointConfig | OpcUaEndpointConfig, Field(discriminator="transport")]
 
 
-class InterlockSettings(BaseModel):
-    """Trip settings that belong to the plant (its rupture discs, pump ratings), not to a
-    recipe; unset means the line's default (``controller.line_config``)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    melt_overpressure_trip_bar: float | None = Field(default=None, gt=0)
-
-
 class PlantConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     line: str | None = None
-    interlocks: InterlockSettings = Field(default_factory=InterlockSettings)
+    # Trip settings that belong to the plant (its rupture discs, pump ratings), not to a
+    # recipe; each line kind says which it takes (``LineKind.plant_settings``); unset means
+    # the kind's default.
+    interlocks: dict[str, float] = Field(default_factory=dict)
     endpoints: list[EndpointConfig] = Field(min_length=1)
 
 
-def plant_line_control(config: PlantConfig, definition: LineDefinition, source: str = "plant file") -> LineControl:
+def plant_settings(config: PlantConfig, kind: LineKind, source: str = "plant file") -> BaseModel:
+    """The plant file's ``interlocks:`` validated for ``kind``; PlantConfigError naming the field."""
+    known = list(kind.plant_settings.model_fields)
+    for key in config.interlocks:
+        if key not in known:
+            raise PlantConfigError(f"{source}: interlocks: a {kind.name} line has no setting {key!r} "
+                                   f"(settings: {', '.join(known) or 'none'})")
+    try:
+        return kind.settings(config.interlocks)
+    except ValidationError as exc:
+        lines = [f"interlocks.{_location(e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise PlantConfigError(f"{source}: " + "; ".join(lines)) from None
+
+
+def plant_line_control(config: PlantConfig, kind: LineKind, definition: LineDefinition,
+                       source: str = "plant file") -> LineControl:
     """The controller configuration of ``definition`` with the plant file's interlock settings."""
     mismatch = _line_kind_mismatch(config, definition)
     if mismatch:
         raise PlantConfigError(f"{source}: {mismatch}")
     try:
-        return line_control(definition, **config.interlocks.model_dump(exclude_none=True))
+        return kind.control(definition, plant_settings(config, kind, source))
     except ValueError as exc:
+        if isinstance(exc, PlantConfigError):
+            raise
         raise PlantConfigError(f"{source}: interlocks: {exc}") from None
 
 
@@ -141,10 +153,17 @@ def parse_plant_config(text: str, source: str = "plant file") -> PlantConfig:
     if problems:
         raise PlantConfigError(f"{source}: " + "; ".join(problems))
     try:
-        return PlantConfig.model_validate(data)
+        config = PlantConfig.model_validate(data)
     except ValidationError as exc:
         lines = [f"{_location(e['loc'])}: {e['msg']}" for e in exc.errors()]
         raise PlantConfigError(f"{source}: " + "; ".join(lines)) from None
+    if config.line is not None:
+        try:
+            kind = kind_named(config.line)
+        except ValueError as exc:
+            raise PlantConfigError(f"{source}: line: {exc}") from None
+        plant_settings(config, kind, source)
+    return config
 
 
 def load_plant_config(path: Path | str) -> PlantConfig:

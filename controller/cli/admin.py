@@ -32,8 +32,9 @@ def serve(
         "--plant", dir_okay=False,
         help="Plant file: drive the PLCs (or a served simulator) it names over Modbus/OPC UA "
              "instead of the built-in simulator")] = None,
-    line: Annotated[str, typer.Option(
-        "--line", help="Line kind of the idle line (casting, foaming) unless the plant file gives one")] = "casting",
+    line: Annotated[str | None, typer.Option(
+        "--line", help="Line kind of the idle line unless the plant file gives one (default: the default kind, "
+                       "`poreline kinds`)")] = None,
     sim_speed: Annotated[float | None, typer.Option(
         "--sim-speed", help="Simulated seconds per wall second of the built-in simulator (default 1); "
                             "with --plant only for a served simulator running at that speed")] = None,
@@ -52,8 +53,8 @@ def serve(
         raise typer.Exit(2) from None
     settings = Settings(database_url=_url(database), host=host, port=port, plant=plant, line_kind=line,
                         sim_speed=1.0 if sim_speed is None else sim_speed)
-    where = f"the plant of {plant} ({kind} line, wall clock x{settings.sim_speed:g})" if plant is not None \
-        else f"the built-in simulator ({kind} line, x{settings.sim_speed:g})"
+    where = f"the plant of {plant} ({kind.name} line, wall clock x{settings.sim_speed:g})" if plant is not None \
+        else f"the built-in simulator ({kind.name} line, x{settings.sim_speed:g})"
     console.print(f"Poreline API on http://{settings.host}:{settings.port}/docs, controlling {where}",
                   highlight=False)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")

@@ -18,10 +18,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from controller.engine.alarms import AlarmEvent, AlarmManager, AlarmState
-from controller.recipe.conditions import compile_condition
-from controller.line_config import LineControl, StandingAlarm
+from controller.engine.control import LineControl, StandingAlarm
 from controller.engine.pid import Pid
 from controller.engine.ratio import RatioStation
+from controller.engine.recording import RunRecorder
+from controller.engine.soft_sensors import RecipeExtensions, SoftSensor
+from controller.engine.states import (
+    STATE_COMPLETE,
+    TERMINAL,
+    Command,
+    CommandRejected,
+    UnitState,
+    next_state,
+)
+from controller.recipe.conditions import compile_condition
 from controller.recipe.model import (
     AlarmAction,
     AlarmDefinition,
@@ -34,22 +44,6 @@ from controller.recipe.model import (
     RatioAction,
     SetAction,
     Step,
-)
-from controller.engine.recording import RunRecorder
-from controller.soft_sensors import (
-    SoftSensor,
-    casting_soft_sensors,
-    foaming_interlocks,
-    foaming_soft_sensors,
-    lifetime_alarm_source,
-)
-from controller.engine.states import (
-    STATE_COMPLETE,
-    TERMINAL,
-    Command,
-    CommandRejected,
-    UnitState,
-    next_state,
 )
 from drivers.clock import Clock
 from drivers.line import Line
@@ -124,7 +118,10 @@ class Engine:
         operator: str = "operator",
         simulated: bool = True,
         comm_loss_action: AlarmAction = AlarmAction.HOLD,
+        extensions: RecipeExtensions | None = None,
     ) -> None:
+        """``extensions``: the line kind's soft sensors and recipe-dependent alarms for each
+        recipe loaded (None: a line without any)."""
         if scan_period_s <= 0 or sample_period_s <= 0:
             raise ValueError("scan and sample periods must be positive")
         self.line = line
@@ -136,6 +133,7 @@ class Engine:
         self.operator = operator
         self.simulated = simulated
         self.comm_loss_action = comm_loss_action
+        self.extensions = extensions
 
         self.state = UnitState.IDLE
         self.recipe: CompiledRecipe | None = None
@@ -203,6 +201,11 @@ class Engine:
 
     # ----------------------------------------------------------------- public API
 
+    @property
+    def derived_addresses(self) -> tuple[str, ...]:
+        """The derived tags the loaded recipe's soft sensors compute."""
+        return tuple(self._derived_keys)
+
     def _all_addresses(self) -> list[str]:
         return [key for keys in self._keys.values() for key in keys.values()]
 
@@ -222,23 +225,22 @@ class Engine:
         self.alarms.remove_all_except(self._standing_ids)
         for definition in recipe.alarms:
             self.alarms.define(definition)
-        estimators = casting_soft_sensors(recipe.layers)
-        self.soft_sensors = list(estimators)
+        line_definition = self.line.definition
+        self.soft_sensors = [] if self.extensions is None else self.extensions.soft_sensors(recipe, line_definition)
         self._derived_keys = [a for sensor in self.soft_sensors for a in sensor.addresses]
+        undeclared = [a for a in self._derived_keys if not line_definition.is_derived(a)]
+        if undeclared:
+            raise ValueError(f"soft sensors write undeclared tags: {', '.join(undeclared)} (declare them as "
+                             f"derived tags of line {line_definition.name})")
         known = frozenset(self._all_addresses() + self._derived_keys)
-        for estimator in estimators:
-            alarm_id, message, condition = lifetime_alarm_source(estimator)
-            self.alarms.define(AlarmDefinition(
-                alarm_id=alarm_id, message=message, priority=1,
-                condition=compile_condition(condition, known_addresses=known, parameters={}),
-                action=AlarmAction.HOLD))
-        if recipe.header.line_kind == "foaming":  # seed 001: gas loading, P_min, foam; gas and freeze interlocks
-            sensors = foaming_soft_sensors(recipe, self.line.definition)
-            self.soft_sensors += sensors
-            self._derived_keys += [a for sensor in sensors for a in sensor.addresses]
-            known = frozenset(self._all_addresses() + self._derived_keys)
-            for interlock in foaming_interlocks(recipe):
-                self.alarms.define(_alarm_definition(interlock, known))
+        if self.extensions is not None:
+            for alarm in self.extensions.recipe_alarms(recipe, line_definition):
+                self.alarms.define(_alarm_definition(alarm, known))
+        conditions = [a.condition for a in recipe.alarms] + [s.transition.condition for s in recipe.steps]
+        uncomputed = sorted({a for c in conditions for a in c.addresses} - known)
+        if uncomputed:  # a declared derived tag this recipe's soft sensors do not compute
+            raise ValueError(f"recipe conditions name {', '.join(uncomputed)}, which no soft sensor of this run "
+                             "computes")
         for step in recipe.steps:  # a ratio station's wild flow must be something this engine knows
             for action in step.actions:
                 if isinstance(action, RatioAction) and self._ratio_io[action.station][0] not in known:

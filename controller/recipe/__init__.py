@@ -1,11 +1,12 @@
-"""Recipes: YAML -> validated ``CompiledRecipe`` (see ``compiler`` and ``rules``)."""
+"""The recipe language: YAML shape (``schema``), the compiled form the engine runs
+(``model``), units, the safe condition grammar, the compiler and the generic process
+rules; a line kind adds its own blocks and rules through ``kind.RecipeKind``."""
 
 from controller.recipe.compiler import (
     check_recipe,
     compile_recipe,
     compile_recipe_with_warnings,
     compile_standing_alarms,
-    load_recipe_file,
 )
 from controller.recipe.errors import RecipeError, RecipeInvalid, format_errors
 
@@ -17,5 +18,4 @@ __all__ = [
     "compile_recipe_with_warnings",
     "compile_standing_alarms",
     "format_errors",
-    "load_recipe_file",
 ]

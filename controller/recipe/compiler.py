@@ -1,10 +1,11 @@
 """YAML text -> ``CompiledRecipe``, or ``RecipeInvalid`` with every error found.
 
-Order of work: YAML syntax, then shape (``schema``), then meaning: header, formula
-(parameters in canonical units), layers (devices, slots, derived pump speeds from the
-mass balance), procedure (tags, units, limits, loops, transitions, conditions), alarms,
-and finally the process rules of the seeds (``rules``). Every stage after the shape
-collects all its errors instead of stopping at the first.
+Order of work: YAML syntax, then shape (the line kind's ``RecipeSpec``), then meaning:
+header, formula (parameters in canonical units), the line kind's own blocks (e.g. layers
+and the mass balance of a casting line), procedure (tags, units, limits, loops,
+transitions, conditions), alarms, and finally the process rules (the generic ones of
+``rules`` and the line kind's). Every stage after the shape collects all its errors
+instead of stopping at the first.
 """
 
 from __future__ import annotations
@@ -16,15 +17,18 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from controller.engine.control import LineControl
+from controller.recipe import rules
 from controller.recipe.conditions import ConditionError, compile_condition
-from controller.line_config import GEAR_PUMP_VOLUMETRIC_EFFICIENCY, LineControl
+from controller.recipe.context import NAME, CompileContext, unit_error
+from controller.recipe.errors import RecipeError, RecipeInvalid
+from controller.recipe.kind import RecipeKind
 from controller.recipe.model import (
     Action,
     AlarmAction,
     AlarmDefinition,
     CompiledRecipe,
     Condition,
-    DopeLayer,
     LoopAction,
     LoopMode,
     OnTimeout,
@@ -36,32 +40,27 @@ from controller.recipe.model import (
     Step,
     Transition,
 )
-from controller.recipe import rules
-from controller.recipe.errors import RecipeError, RecipeInvalid
 from controller.recipe.rules import RecipeFacts, ResolvedAction, ResolvedStep
-from controller.recipe.schema import LayerSpec, LoopSpec, RampSpec, RatioSpec, RecipeSpec, SetSpec, Value
-from controller.recipe.units import UnitError, canonical, convert, rate_unit, to_unit
-from drivers.lines import LineDefinition
+from controller.recipe.schema import LoopSpec, RampSpec, RatioSpec, RecipeSpec, SetSpec
+from controller.recipe.units import UnitError, canonical, rate_unit, to_unit
+from drivers.definition import LineDefinition
 from drivers.profiles import DataType, Tag
 
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_DERIVED = re.compile(r"^layer_\d+_")
 _RESERVED = frozenset({"true", "false", "abs", "min", "max", "and", "or", "not"})
-_UNIT_RULES = {"missing": "unit.missing", "dimension": "unit.dimension"}
 
 
 # ----------------------------------------------------------------------------- API
-def compile_recipe(text: str, line: LineDefinition, control: LineControl) -> CompiledRecipe:
-    """Compile recipe YAML for ``line``; raise ``RecipeInvalid`` listing every error."""
-    recipe, _warnings = compile_recipe_with_warnings(text, line, control)
+def compile_recipe(text: str, kind: RecipeKind, line: LineDefinition, control: LineControl) -> CompiledRecipe:
+    """Compile recipe YAML for ``line`` (of ``kind``); raise ``RecipeInvalid`` listing every error."""
+    recipe, _warnings = compile_recipe_with_warnings(text, kind, line, control)
     return recipe
 
 
 def compile_recipe_with_warnings(
-    text: str, line: LineDefinition, control: LineControl
+    text: str, kind: RecipeKind, line: LineDefinition, control: LineControl
 ) -> tuple[CompiledRecipe, list[RecipeError]]:
     """As ``compile_recipe``, and also return the warnings (e.g. outside a preferred range)."""
-    recipe, findings = _compile(text, line, control)
+    recipe, findings = _compile(text, kind, line, control)
     errors = [f for f in findings if f.severity == "error"]
     warnings = [f for f in findings if f.severity == "warning"]
     if errors or recipe is None:
@@ -69,13 +68,9 @@ def compile_recipe_with_warnings(
     return recipe, warnings
 
 
-def check_recipe(text: str, line: LineDefinition, control: LineControl) -> list[RecipeError]:
+def check_recipe(text: str, kind: RecipeKind, line: LineDefinition, control: LineControl) -> list[RecipeError]:
     """Every finding (errors and warnings) without raising: for editors and approval."""
-    return _compile(text, line, control)[1]
-
-
-def load_recipe_file(path: str | Path, line: LineDefinition, control: LineControl) -> CompiledRecipe:
-    return compile_recipe(Path(path).read_text(encoding="utf-8"), line, control)
+    return _compile(text, kind, line, control)[1]
 
 
 def compile_standing_alarms(line: LineDefinition, control: LineControl) -> tuple[AlarmDefinition, ...]:
@@ -85,10 +80,25 @@ def compile_standing_alarms(line: LineDefinition, control: LineControl) -> tuple
         AlarmDefinition(
             alarm_id=a.alarm_id, message=a.message, priority=a.priority,
             condition=compile_condition(a.condition, known_addresses=known, parameters={}),
-            delay_s=a.delay_s, action=AlarmAction(a.action),
+            delay_s=a.delay_s, action=AlarmAction(a.action), force_safe=a.force_safe,
         )
         for a in control.alarms
     )
+
+
+def load_yaml(text: str) -> tuple[object, list[RecipeError]]:
+    """The YAML document (duplicate keys refused), or the syntax errors."""
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader), []  # noqa: S506 - SafeLoader subclass
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        return None, [RecipeError("", "yaml.duplicate_key", f"{where}{exc.problem}")]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        return None, [RecipeError("", "yaml.syntax", f"YAML syntax error: {where}{problem}")]
 
 
 # ------------------------------------------------------------------------- parsing
@@ -122,25 +132,16 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return path
 
 
-def parse_spec(text: str) -> tuple[RecipeSpec | None, list[RecipeError]]:
-    """YAML text -> ``RecipeSpec``, or the syntax/shape errors."""
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
-    except yaml.constructor.ConstructorError as exc:
-        mark = exc.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        return None, [RecipeError("", "yaml.duplicate_key", f"{where}{exc.problem}")]
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        return None, [RecipeError("", "yaml.syntax", f"YAML syntax error: {where}{problem}")]
+def parse_spec(text: str, spec_model: type[RecipeSpec] = RecipeSpec) -> tuple[RecipeSpec | None, list[RecipeError]]:
+    """YAML text -> ``spec_model`` (a line kind's ``RecipeSpec``), or the syntax/shape errors."""
+    data, errors = load_yaml(text)
+    if errors:
+        return None, errors
     if not isinstance(data, dict):
-        return None, [RecipeError("", "yaml.document", "a recipe is a YAML mapping with header, formula, layers, procedure ...")]
+        return None, [RecipeError("", "yaml.document", "a recipe is a YAML mapping with header, formula, procedure ...")]
     try:
-        return RecipeSpec.model_validate(data), []
+        return spec_model.model_validate(data), []
     except ValidationError as exc:
-        errors = []
         for err in exc.errors():
             kind = err["type"]
             rule = {"extra_forbidden": "schema.unknown_key", "missing": "schema.missing",
@@ -158,90 +159,35 @@ def parse_spec(text: str) -> tuple[RecipeSpec | None, list[RecipeError]]:
 
 # ---------------------------------------------------------------------- compiling
 def _known_addresses(line: LineDefinition) -> frozenset[str]:
-    return frozenset(f"{d.name}.{t.name}" for d in line.devices for t in d.profile.tags)
+    return frozenset(line.addresses())
 
 
-def _unit_error(field: str, exc: UnitError) -> RecipeError:
-    return RecipeError(field, _UNIT_RULES.get(exc.kind, "unit.invalid"), str(exc))
-
-
-class _Context:
-    """What value resolution needs: the parameters and the error list (local to one compile)."""
-
-    def __init__(self, parameters: dict[str, Parameter], out: list[RecipeError]) -> None:
-        self.parameters = parameters
-        self.out = out
-        # Names whose definition already failed (a bad formula entry, a layer that did
-        # not resolve): references to them are not reported again.
-        self.failed: set[str] = set()
-
-    def condition_parameters(self) -> dict[str, float]:
-        values = {name: 0.0 for name in self.failed}
-        values.update({n: p.value for n, p in self.parameters.items()})
-        return values
-
-    def error(self, field: str, rule: str, message: str) -> None:
-        self.out.append(RecipeError(field, rule, message))
-
-    def value(self, raw: Value, unit: str, field: str, what: str) -> float | None:
-        """A quantity or a parameter name, converted to ``unit``."""
-        if isinstance(raw, str) and _NAME.match(raw.strip()):
-            name = raw.strip()
-            parameter = self.parameters.get(name)
-            if parameter is None and name in self.failed:
-                return None
-            if parameter is None:
-                self.error(field, "param.unknown", f"{what}: unknown parameter {name!r} "
-                           f"(formula and derived parameters: {', '.join(sorted(self.parameters)) or 'none'})")
-                return None
-            try:
-                return convert(parameter.value, parameter.unit, unit, what=f"{what} (parameter {name})")
-            except UnitError as exc:
-                self.out.append(_unit_error(field, exc))
-                return None
-        try:
-            return to_unit(raw, unit, what=what)
-        except UnitError as exc:
-            self.out.append(_unit_error(field, exc))
-            return None
-
-
-def _compile(text: str, line: LineDefinition, control: LineControl) -> tuple[CompiledRecipe | None, list[RecipeError]]:
-    spec, errors = parse_spec(text)
+def _compile(text: str, kind: RecipeKind, line: LineDefinition,
+             control: LineControl) -> tuple[CompiledRecipe | None, list[RecipeError]]:
+    spec, errors = parse_spec(text, kind.recipe_spec)
     if spec is None:
         return None, errors
     out: list[RecipeError] = []
     header = _header(spec, line, out)
-    parameters = _parameters(spec, out)
-    ctx = _Context(parameters, out)
+    parameters = _parameters(spec, kind, out)
+    ctx = CompileContext(parameters, out)
     ctx.failed.update(name for name in spec.formula if name not in parameters)
-    ctx.failed.update(f"layer_{i + 1}_{suffix}" for i in range(len(spec.layers))
-                      for suffix in ("flow", "pump_speed", "gap", "wet_thickness"))
-    layers = _layers(spec, line, ctx)
-    if line.kind == "foaming":
-        rules.foaming_derived_parameters(spec, line, ctx.parameters, out)
+    block = kind.compile_block(spec, line, control, ctx)
     steps = _steps(spec, line, control, ctx)
     alarms = _alarms(spec, line, control, ctx, {s.name for s in steps})
     facts = RecipeFacts(spec=spec, line=line, control=control, parameters=dict(parameters),
-                        layers=tuple(layers), steps=tuple(steps))
-    out.extend(rules.check_all(facts))
-    if any(e.severity == "error" for e in out):
+                        block=block, steps=tuple(steps))
+    out.extend(rules.check_all(facts, kind.rules))
+    if any(e.severity == "error" for e in out) or block is None:
         return None, out
-    materials: dict[str, Any] = {}
-    if spec.quench is not None:
-        materials["quench"] = spec.quench.model_dump()
-    materials["layers"] = [layer.model_dump() for layer in spec.layers]
-    if spec.materials is not None:
-        materials["polymer"] = spec.materials.polymer
-        materials["blowing_agents"] = [agent.model_dump() for agent in spec.materials.blowing_agents]
     compiled_steps = tuple(
         Step(name=s.name, description=s.description, actions=tuple(a.action for a in s.actions),
-             transition=s.transition, production=s.production)  # type: ignore[arg-type]
-        for s in steps
+             transition=s.transition, production=s.production)
+        for s in steps if s.transition is not None  # a step without one has reported an error
     )
     recipe = CompiledRecipe(
-        header=header, parameters=dict(parameters), materials=materials,
-        layers=tuple(layers), steps=compiled_steps, alarms=tuple(alarms), yaml_text=text,
+        header=header, parameters=dict(parameters), block=block,
+        steps=compiled_steps, alarms=tuple(alarms), yaml_text=text,
     )
     return recipe, out
 
@@ -261,26 +207,26 @@ def _header(spec: RecipeSpec, line: LineDefinition, out: list[RecipeError]) -> R
                         product=h.product, description=h.description, source=h.source)
 
 
-def _parameters(spec: RecipeSpec, out: list[RecipeError]) -> dict[str, Parameter]:
+def _parameters(spec: RecipeSpec, kind: RecipeKind, out: list[RecipeError]) -> dict[str, Parameter]:
     parameters: dict[str, Parameter] = {}
     for name, p in spec.formula.items():
         field = f"formula.{name}"
-        if not _NAME.match(name) or name in _RESERVED:
+        if not NAME.match(name) or name in _RESERVED:
             out.append(RecipeError(field, "param.name", f"parameter name {name!r}: use lower_case_with_underscores, "
                                    "not a reserved word (true, false, abs, min, max)"))
             continue
-        if _DERIVED.match(name):
-            out.append(RecipeError(field, "param.reserved", f"parameter name {name!r}: names layer_<n>_... are "
-                                   "derived from the layers by the compiler"))
+        reserved = kind.reserved_parameter(name)
+        if reserved:
+            out.append(RecipeError(field, "param.reserved", f"parameter name {name!r}: {reserved}"))
             continue
-        if isinstance(p.value, str) and _NAME.match(p.value.strip()):
+        if isinstance(p.value, str) and NAME.match(p.value.strip()):
             out.append(RecipeError(f"{field}.value", "param.value", f"{name}: a formula value is a quantity like "
                                    f"'40 degC', not the name {p.value!r}"))
             continue
         try:
             value, unit = canonical(p.value, what=f"parameter {name}")
         except UnitError as exc:
-            out.append(_unit_error(f"{field}.value", exc))
+            out.append(unit_error(f"{field}.value", exc))
             continue
         limits: list[float | None] = []
         for key, raw in (("low", p.low), ("high", p.high)):
@@ -290,7 +236,7 @@ def _parameters(spec: RecipeSpec, out: list[RecipeError]) -> dict[str, Parameter
             try:
                 limits.append(to_unit(raw, unit, what=f"parameter {name} {key} limit"))
             except UnitError as exc:
-                out.append(_unit_error(f"{field}.{key}", exc))
+                out.append(unit_error(f"{field}.{key}", exc))
                 limits.append(None)
         low, high = limits
         shown = f"{value:g} {unit}".strip()
@@ -304,100 +250,7 @@ def _parameters(spec: RecipeSpec, out: list[RecipeError]) -> dict[str, Parameter
     return parameters
 
 
-def _layers(spec: RecipeSpec, line: LineDefinition, ctx: _Context) -> list[DopeLayer]:
-    knives = line.devices_of_kind("casting_knife")
-    slots = sum(1 for t in knives[0].profile.tags if re.fullmatch(r"gap_\d+_setpoint_um", t.name)) if knives else 0
-    pumps_on_line = len(line.devices_of_kind("dope_pump"))
-    if line.kind == "casting" and not spec.layers:
-        ctx.error("layers", "layer.count", "a casting recipe needs at least one layer")
-    if len(spec.layers) > pumps_on_line:
-        ctx.error("layers", "layer.count", f"{len(spec.layers)} layers but the line has {pumps_on_line} dope pump(s): "
-                  "every layer needs its own pump")
-    if len(spec.layers) > slots:
-        ctx.error("layers", "layer.count", f"{len(spec.layers)} layers but the applicator has {slots} slot(s)")
-    used: dict[str, dict[Any, int]] = {"vessel": {}, "pump": {}, "slot": {}}
-    layers: list[DopeLayer] = []
-    for i, layer in enumerate(spec.layers):
-        field = f"layers[{i}]"
-        ok = _check_layer_equipment(layer, field, line, slots, used, i, ctx)
-        values = {
-            "polymer_wt_pct": ctx.value(layer.polymer_wt_pct, "percent", f"{field}.polymer_wt_pct", f"layer {i + 1} polymer fraction"),
-            "non_solvent_wt_pct": ctx.value(layer.non_solvent_wt_pct, "percent", f"{field}.non_solvent_wt_pct", f"layer {i + 1} non-solvent fraction"),
-            "wet_thickness_um": ctx.value(layer.wet_thickness, "um", f"{field}.wet_thickness", f"layer {i + 1} wet thickness"),
-            "gap_um": ctx.value(layer.gap, "um", f"{field}.gap", f"layer {i + 1} knife gap"),
-            "charge_kg": ctx.value(layer.charge, "kg", f"{field}.charge", f"layer {i + 1} dope charge"),
-        }
-        if not ok or any(v is None for v in values.values()):
-            continue
-        layers.append(DopeLayer(
-            index=i + 1, vessel=layer.vessel, pump=layer.pump, slot=layer.slot, polymer=layer.polymer,
-            solvent=layer.solvent, non_solvent=layer.non_solvent, **values,  # type: ignore[arg-type]
-        ))
-    _derived_parameters(layers, line, ctx, knives[0].equipment.get("width_m") if knives else None)
-    return layers
-
-
-def _check_layer_equipment(layer: LayerSpec, field: str, line: LineDefinition, slots: int,
-                           used: dict[str, dict[Any, int]], i: int, ctx: _Context) -> bool:
-    ok = True
-    for key, name, kind in (("vessel", layer.vessel, "dope_vessel"), ("pump", layer.pump, "dope_pump")):
-        if not line.has_device(name):
-            names = ", ".join(d.name for d in line.devices_of_kind(kind))
-            ctx.error(f"{field}.{key}", "layer.device", f"layer {i + 1}: the line has no {key} {name!r} ({kind}s: {names})")
-            ok = False
-        elif line.device(name).profile.kind != kind:
-            ctx.error(f"{field}.{key}", "layer.device_kind",
-                      f"layer {i + 1}: {name!r} is a {line.device(name).profile.kind}, not a {kind}")
-            ok = False
-        elif name in used[key]:
-            ctx.error(f"{field}.{key}", f"layer.{key}_shared",
-                      f"layer {i + 1} uses {key} {name!r}, already used by layer {used[key][name] + 1}: "
-                      f"every layer needs its own {key}")
-            ok = False
-        used[key].setdefault(name, i)
-    if not 1 <= layer.slot <= slots:
-        ctx.error(f"{field}.slot", "layer.slot", f"layer {i + 1}: slot {layer.slot} does not exist "
-                  f"(the applicator has slots 1..{slots})")
-        ok = False
-    elif layer.slot in used["slot"]:
-        ctx.error(f"{field}.slot", "layer.slot_shared",
-                  f"layer {i + 1}: slot {layer.slot} already used by layer {used['slot'][layer.slot] + 1}")
-        ok = False
-    used["slot"].setdefault(layer.slot, i)
-    return ok
-
-
-def _derived_parameters(layers: list[DopeLayer], line: LineDefinition, ctx: _Context, width_m: float | None) -> None:
-    """layer_<n>_flow (mL/min), layer_<n>_pump_speed (rpm), layer_<n>_gap and _wet_thickness (um).
-
-    Mass balance per layer (PHYSICS.md, Casting line): Q = W·h·U, N = Q / (D·η_v).
-    """
-    if not layers:
-        return
-    line_speed = ctx.parameters.get("line_speed")
-    if line_speed is None or width_m is None:
-        if line_speed is None:
-            ctx.error("formula.line_speed", "layer.line_speed",
-                      "the formula needs a line_speed parameter (e.g. '2 m/min') to size the dope pumps")
-        return
-    try:
-        speed_m_min = convert(line_speed.value, line_speed.unit, "m/min", what="line_speed")
-    except UnitError as exc:
-        ctx.out.append(_unit_error("formula.line_speed.value", exc))
-        return
-    for layer in layers:
-        n = layer.index
-        flow_ml_min = width_m * layer.wet_thickness_um * 1e-6 * speed_m_min * 1e6
-        displacement = line.device(layer.pump).equipment.get("displacement_cm3_rev", 0.0)
-        speed_rpm = flow_ml_min / (displacement * GEAR_PUMP_VOLUMETRIC_EFFICIENCY) if displacement > 0 else 0.0
-        for name, value, unit in ((f"layer_{n}_flow", flow_ml_min, "mL/min"),
-                                  (f"layer_{n}_pump_speed", speed_rpm, "rpm"),
-                                  (f"layer_{n}_gap", layer.gap_um, "um"),
-                                  (f"layer_{n}_wet_thickness", layer.wet_thickness_um, "um")):
-            ctx.parameters[name] = Parameter(name=name, value=value, unit=unit)
-
-
-def _tag(address: str, field: str, line: LineDefinition, ctx: _Context, *, writable: bool) -> Tag | None:
+def _tag(address: str, field: str, line: LineDefinition, ctx: CompileContext, *, writable: bool) -> Tag | None:
     device, dot, tag_name = address.strip().partition(".")
     if not dot or not tag_name:
         ctx.error(field, "action.tag", f"{address!r}: write a tag as device.tag, e.g. support_belt.line_speed_setpoint_m_min")
@@ -406,6 +259,10 @@ def _tag(address: str, field: str, line: LineDefinition, ctx: _Context, *, writa
         ctx.error(field, "action.device", f"unknown device {device!r} (devices: {', '.join(d.name for d in line.devices)})")
         return None
     profile = line.device(device).profile
+    if line.is_derived(address.strip()):
+        ctx.error(field, "action.not_writable", f"{address} is a derived tag (computed by the controller's soft "
+                  f"sensors); recipes write only setpoints and commands ({', '.join(t.name for t in profile.outputs)})")
+        return None
     if not profile.has_tag(tag_name):
         ctx.error(field, "action.tag", f"{device} ({profile.kind}) has no tag {tag_name!r} "
                   f"(writable: {', '.join(t.name for t in profile.outputs)})")
@@ -418,26 +275,15 @@ def _tag(address: str, field: str, line: LineDefinition, ctx: _Context, *, writa
     return tag
 
 
-def _within(tag: Tag, value: float, address: str, field: str, ctx: _Context, what: str = "value") -> bool:
-    if not tag.low <= value <= tag.high:
-        ctx.error(field, "action.limits", f"{address}: {what} {value:g} {tag.unit} is outside the tag's limits "
-                  f"{tag.low:g}..{tag.high:g} {tag.unit}")
-        return False
-    if tag.data_type is DataType.BOOL and value not in (0.0, 1.0):
-        ctx.error(field, "action.limits", f"{address} is on/off: 0 or 1, not {value:g}")
-        return False
-    return True
-
-
 def _action(raw: SetSpec | RampSpec | LoopSpec | RatioSpec, field: str, line: LineDefinition,
-            control: LineControl, ctx: _Context) -> Action | None:
+            control: LineControl, ctx: CompileContext) -> Action | None:
     if isinstance(raw, SetSpec):
         tag = _tag(raw.set, f"{field}.set", line, ctx, writable=True)
         if tag is None:
             return None
         address = raw.set.strip()
         value = ctx.value(raw.value, tag.unit, f"{field}.value", f"value for {address}")
-        if value is None or not _within(tag, value, address, f"{field}.value", ctx):
+        if value is None or not ctx.within(tag, value, address, f"{field}.value"):
             return None
         return SetAction(address=address, value=value)
     if isinstance(raw, RampSpec):
@@ -450,7 +296,7 @@ def _action(raw: SetSpec | RampSpec | LoopSpec | RatioSpec, field: str, line: Li
             return None
         target = ctx.value(raw.to, tag.unit, f"{field}.to", f"ramp target for {address}")
         rate = ctx.value(raw.rate, rate_unit(tag.unit), f"{field}.rate", f"ramp rate for {address}")
-        ok = target is not None and _within(tag, target, address, f"{field}.to", ctx, "ramp target")
+        ok = target is not None and ctx.within(tag, target, address, f"{field}.to", "ramp target")
         if rate is not None and rate <= 0:
             ctx.error(f"{field}.rate", "ramp.rate", f"ramp rate for {address} must be above zero, not {raw.rate!r}")
             ok = False
@@ -463,7 +309,7 @@ def _action(raw: SetSpec | RampSpec | LoopSpec | RatioSpec, field: str, line: Li
 
 
 def _ratio_action(raw: RatioSpec, field: str, line: LineDefinition, control: LineControl,
-                  ctx: _Context) -> RatioAction | None:
+                  ctx: CompileContext) -> RatioAction | None:
     names = [station.name for station in control.ratios]
     if raw.ratio not in names:
         ctx.error(f"{field}.ratio", "ratio.unknown",
@@ -497,14 +343,14 @@ def _ratio_action(raw: RatioSpec, field: str, line: LineDefinition, control: Lin
     planned_wild = ctx.parameters.get(station.planned_wild_parameter) if station.planned_wild_parameter else None
     if planned_wild is not None:
         planned_output = ratio * planned_wild.value * station.scale
-        if not _within(out_tag, planned_output, station.output, f"{field}.value", ctx,
+        if not ctx.within(out_tag, planned_output, station.output, f"{field}.value",
                        f"{raw.ratio} at the planned {planned_wild.name} {planned_wild.value:.3g} {planned_wild.unit}"):
             return None
     return RatioAction(station=raw.ratio, on=True, output=station.output, ratio=ratio, rate_per_s=rate,
                        planned_output=planned_output)
 
 
-def _loop_action(raw: LoopSpec, field: str, line: LineDefinition, control: LineControl, ctx: _Context) -> LoopAction | None:
+def _loop_action(raw: LoopSpec, field: str, line: LineDefinition, control: LineControl, ctx: CompileContext) -> LoopAction | None:
     names = [loop.name for loop in control.loops]
     if raw.loop not in names:
         ctx.error(f"{field}.loop", "loop.unknown", f"unknown loop {raw.loop!r} (loops: {', '.join(names)})")
@@ -526,17 +372,17 @@ def _loop_action(raw: LoopSpec, field: str, line: LineDefinition, control: LineC
     if raw.setpoint is not None:
         pv = line.tag(loop.pv)
         setpoint = ctx.value(raw.setpoint, pv.unit, f"{field}.setpoint", f"setpoint of loop {raw.loop}")
-        ok = ok and setpoint is not None and _within(pv, setpoint, loop.pv, f"{field}.setpoint", ctx, "setpoint")
+        ok = ok and setpoint is not None and ctx.within(pv, setpoint, loop.pv, f"{field}.setpoint", "setpoint")
     if raw.output is not None:
         out_tag = line.tag(loop.output)
         output = ctx.value(raw.output, out_tag.unit, f"{field}.output", f"output of loop {raw.loop}")
-        ok = ok and output is not None and _within(out_tag, output, loop.output, f"{field}.output", ctx, "output")
+        ok = ok and output is not None and ctx.within(out_tag, output, loop.output, f"{field}.output", "output")
     if not ok:
         return None
     return LoopAction(loop=raw.loop, mode=mode, setpoint=setpoint, output=output)
 
 
-def _condition(source: str, field: str, line: LineDefinition, ctx: _Context) -> Condition | None:
+def _condition(source: str, field: str, line: LineDefinition, ctx: CompileContext) -> Condition | None:
     try:
         return compile_condition(source, known_addresses=_known_addresses(line),
                                  parameters=ctx.condition_parameters())
@@ -546,14 +392,14 @@ def _condition(source: str, field: str, line: LineDefinition, ctx: _Context) -> 
         return None
 
 
-def _steps(spec: RecipeSpec, line: LineDefinition, control: LineControl, ctx: _Context) -> list[ResolvedStep]:
+def _steps(spec: RecipeSpec, line: LineDefinition, control: LineControl, ctx: CompileContext) -> list[ResolvedStep]:
     if not spec.procedure:
         ctx.error("procedure", "procedure.empty", "the procedure has no steps")
     seen: dict[str, int] = {}
     steps: list[ResolvedStep] = []
     for i, step in enumerate(spec.procedure):
         field = f"procedure[{i}]"
-        if not _NAME.match(step.step):
+        if not NAME.match(step.step):
             ctx.error(f"{field}.step", "procedure.step_name", f"step name {step.step!r}: use lower_case_with_underscores")
         if step.step in seen:
             ctx.error(f"{field}.step", "procedure.duplicate_step",
@@ -570,7 +416,7 @@ def _steps(spec: RecipeSpec, line: LineDefinition, control: LineControl, ctx: _C
     return steps
 
 
-def _transition(step: Any, field: str, line: LineDefinition, ctx: _Context) -> Transition | None:
+def _transition(step: Any, field: str, line: LineDefinition, ctx: CompileContext) -> Transition | None:
     t = step.transition
     tf = f"{field}.transition"
     condition = _condition(t.condition, f"{tf}.condition", line, ctx)
@@ -603,7 +449,7 @@ def _transition(step: Any, field: str, line: LineDefinition, ctx: _Context) -> T
     return Transition(condition=condition, hold_for_s=hold, timeout_s=timeout, on_timeout=on_timeout)
 
 
-def _alarms(spec: RecipeSpec, line: LineDefinition, control: LineControl, ctx: _Context,
+def _alarms(spec: RecipeSpec, line: LineDefinition, control: LineControl, ctx: CompileContext,
             step_names: set[str]) -> list[AlarmDefinition]:
     standing = {a.alarm_id for a in control.alarms}
     seen: set[str] = set()

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
 
 class OnTimeout(StrEnum):
@@ -104,7 +103,7 @@ class Step:
     description: str
     actions: tuple[Action, ...]
     transition: Transition
-    production: bool = False  # membrane is being made in this step (for reports)
+    production: bool = False  # product is being made in this step (for reports)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,36 +145,12 @@ class RecipeHeader:
 
 
 @dataclass(frozen=True, slots=True)
-class DopeLayer:
-    """One cast layer (casting line): its dope, the vessel and pump that deliver it, and
-    the applicator slot that lays it down. Fractions are of the final (titrated) dope."""
-
-    index: int  # 1-based, bottom layer first
-    vessel: str  # device name
-    pump: str  # device name
-    slot: int  # applicator slot number
-    polymer: str
-    solvent: str
-    non_solvent: str | None  # None: no titration (a stable dope)
-    polymer_wt_pct: float
-    non_solvent_wt_pct: float
-    wet_thickness_um: float
-    gap_um: float
-    charge_kg: float  # dope charged into the vessel before titration
-
-    @property
-    def charge_polymer_wt_pct(self) -> float:
-        """Polymer in the charge before titration: the final dope without its
-        non-solvent, so w_p / (1 - w_ns)."""
-        return self.polymer_wt_pct / (1.0 - self.non_solvent_wt_pct / 100.0)
-
-
-@dataclass(frozen=True, slots=True)
 class CompiledRecipe:
     header: RecipeHeader
     parameters: Mapping[str, Parameter]
-    materials: Mapping[str, Any]  # everything else the recipe says of its materials
-    layers: tuple[DopeLayer, ...]  # casting line; empty for the foaming line
+    # The line kind's own blocks, compiled by the kind (e.g. the casting layers and quench
+    # liquid, the foaming materials); generic code never looks inside.
+    block: object
     steps: tuple[Step, ...]
     alarms: tuple[AlarmDefinition, ...]
     yaml_text: str

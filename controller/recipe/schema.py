@@ -23,11 +23,12 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 Value = Union[str, float]
 
 
-class _Strict(BaseModel):
+class StrictSpec(BaseModel):
+    """A recipe block: unknown keys are errors (a typo is not silently ignored)."""
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class HeaderSpec(_Strict):
+class HeaderSpec(StrictSpec):
     id: str
     name: str
     version: int
@@ -37,72 +38,32 @@ class HeaderSpec(_Strict):
     source: str = ""
 
 
-class ParameterSpec(_Strict):
+class ParameterSpec(StrictSpec):
     value: Value
     low: Value | None = None
     high: Value | None = None
     description: str = ""
 
 
-class LayerSpec(_Strict):
-    vessel: str
-    pump: str
-    slot: int
-    polymer: str
-    solvent: str
-    non_solvent: str | None = None  # None: a stable dope, no titration
-    polymer_wt_pct: Value
-    non_solvent_wt_pct: Value = "0 wt%"
-    wet_thickness: Value
-    gap: Value
-    charge: Value
-    description: str = ""
-
-
-class QuenchSpec(_Strict):
-    """Composition of the quench (coagulation) liquid, percent by weight."""
-
-    water_wt_pct: float
-    dmf_wt_pct: float = 0.0
-    surfactant: str | None = None
-    surfactant_wt_pct: float = 0.0
-    description: str = ""
-
-
-class BlowingAgentSpec(_Strict):
-    """One cell-forming fluid of a foaming recipe (seed 001), percent by weight of the melt."""
-
-    name: str
-    wt_pct: float
-
-
-class MaterialsSpec(_Strict):
-    """What a foaming recipe (seed 001) feeds: the polymer and its blowing agents."""
-
-    polymer: str
-    blowing_agents: list[BlowingAgentSpec] = Field(default_factory=list)
-    description: str = ""
-
-
-class SetSpec(_Strict):
+class SetSpec(StrictSpec):
     set: str
     value: Value
 
 
-class RampSpec(_Strict):
+class RampSpec(StrictSpec):
     ramp: str
     to: Value
     rate: Value
 
 
-class LoopSpec(_Strict):
+class LoopSpec(StrictSpec):
     loop: str
     mode: str
     setpoint: Value | None = None
     output: Value | None = None
 
 
-class RatioSpec(_Strict):
+class RatioSpec(StrictSpec):
     ratio: str
     mode: str
     value: Value | None = None  # the ratio, in the station's ratio unit
@@ -138,14 +99,14 @@ ActionSpec = Annotated[
 ]
 
 
-class TransitionSpec(_Strict):
+class TransitionSpec(StrictSpec):
     condition: str
     hold_for: Value = "0 s"
     timeout: Value | None = None  # required by rule transition.timeout (a clearer message)
     on_timeout: str = "hold"
 
 
-class StepSpec(_Strict):
+class StepSpec(StrictSpec):
     step: str
     description: str = ""
     actions: list[ActionSpec] = Field(default_factory=list)
@@ -153,7 +114,7 @@ class StepSpec(_Strict):
     production: bool = False
 
 
-class AlarmSpec(_Strict):
+class AlarmSpec(StrictSpec):
     id: str
     message: str
     priority: int
@@ -163,11 +124,13 @@ class AlarmSpec(_Strict):
     steps: list[str] = Field(default_factory=list)
 
 
-class RecipeSpec(_Strict):
+class RecipeSpec(StrictSpec):
+    """The blocks every recipe has. A line kind subclasses it with its own blocks (the
+    casting line's layers and quench liquid, the foaming line's materials); the compiler
+    validates a recipe against the subclass of the kind its header names."""
+
     header: HeaderSpec
     formula: dict[str, ParameterSpec] = Field(default_factory=dict)
-    layers: list[LayerSpec] = Field(default_factory=list)
-    quench: QuenchSpec | None = None
-    materials: MaterialsSpec | None = None  # foaming line (seed 001)
     procedure: list[StepSpec] = Field(default_factory=list)
     alarms: list[AlarmSpec] = Field(default_factory=list)
+

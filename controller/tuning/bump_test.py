@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from controller.line_config import LoopDefinition
-from controller.recipe.model import CompiledRecipe, LoopAction, LoopMode
-from controller.simulation import build_simulated_line
+from controller.assembly import build_line
+from controller.engine.control import LoopDefinition
 from controller.engine.states import TERMINAL
+from controller.recipe.model import CompiledRecipe, LoopAction, LoopMode
 from controller.tuning.simc import FopdtModel, PiTuning, fit_fopdt, simc_pi
 
 BASELINE_FRACTION = 0.1  # of record_s: manual at the old output before the step
@@ -46,7 +46,7 @@ async def bump_test(recipe: CompiledRecipe, loop_name: str, *, at_step: str, set
 
     ``output_change`` defaults to 5 % of the output's span, downwards if the output sits
     in the upper half of its range."""
-    sim = build_simulated_line(recipe, seed=seed, scan_period_s=scan_period_s)
+    sim = build_line(recipe=recipe, seed=seed, scan_period_s=scan_period_s)
     loop = sim.control.loop(loop_name)  # KeyError naming the loops
     device, tag = loop.output.split(".", 1)
     output_tag = sim.definition.device(device).profile.tag(tag)

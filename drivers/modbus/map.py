@@ -50,7 +50,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from drivers.lines import LineDefinition
+from drivers.definition import LineDefinition
 from drivers.profiles import DataType, DeviceProfile, Direction
 
 MAX_READ_REGISTERS = 125  # FC3 limit

@@ -38,7 +38,7 @@ from asyncua.crypto import uacrypto
 from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
 
 from drivers.clock import Clock
-from drivers.lines import LineDefinition
+from drivers.definition import LineDefinition
 from drivers.opcua.map import (
     HEARTBEAT_IDENTIFIER,
     HEARTBEAT_VARIANT_TYPE,

@@ -55,7 +55,7 @@ from dataclasses import dataclass
 
 from asyncua import ua
 
-from drivers.lines import LineDefinition
+from drivers.definition import LineDefinition
 from drivers.profiles import DataType, Tag
 
 NAMESPACE_URI = "urn:poreline:line"

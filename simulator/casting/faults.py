@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from drivers.lines import LineDefinition
+from drivers.definition import LineDefinition
 
 # Device kinds with a heater the plant models (the dope vessel's is the jacket's heating half).
 HEATED_KINDS: frozenset[str] = frozenset({"quench_bath", "wash_bath", "dryer", "dope_vessel"})

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import simpy
 
-from drivers.lines import DeviceSpec, LineDefinition
+from drivers.definition import DeviceSpec, LineDefinition
 from simulator.casting.faults import PlantFaults
 from simulator.physics import bath, dope, dryer, film, heat_exchange, pumps, vessel
 

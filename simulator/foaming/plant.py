@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import simpy
 
-from drivers.lines import DeviceSpec, LineDefinition
+from drivers.definition import DeviceSpec, LineDefinition
 from simulator.physics import gas, heat_exchange, materials, melt_flow, pumps, rheology
 
 AMBIENT_C: float = 20.0

@@ -57,7 +57,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from drivers.clock import Clock, WallClock
-from drivers.lines import LineDefinition
+from drivers.definition import LineDefinition
 from drivers.opcua.map import (
     CONTROLLER_OBJECT,
     HEARTBEAT_IDENTIFIER,

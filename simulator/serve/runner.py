@@ -37,7 +37,7 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from drivers.clock import WallClock
-from drivers.lines import LineDefinition
+from drivers.definition import LineDefinition
 from drivers.modbus.map import ModbusMap, plan_line_map
 from simulator.serve.modbus import ModbusPlantServer
 from simulator.serve.opcua import OpcUaPlantServer

@@ -5,16 +5,11 @@ from pathlib import Path
 import pytest
 
 from controller.recipe.conditions import compile_condition
-from controller.line_config import GAS_FLOW_SETPOINTS, foaming_control
-from controller.recipe import compile_recipe
-from controller.simulation import line_for_kind
-from controller.soft_sensors import (
-    DIE_FREEZE_ALARM_ID,
-    GAS_PRESSURE_ALARM_ID,
-    FoamingGasSensor,
-    foaming_interlocks,
-)
-from drivers.lines import foaming_line
+from controller.lines.foaming.control import GAS_FLOW_SETPOINTS, foaming_control
+from controller.lines import compile_for_line
+from controller.lines import builtin_line
+from controller.lines.foaming.soft_sensors import DIE_FREEZE_ALARM_ID, GAS_PRESSURE_ALARM_ID, FoamingGasSensor, foaming_interlocks
+from controller.lines.foaming.definition import foaming_line
 from simulator.physics import gas
 from paths import RECIPES
 
@@ -22,8 +17,8 @@ RECIPES = RECIPES
 
 
 def recipe(name: str):  # type: ignore[no-untyped-def]
-    line, control = line_for_kind("foaming")
-    return compile_recipe((RECIPES / name).read_text(encoding="utf-8"), line, control)
+    line, control = builtin_line("foaming")
+    return compile_for_line((RECIPES / name).read_text(encoding="utf-8"), line, control)
 
 
 def interlock(name: str, alarm_id: str):  # type: ignore[no-untyped-def]

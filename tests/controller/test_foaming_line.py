@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from controller.engine.scan import Engine
-from controller.line_config import GAS_FLOW_SETPOINTS
-from controller.recipe import compile_recipe
-from controller.simulation import SimulatedLine, build_simulated_line, line_for_kind
-from controller.soft_sensors import GAS_PRESSURE_ALARM_ID
+from controller.lines.foaming.control import GAS_FLOW_SETPOINTS
+from controller.lines import compile_for_line
+from controller.assembly import AssembledLine, build_line
+from controller.lines import builtin_line
+from controller.lines.foaming.soft_sensors import GAS_PRESSURE_ALARM_ID
 from controller.engine.states import UnitState
 from controller.store import BatchRecorder, create_engine_for, load_batch_record, upgrade
 from scanning import run_until
@@ -33,14 +34,14 @@ def recorder(tmp_path) -> BatchRecorder:
     return BatchRecorder(create_engine_for(url))
 
 
-def simulated(name: str, recorder: BatchRecorder | None = None) -> SimulatedLine:
-    line, control = line_for_kind("foaming")
-    recipe = compile_recipe((RECIPES / name).read_text(encoding="utf-8"), line, control)
-    return build_simulated_line(recipe, recorder=recorder, sample_period_s=60.0)
+def simulated(name: str, recorder: BatchRecorder | None = None) -> AssembledLine:
+    line, control = builtin_line("foaming")
+    recipe = compile_for_line((RECIPES / name).read_text(encoding="utf-8"), line, control)
+    return build_line(recipe=recipe, recorder=recorder, sample_period_s=60.0)
 
 
 
-def in_production(sim: SimulatedLine, minutes: float = 5.0) -> None:
+def in_production(sim: AssembledLine, minutes: float = 5.0) -> None:
     sim.engine.request("start")
     run_until(sim.engine, lambda e: e.step is not None and e.step.name == "production", 4 * 3600.0)
     assert sim.engine.step is not None and sim.engine.step.name == "production"
@@ -53,7 +54,7 @@ def alarm_ids(engine: Engine) -> set[str]:
     return {a["alarm_id"] for a in engine.status().alarms}
 
 
-def assert_written_safe(sim: SimulatedLine, addresses: tuple[str, ...]) -> None:
+def assert_written_safe(sim: AssembledLine, addresses: tuple[str, ...]) -> None:
     """The plant holds 0 in ``addresses``: call right after the scan that raised an
     interlock, to show it drove the line safe within that one scan."""
     for address in addresses:
@@ -61,7 +62,7 @@ def assert_written_safe(sim: SimulatedLine, addresses: tuple[str, ...]) -> None:
         assert sim.plant.commands[device][tag] == 0.0, address
 
 
-def polymer_g_min(sim: SimulatedLine) -> float:
+def polymer_g_min(sim: AssembledLine) -> float:
     return sim.engine.image["melt_pump_1.throughput_kg_h"] * 1000.0 / 60.0
 
 

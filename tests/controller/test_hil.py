@@ -20,8 +20,9 @@ from pyModbusTCP.client import ModbusClient
 from sqlalchemy import text
 
 from controller.engine.scan import Engine
+from controller.assembly import build_line
 from controller.assembly.plant_file import build_hardware_line
-from controller.simulation import line_for_kind
+from controller.lines import builtin_line
 from controller.engine.states import UnitState
 from controller.store import BatchRecorder, create_engine_for, load_batch_record, upgrade
 from drivers.clock import WallClock
@@ -32,7 +33,7 @@ from hil_support import SHORT_RECIPE, SPEED, plant_file, served_plant, short_rec
 from paths import REPO_ROOT
 
 ROOT = REPO_ROOT
-CONTROL = line_for_kind("casting")[1]
+CONTROL = builtin_line("casting")[1]
 
 
 def opcua_port(endpoint: str | None) -> int:
@@ -67,10 +68,8 @@ async def test_short_recipe_completes_against_served_simulator(tmp_path: Path, p
         path = plant_file(tmp_path, modbus_port=served.modbus_port if protocol == "modbus" else None,
                           opcua_port=opcua_port(served.opcua_endpoint) if protocol == "opcua" else None)
         clock = WallClock(SPEED)
-        line = build_hardware_line(path, definition, clock)
-        engine = Engine(line, CONTROL, clock, sample_period_s=5.0, recorder=recorder_for(tmp_path),
-                        simulated=False)
-        engine.load(recipe)
+        assembled = build_line(recipe=recipe, plant_file=path, clock=clock, sample_period_s=5.0, recorder=recorder_for(tmp_path))
+        line, engine = assembled.line, assembled.engine
         engine.request("start")
         try:
             final = await asyncio.wait_for(engine.run(max_duration_s=2000.0), timeout=25.0)
@@ -89,9 +88,8 @@ async def test_mixed_plant_file_drives_both_protocols(tmp_path: Path) -> None:
                           modbus_devices="[dope_vessel_1, dope_vessel_2, dope_pump_1, dope_pump_2, casting_knife]",
                           opcua_devices="[support_belt, quench_bath, wash_bath, dryer]")
         clock = WallClock(SPEED)
-        line = build_hardware_line(path, definition, clock)
-        engine = Engine(line, CONTROL, clock, simulated=False)
-        engine.load(recipe)
+        assembled = build_line(recipe=recipe, plant_file=path, clock=clock)
+        line, engine = assembled.line, assembled.engine
         engine.request("start")
         try:
             final = await asyncio.wait_for(engine.run(max_duration_s=2000.0), timeout=25.0)
@@ -159,9 +157,8 @@ async def test_modbus_outage_holds_then_recovers_and_completes(tmp_path: Path) -
         assert served.modbus_server is not None
         path = plant_file(tmp_path, modbus_port=served.modbus_port, opcua_port=None)
         clock = WallClock(SPEED)
-        line = build_hardware_line(path, definition, clock)
-        engine = Engine(line, CONTROL, clock, sample_period_s=5.0, recorder=recorder, simulated=False)
-        engine.load(recipe)
+        assembled = build_line(recipe=recipe, plant_file=path, clock=clock, sample_period_s=5.0, recorder=recorder)
+        line, engine = assembled.line, assembled.engine
         engine.request("start")
         task = asyncio.create_task(engine.run(max_duration_s=4000.0))
         try:

@@ -23,11 +23,13 @@ from typer.testing import CliRunner
 
 from controller.cli.main import app
 from controller.engine.scan import Engine
-from controller.line_config import MELT_OVERPRESSURE_TRIP_BAR
+from controller.lines.foaming.control import MELT_OVERPRESSURE_TRIP_BAR
 from controller.assembly.plant_file import build_hardware_line
 from controller.recipe.model import CompiledRecipe
-from controller.recipe import compile_recipe
-from controller.simulation import build_plant, line_for_kind, prepare_plant
+from controller.lines import compile_for_line
+from controller.assembly import build_line, simulated_plant
+from controller.lines import builtin_line, kind_named
+from controller.lines.foaming.recipe import foaming_block
 from controller.engine.states import UnitState
 from controller.store import create_engine_for, load_batch_record
 from drivers.clock import WallClock
@@ -42,7 +44,8 @@ ROOT = REPO_ROOT
 SHORT_FOAMING = ROOT / "tests" / "hil_data" / "short-foaming.yaml"
 SPEED = 500.0  # simulated seconds per wall second, plant and controller alike
 RUN_TIMEOUT_S = 60.0  # wall seconds for one run of the short recipe (about 11 s unloaded)
-DEFINITION, CONTROL = line_for_kind("foaming")
+FOAMING = kind_named("foaming")
+DEFINITION, CONTROL = builtin_line("foaming")
 MELT_PRESSURES = ("extruder.melt_pressure_bar", "melt_pump_1.outlet_pressure_bar",
                   "melt_pump_2.outlet_pressure_bar", "die.melt_pressure_bar")
 MOTION = (("melt_pump_1", "speed_setpoint_rpm"), ("melt_pump_2", "speed_setpoint_rpm"),
@@ -51,14 +54,14 @@ MOTION = (("melt_pump_1", "speed_setpoint_rpm"), ("melt_pump_2", "speed_setpoint
 
 
 def short_foaming() -> CompiledRecipe:
-    return compile_recipe(SHORT_FOAMING.read_text(encoding="utf-8"), DEFINITION, CONTROL)
+    return compile_for_line(SHORT_FOAMING.read_text(encoding="utf-8"), DEFINITION, CONTROL)
 
 
 def served_foaming(recipe: CompiledRecipe, protocol: str, *,
                    watchdog_s: float = 3.0) -> tuple[ServedPlant, FoamingPlant]:
     """The foaming plant prepared for ``recipe`` (as ``sim serve --recipe`` does), served over
     one protocol only (an OPC UA server takes seconds to start and stop)."""
-    plant = build_plant(DEFINITION, recipe, seed=0)
+    plant = simulated_plant(FOAMING, DEFINITION, recipe, seed=0)
     assert isinstance(plant, FoamingPlant)
     served = ServedPlant(plant, DEFINITION, modbus_port=free_port(), opcua_port=free_port(),
                          modbus_devices=None if protocol == "modbus" else (),
@@ -85,9 +88,7 @@ def alarm_ids(engine: Engine) -> set[str]:
 
 
 def engine_on(line_path: Path, clock: WallClock, recipe: CompiledRecipe) -> Engine:
-    line = build_hardware_line(line_path, DEFINITION, clock)
-    engine = Engine(line, CONTROL, clock, sample_period_s=60.0, simulated=False)
-    engine.load(recipe)
+    engine = build_line(recipe=recipe, plant_file=line_path, clock=clock, sample_period_s=60.0).engine
     engine.request("start")
     return engine
 
@@ -210,17 +211,18 @@ async def test_blocked_die_trips_melt_overpressure_over_the_wire(tmp_path: Path)
         assert not served.tripped
 
 
-def test_build_plant_prepares_the_foaming_plant_for_the_recipe() -> None:
+def test_simulated_plant_is_prepared_for_the_recipe() -> None:
     recipe = short_foaming()
-    assert build_plant(DEFINITION, None).polymer.name == "PSU"  # type: ignore[union-attr]
-    pes = dataclasses.replace(recipe, materials={**recipe.materials, "polymer": "PES"})
-    plant = build_plant(DEFINITION, pes)
+    unprepared = simulated_plant(FOAMING, DEFINITION, None)
+    assert isinstance(unprepared, FoamingPlant) and unprepared.polymer.name == "PSU"
+    pes = dataclasses.replace(recipe, block=dataclasses.replace(foaming_block(recipe), polymer="PES"))
+    plant = simulated_plant(FOAMING, DEFINITION, pes)
     assert isinstance(plant, FoamingPlant) and plant.polymer.name == "PES"
-    prepare_plant(plant, recipe)  # the same plant, prepared for a PSU recipe
+    FOAMING.prepare_plant(plant, recipe)  # the same plant, prepared for a PSU recipe
     assert plant.polymer.name == "PSU"
-    casting, _ = line_for_kind("casting")
+    casting, _ = builtin_line("casting")
     with pytest.raises(ValueError, match="foaming line"):
-        build_plant(casting, recipe)
+        simulated_plant(kind_named("casting"), casting, recipe)
 
 
 def _foaming_node(identifier: str, port: int) -> Callable[[], Awaitable[object]]:

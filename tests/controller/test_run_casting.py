@@ -10,8 +10,9 @@ from typer.testing import CliRunner
 
 from controller.cli.main import app
 from controller.recipe.model import LoopAction, LoopMode
-from controller.recipe import compile_recipe
-from controller.simulation import build_simulated_line, line_for_kind
+from controller.lines import compile_for_line
+from controller.assembly import build_line
+from controller.lines import builtin_line
 from controller.engine.states import UnitState
 from controller.store import BatchRecorder, create_engine_for, load_batch_record, upgrade
 from scanning import run_until
@@ -23,8 +24,8 @@ CASTING_RECIPES = sorted(p for p in RECIPES.glob("*.yaml")
 
 
 def compile_text(text: str):
-    definition, control = line_for_kind("casting")
-    return compile_recipe(text, definition, control)
+    definition, control = builtin_line("casting")
+    return compile_for_line(text, definition, control)
 
 
 def shortened(text: str, production: str = "20 min") -> str:
@@ -53,7 +54,7 @@ def recorder(tmp_path) -> BatchRecorder:
 @pytest.mark.parametrize("path", CASTING_RECIPES, ids=lambda p: p.stem)
 def test_shipped_recipe_runs_to_complete_and_its_batch_record_holds_steps_and_samples(path, recorder):
     recipe = compile_text(path.read_text(encoding="utf-8"))
-    sim = build_simulated_line(recipe, recorder=recorder, sample_period_s=60.0)
+    sim = build_line(recipe=recipe, recorder=recorder, sample_period_s=60.0)
     sim.engine.request("start")
     final = asyncio.run(sim.engine.run(max_duration_s=30 * 3600.0))
     assert final is UnitState.COMPLETE
@@ -68,7 +69,7 @@ def test_shipped_recipe_runs_to_complete_and_its_batch_record_holds_steps_and_sa
 def test_hold_during_casting_then_unhold_resumes_the_same_step_with_its_timers(recorder):
     text = shortened((RECIPES / "psf-microfilter-example-viii.yaml").read_text(encoding="utf-8"))
     recipe = compile_text(text)
-    sim = build_simulated_line(recipe, recorder=recorder, sample_period_s=60.0)
+    sim = build_line(recipe=recipe, recorder=recorder, sample_period_s=60.0)
     engine = sim.engine
     engine.request("start")
     run_until(engine, lambda e: e.step is not None and e.step.production
@@ -102,7 +103,7 @@ def test_hold_during_casting_then_unhold_resumes_the_same_step_with_its_timers(r
 
 def test_abort_puts_every_device_at_its_safe_value_within_one_scan():
     text = shortened((RECIPES / "two-layer-unsupported-seed003.yaml").read_text(encoding="utf-8"))
-    sim = build_simulated_line(compile_text(text))
+    sim = build_line(recipe=compile_text(text))
     engine = sim.engine
     engine.request("start")
     run_until(engine, lambda e: e.step is not None and e.step.production, 12 * 3600.0)
@@ -118,7 +119,7 @@ def test_abort_puts_every_device_at_its_safe_value_within_one_scan():
 
 def test_a_loop_put_in_manual_from_its_faceplate_holds_its_output_and_returns_bumplessly(recorder):
     text = shortened((RECIPES / "two-layer-unsupported-seed003.yaml").read_text(encoding="utf-8"))
-    sim = build_simulated_line(compile_text(text), recorder=recorder)
+    sim = build_line(recipe=compile_text(text), recorder=recorder)
     engine = sim.engine
     engine.request("start")
     run_until(engine, lambda e: e.step is not None and e.step.production, 12 * 3600.0)
@@ -150,7 +151,7 @@ def test_a_bad_recipe_is_refused_before_anything_moves(tmp_path):
 
 def test_failed_quench_heater_raises_an_alarm_holds_the_run_and_locks_the_heater_off(recorder):
     text = shortened((RECIPES / "psf-microfilter-example-viii.yaml").read_text(encoding="utf-8"))
-    sim = build_simulated_line(compile_text(text), recorder=recorder)
+    sim = build_line(recipe=compile_text(text), recorder=recorder)
     engine = sim.engine
     engine.request("start")
     run_until(engine, lambda e: e.step is not None and e.step.name == "titrate_fast", 6 * 3600.0)
@@ -168,7 +169,7 @@ def test_dope_left_past_its_metastable_lifetime_raises_an_alarm():
     # controller's estimate and the plant's own dope must both run out of lifetime.
     text = (RECIPES / "psf-microfilter-example-viii.yaml").read_text(encoding="utf-8")
     recipe = compile_text(text)
-    sim = build_simulated_line(recipe)
+    sim = build_line(recipe=recipe)
     engine = sim.engine
     engine.request("start")
     run_until(engine, lambda e: e.step is not None and e.step.name == "equilibrate", 8 * 3600.0)

@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 
 from controller.assembly.plant_file import build_hardware_line
-from controller.simulation import build_plant
+from controller.assembly import build_plant
 from drivers import devices as dv
-from drivers import foaming_profiles as fp
+from controller.lines.foaming import profiles as fp
 from drivers.clock import WallClock
 from drivers.line import Line
-from drivers.lines import casting_line, foaming_line
+from controller.lines.casting.definition import casting_line
+from controller.lines.foaming.definition import foaming_line
 from drivers.profiles import TagLimitError
 from drivers.transport import TransportError
 from simulator.foaming.plant import FoamingPlant

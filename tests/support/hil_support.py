@@ -14,9 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from controller.recipe.model import CompiledRecipe
-from controller.recipe import compile_recipe
-from controller.simulation import build_plant, line_for_kind
-from drivers.lines import LineDefinition
+from controller.lines import compile_for_line
+from controller.assembly import simulated_plant
+from controller.lines import builtin_line, kind_named
+from drivers.definition import LineDefinition
 from simulator.casting.plant import CastingPlant
 from simulator.serve.runner import ServedPlant
 
@@ -33,14 +34,14 @@ def free_port() -> int:
 
 def short_recipe() -> CompiledRecipe:
     """The HIL tests' short casting recipe (about 200 simulated seconds)."""
-    definition, control = line_for_kind("casting")
-    return compile_recipe(SHORT_RECIPE.read_text(encoding="utf-8"), definition, control)
+    definition, control = builtin_line("casting")
+    return compile_for_line(SHORT_RECIPE.read_text(encoding="utf-8"), definition, control)
 
 
 def served_plant(recipe: CompiledRecipe, *, speed: float = SPEED, watchdog_s: float = 3.0,
                  seed: int = 0) -> tuple[ServedPlant, CastingPlant, LineDefinition]:
-    definition, _control = line_for_kind("casting")
-    plant = build_plant(definition, recipe, seed)
+    definition, _control = builtin_line("casting")
+    plant = simulated_plant(kind_named(definition.kind), definition, recipe, seed)
     assert isinstance(plant, CastingPlant)
     served = ServedPlant(plant, definition, modbus_port=free_port(), opcua_port=free_port(),
                          speed=speed, step_s=0.02, watchdog_s=watchdog_s)

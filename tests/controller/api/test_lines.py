@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from controller.api import Settings, create_app
-from controller.simulation import line_for_kind, prepare_plant
+from controller.lines import builtin_line, kind_named
 from simulator.casting.plant import CastingPlant
 from hil_support import SHORT_RECIPE, free_port, plant_file, short_recipe
 from simulator.serve.runner import ServedPlant
@@ -65,9 +65,9 @@ def release(client: TestClient, h: dict[str, dict[str, str]], yaml_text: str, pa
 @pytest.fixture
 def served() -> Iterator[ServedPlant]:
     """The casting line served on loopback, prepared for the short HIL recipe."""
-    definition, _control = line_for_kind("casting")
+    definition, _control = builtin_line("casting")
     plant = CastingPlant(definition, seed=0)
-    prepare_plant(plant, short_recipe())
+    kind_named("casting").prepare_plant(plant, short_recipe())
     served = ServedPlant(plant, definition, modbus_port=0, opcua_port=free_port(), speed=SERVED_SPEED,
                          step_s=0.02, watchdog_s=3.0)
     with ServedInThread(served) as running:
@@ -99,7 +99,8 @@ def test_plant_file_drives_a_served_plant_with_live_good_tags(served: ServedPlan
             return tags if belt["value"] is not None and belt["value"] > 1.0 else None
 
         tags = api.wait_for(belt_running, "the served belt to run at line speed", timeout_s=30)
-        assert {t["quality"] for t in tags.values()} == {"good"}  # every device, both protocols
+        device_tags = [t for t in tags.values() if t["direction"] != "derived"]
+        assert {t["quality"] for t in device_tags} == {"good"}  # every device, both protocols
         assert tags["support_belt.line_speed_m_min"]["unit"] == "m/min"
         assert tags["casting_knife.gap_1_um"]["value"] == pytest.approx(380.0, abs=5.0)  # from the plant, over Modbus
         devices = client.get("/line/devices", headers=h["view"]).json()
@@ -132,12 +133,15 @@ def test_foaming_recipe_runs_on_the_built_in_simulator(sqlite_client: TestClient
     state = api.wait_for(lambda: (s := api.run_state(client, h["op"]))["state"] == "Execute" and s, "Execute")
     assert state["recipe_id"] == recipe_id and state["run_id"] is not None
 
-    foaming_definition, _ = line_for_kind("foaming")
+    foaming_definition, _ = builtin_line("foaming")
     expected = {f"{d.name}.{t.name}" for d in foaming_definition.devices for t in d.profile.tags}
+    derived = {d.address for d in foaming_definition.derived}
     live = client.get("/line", headers=h["view"]).json()
     addresses = {t["address"] for t in live["tags"]}
-    assert addresses == expected and addresses != idle  # the foaming line replaced the idle casting line
-    assert all(t["quality"] == "good" for t in live["tags"])
+    assert addresses == expected | derived and addresses != idle  # the foaming line replaced the idle casting line
+    assert all(t["quality"] == "good" for t in live["tags"])  # the run's soft sensors compute every derived tag
+    cell_size = next(t for t in live["tags"] if t["address"] == "die.foam_cell_size_um")
+    assert cell_size["unit"] == "um" and cell_size["direction"] == "derived"
     devices = {d["device"]: d["kind"] for d in client.get("/line/devices", headers=h["view"]).json()}
     assert devices == {d.name: d.profile.kind for d in foaming_definition.devices}
 
@@ -161,3 +165,6 @@ def test_foaming_recipe_runs_on_the_built_in_simulator(sqlite_client: TestClient
                        headers=h["view"])
     assert trend.status_code == 200, trend.text
     assert trend.json()["unit"] == foaming_definition.tag(sampled[0]).unit and trend.json()["points"]
+    derived_trend = client.get(f"/runs/{done['run_id']}/trend", params={"tag": "die.foam_void_fraction_pct",
+                                                                        "max_points": 10}, headers=h["view"])
+    assert derived_trend.status_code == 200 and derived_trend.json()["unit"] == "percent", derived_trend.text

@@ -14,7 +14,8 @@ import pytest
     ("line: foaming\nendpoints:\n  - {name: plc, transport: modbus, port: 5020, devices: [dope_vessel_1]}\n",
      "dope_vessel_1"),
     ("line: casting\ninterlocks: {melt_overpressure_trip_bar: 300}\n"
-     "endpoints:\n  - {name: plc, transport: modbus, port: 5020, devices: all}\n", "melt pressure"),
+     "endpoints:\n  - {name: plc, transport: modbus, port: 5020, devices: all}\n",
+     "casting line has no setting 'melt_overpressure_trip_bar'"),
     ("line: weaving\nendpoints:\n  - {name: plc, transport: modbus, port: 5020, devices: all}\n", "weaving"),
 ])
 def test_serve_refuses_an_unusable_plant_file(tmp_path: Path, api: Any, text: str | None, reason: str) -> None:

@@ -6,19 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from controller.assembly.plant_file import (
-    PlantConfigError,
-    build_hardware_line,
-    endpoint_modbus_map,
-    load_plant_config,
-    parse_plant_config,
-    plant_line_control,
-)
+from controller.assembly.plant_file import PlantConfigError, build_hardware_line, endpoint_modbus_map, load_plant_config, parse_plant_config, plant_line_control
 from drivers.clock import WallClock
-from drivers.lines import casting_line, foaming_line
+from controller.lines.casting.definition import casting_line
+from controller.lines.foaming.definition import foaming_line
 from drivers.modbus.map import plan_line_map
 from drivers.modbus.client import ModbusTransport
 from drivers.opcua.client import OpcUaTransport
+from controller.lines import kind_named
 from paths import DEPLOY, HIL_DATA
 
 DEPLOY = DEPLOY
@@ -140,26 +135,27 @@ def test_run_refuses_a_recipe_for_another_line_kind_than_the_plant_file(tmp_path
     assert "file is for line 'foaming', the recipe is for 'casting'" in " ".join(result.output.split())
 
 
+FOAMING = kind_named("foaming")
 FOAMING_ALL = "line: foaming\nendpoints:\n  - {name: p, transport: modbus, devices: all}\n"
 
 
 def test_plant_file_sets_the_melt_overpressure_trip() -> None:
     config = parse_plant_config("interlocks: {melt_overpressure_trip_bar: 320}\n" + FOAMING_ALL)
-    control = plant_line_control(config, foaming_line())
+    control = plant_line_control(config, FOAMING, foaming_line())
     trip = next(a for a in control.alarms if a.alarm_id == "MELT_OVERPRESSURE")
     assert "die.melt_pressure_bar > 320" in trip.condition and "320 bar" in trip.message
-    default = plant_line_control(parse_plant_config(FOAMING_ALL), foaming_line())
+    default = plant_line_control(parse_plant_config(FOAMING_ALL), FOAMING, foaming_line())
     assert "> 350" in next(a for a in default.alarms if a.alarm_id == "MELT_OVERPRESSURE").condition
 
 
 @pytest.mark.parametrize(("interlocks", "line", "expected"), [
     ("{melt_overpressure_trip_bar: 600}", foaming_line(), "transducers"),  # above the 500 bar range
-    ("{melt_overpressure_trip_bar: 300}", casting_line(), "casting line has no melt pressure"),
+    ("{melt_overpressure_trip_bar: 300}", casting_line(), "casting line has no setting 'melt_overpressure_trip_bar'"),
 ])
 def test_plant_file_interlock_settings_that_cannot_apply_are_refused(interlocks, line, expected) -> None:
     config = parse_plant_config(f"interlocks: {interlocks}\nendpoints:\n  - {{name: p, transport: modbus, devices: all}}\n")
     with pytest.raises(PlantConfigError, match=expected):
-        plant_line_control(config, line, "plant.yaml")
+        plant_line_control(config, kind_named(line.kind), line, "plant.yaml")
 
 
 def test_plant_file_interlock_errors_name_the_field() -> None:

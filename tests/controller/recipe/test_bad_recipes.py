@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 import yaml
 
-from controller.line_config import casting_control
-from controller.recipe import RecipeError, RecipeInvalid, compile_recipe, compile_recipe_with_warnings, format_errors
-from drivers.lines import casting_line
+from controller.lines.casting.control import casting_control
+from controller.recipe import RecipeError, RecipeInvalid, format_errors
+from controller.lines import compile_for_line, compile_text
+from controller.lines.casting.definition import casting_line
 from paths import RECIPES
 
 GOOD = (RECIPES / "psf-microfilter-example-viii.yaml").read_text()
@@ -22,7 +23,7 @@ Recipe = dict[str, Any]
 def errors_of(text: str) -> list[RecipeError]:
     line = casting_line()
     with pytest.raises(RecipeInvalid) as info:
-        compile_recipe(text, line, casting_control(line))
+        compile_for_line(text, line, casting_control(line))
     assert info.value.errors, "RecipeInvalid without errors"
     return info.value.errors
 
@@ -165,7 +166,7 @@ def test_bad_recipe_is_refused_with_field_and_rule(change: Callable[[Recipe], No
 
 def test_the_good_recipe_is_good() -> None:
     line = casting_line()
-    compile_recipe(mutated(lambda data: None), line, casting_control(line))
+    compile_for_line(mutated(lambda data: None), line, casting_control(line))
 
 
 def test_yaml_syntax_error() -> None:
@@ -198,7 +199,7 @@ def test_messages_speak_the_process_engineers_language() -> None:
 
 def test_outside_the_preferred_polysulfone_range_is_only_a_warning() -> None:
     line = casting_line()
-    _recipe, warnings = compile_recipe_with_warnings(
+    _recipe, warnings = compile_text(
         mutated(set_("layers[0].polymer_wt_pct", "11 wt%")), line, casting_control(line))
     assert [(w.field, w.rule, w.severity) for w in warnings] == [
         ("layers[0].polymer_wt_pct", "S000.polymer_preferred", "warning")]

@@ -4,11 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from controller.line_config import casting_control
+from controller.lines.casting.control import casting_control
 from controller.recipe.model import CompiledRecipe, LoopAction, RampAction, SetAction
-from controller.recipe import compile_recipe, compile_recipe_with_warnings, format_errors, load_recipe_file
+from controller.lines.casting.recipe import casting_block
+from controller.lines import compile_for_line, compile_text
+from controller.recipe import format_errors
 from controller.recipe.compiler import compile_standing_alarms
-from drivers.lines import casting_line
+from controller.lines.casting.definition import casting_line
 from paths import RECIPES
 
 RECIPES = RECIPES
@@ -25,7 +27,7 @@ def test_the_four_recipes_are_shipped() -> None:
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_shipped_recipe_compiles_without_errors_or_warnings(path: Path) -> None:
     line = casting_line()
-    recipe, warnings = compile_recipe_with_warnings(path.read_text(), line, casting_control(line))
+    recipe, warnings = compile_text(path.read_text(), line, casting_control(line))
     assert warnings == [], format_errors(warnings)
     assert isinstance(recipe, CompiledRecipe)
     assert recipe.header.line_kind == "casting"
@@ -35,14 +37,14 @@ def test_shipped_recipe_compiles_without_errors_or_warnings(path: Path) -> None:
     # the line ends stopped: every pump that ran and the belt are commanded to 0 last
     last = {a.address: a for a in recipe.steps[-1].actions if isinstance(a, (SetAction, RampAction))}
     assert last["support_belt.line_speed_setpoint_m_min"].target == 0.0  # type: ignore[union-attr]
-    for layer in recipe.layers:
+    for layer in casting_block(recipe).layers:
         assert last[f"{layer.pump}.speed_setpoint_rpm"].value == 0.0  # type: ignore[union-attr]
 
 
 def test_example_viii_values_in_tag_units() -> None:
     line = casting_line()
-    recipe = load_recipe_file(RECIPES / "psf-microfilter-example-viii.yaml", line, casting_control(line))
-    (layer,) = recipe.layers
+    recipe = compile_for_line((RECIPES / "psf-microfilter-example-viii.yaml").read_text(encoding="utf-8"), line, casting_control(line))
+    (layer,) = casting_block(recipe).layers
     assert (layer.polymer_wt_pct, layer.non_solvent_wt_pct) == (9.5, 15.5)
     assert layer.wet_thickness_um == pytest.approx(254.0)  # 10 mil
     assert layer.non_solvent == "2-methyl-2-butanol"
@@ -67,7 +69,7 @@ def test_example_viii_values_in_tag_units() -> None:
 
 def test_production_recipe_holds_eight_hours() -> None:
     line = casting_line()
-    recipe = compile_recipe((RECIPES / "production-8h.yaml").read_text(), line, casting_control(line))
+    recipe = compile_for_line((RECIPES / "production-8h.yaml").read_text(), line, casting_control(line))
     production = [s for s in recipe.steps if s.production]
     assert sum(s.transition.hold_for_s for s in production) == 8 * 3600
     assert all(s.transition.timeout_s > 8 * 3600 for s in production)
@@ -76,18 +78,18 @@ def test_production_recipe_holds_eight_hours() -> None:
 
 def test_two_layer_recipe_sizes_each_pump() -> None:
     line = casting_line()
-    recipe = compile_recipe((RECIPES / "two-layer-unsupported-seed003.yaml").read_text(), line, casting_control(line))
-    assert [(layer.pump, layer.slot, layer.polymer) for layer in recipe.layers] == [
+    recipe = compile_for_line((RECIPES / "two-layer-unsupported-seed003.yaml").read_text(), line, casting_control(line))
+    assert [(layer.pump, layer.slot, layer.polymer) for layer in casting_block(recipe).layers] == [
         ("dope_pump_1", 1, "PES"), ("dope_pump_2", 2, "PES")]
     params = recipe.parameter_values()
-    for layer in recipe.layers:
+    for layer in casting_block(recipe).layers:
         flow = 0.3 * layer.wet_thickness_um * 1e-6 * 2.0 * 1e6
         assert params[f"layer_{layer.index}_pump_speed"] == pytest.approx(flow / (3.0 * 0.98))
 
 
 def test_recipe_alarms_are_compiled() -> None:
     line = casting_line()
-    recipe = compile_recipe((RECIPES / "psf-microfilter-example-viii.yaml").read_text(), line, casting_control(line))
+    recipe = compile_for_line((RECIPES / "psf-microfilter-example-viii.yaml").read_text(), line, casting_control(line))
     alarm = next(a for a in recipe.alarms if a.alarm_id == "ABSORBANCE_HIGH")
     assert alarm.delay_s == 60.0 and alarm.only_in_steps == {"start_casting", "production"}
     assert alarm.condition.evaluate({"dope_vessel_1.absorbance": 0.8})

@@ -9,8 +9,10 @@ import pytest
 import yaml
 
 from controller.recipe.model import CompiledRecipe, RatioAction
-from controller.recipe import RecipeInvalid, compile_recipe, compile_recipe_with_warnings, format_errors
-from controller.simulation import line_for_kind
+from controller.recipe import RecipeInvalid, format_errors
+from controller.lines.foaming.recipe import FoamingBlock, foaming_block
+from controller.lines import compile_for_line, compile_text
+from controller.lines import builtin_line
 from paths import RECIPES
 
 RECIPES = RECIPES
@@ -25,12 +27,12 @@ def test_three_foaming_recipes_are_shipped() -> None:
 
 @pytest.mark.parametrize("path", FOAMING, ids=lambda p: p.name)
 def test_foaming_recipe_compiles_without_errors_or_warnings(path: Path) -> None:
-    line, control = line_for_kind("foaming")
-    recipe, warnings = compile_recipe_with_warnings(path.read_text(), line, control)
+    line, control = builtin_line("foaming")
+    recipe, warnings = compile_text(path.read_text(), line, control)
     assert warnings == [], format_errors(warnings)
     assert isinstance(recipe, CompiledRecipe)
-    assert recipe.header.line_kind == "foaming" and recipe.layers == ()
-    assert recipe.materials["polymer"] in ("PSU", "PES")
+    assert recipe.header.line_kind == "foaming" and isinstance(recipe.block, FoamingBlock)  # no cast layers
+    assert foaming_block(recipe).polymer in ("PSU", "PES")
     # gas in ratio to the polymer: w/(1 - sum w) of the polymer mass (2 wt% CO2, 0.5 wt% water)
     assert recipe.parameters["co2_ratio"].value == pytest.approx(100.0 * 0.02 / 0.975)
     assert recipe.parameters["water_ratio"].value == pytest.approx(100.0 * 0.005 / 0.975)
@@ -48,9 +50,9 @@ def test_foaming_recipe_compiles_without_errors_or_warnings(path: Path) -> None:
 def rules_of(change: Callable[[dict[str, Any]], None]) -> set[str]:
     data = yaml.safe_load(GOOD)
     change(data)
-    line, control = line_for_kind("foaming")
+    line, control = builtin_line("foaming")
     with pytest.raises(RecipeInvalid) as info:
-        compile_recipe(yaml.safe_dump(data, sort_keys=False), line, control)
+        compile_for_line(yaml.safe_dump(data, sort_keys=False), line, control)
     return {e.rule for e in info.value.errors}
 
 

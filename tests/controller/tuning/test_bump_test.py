@@ -10,14 +10,14 @@ from typer.testing import CliRunner
 
 from controller.tuning.bump_test import BumpTestError, bump_test
 from controller.cli.main import app
-from controller.recipe import compile_recipe
-from controller.simulation import line_for_kind
+from controller.lines import compile_for_line
+from controller.lines import builtin_line
 from simulator.physics.heat_exchange import DEFAULT_BARREL_ZONE
 from paths import REPO_ROOT
 
 ROOT = REPO_ROOT
-DEFINITION, CONTROL = line_for_kind("foaming")
-RECIPE = compile_recipe((ROOT / "recipes" / "foaming-production-8h.yaml").read_text(encoding="utf-8"),
+DEFINITION, CONTROL = builtin_line("foaming")
+RECIPE = compile_for_line((ROOT / "recipes" / "foaming-production-8h.yaml").read_text(encoding="utf-8"),
                         DEFINITION, CONTROL)
 
 

@@ -18,7 +18,8 @@ from pyModbusTCP.constants import EXP_DATA_ADDRESS, EXP_DATA_VALUE
 
 from drivers.clock import VirtualClock
 from drivers.line import Line
-from drivers.lines import LineDefinition, casting_line
+from drivers.definition import LineDefinition
+from controller.lines.casting.definition import casting_line
 from drivers.modbus.map import ModbusMap, plan_line_map
 from drivers.modbus.client import ModbusEndpoint, ModbusTransport
 from drivers.profiles import DataType, TagLimitError

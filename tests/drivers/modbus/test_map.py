@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from drivers import casting_profiles as cp
-from drivers.lines import casting_line
-from drivers.modbus.map import (
-    MAX_READ_REGISTERS,
-    MAX_WRITE_REGISTERS,
-    Access,
-    ModbusMap,
-    RegisterKind,
-    WordOrder,
-    plan_line_map,
-    plan_modbus_map,
-)
+from controller.lines.casting import profiles as cp
+from controller.lines.casting.definition import casting_line
+from drivers.modbus.map import MAX_READ_REGISTERS, MAX_WRITE_REGISTERS, Access, ModbusMap, RegisterKind, WordOrder, plan_line_map, plan_modbus_map
 from drivers.profiles import DataType
 
 

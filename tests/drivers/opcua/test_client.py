@@ -19,7 +19,8 @@ from asyncua import Client, ua
 
 from drivers.clock import VirtualClock
 from drivers.line import Line
-from drivers.lines import LineDefinition, casting_line
+from drivers.definition import LineDefinition
+from controller.lines.casting.definition import casting_line
 from drivers.opcua.map import NAMESPACE_URI, device_tag_nodes
 from drivers.opcua.security import make_self_signed_certificate
 from drivers.opcua.client import CLIENT_APPLICATION_URI, ClientSecurity, OpcUaTransport

@@ -1,6 +1,6 @@
 import pytest
 
-from drivers.lines import casting_line
+from controller.lines.casting.definition import casting_line
 from simulator.casting.plant import CastingPlant, DopeCharge
 from simulator.physics import bath, film
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from drivers.lines import foaming_line
+from controller.lines.foaming.definition import foaming_line
 from simulator.foaming.plant import FoamingPlant
 from simulator.physics import gas, heat_exchange, rheology
 

@@ -1,97 +1,27 @@
-"""Soft sensors: values the controller computes each scan from measurements and models.
+"""The foaming line's soft sensors (seed 001): gas loading and the single-phase minimum
+pressure, the foam leaving the die; and the interlocks whose limits come from the recipe.
 
-A soft sensor writes calculated tags into the process image (``device.name`` like any
-tag), so conditions, alarms, the historian and the API treat them as measurements.
-The models are the simulator's pure physics functions: one model of the process, used
-by the plant simulator to behave and by the controller to estimate.
+The models are the simulator's pure physics (``simulator.physics.gas``, ``.foam``) and
+material data (``simulator.physics.materials``): one model of the process, used by the
+plant simulator to behave and by the controller to estimate.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Protocol
 
-from controller.line_config import (
-    DIE_FREEZE_MARGIN_K,
-    GAS_FLOW_SETPOINTS,
-    GEAR_PUMP_VOLUMETRIC_EFFICIENCY,
-    StandingAlarm,
-)
-from controller.recipe.model import DopeLayer, LoopAction
-from simulator.physics import dope, materials
-
-
-class SoftSensor(Protocol):
-    @property
-    def addresses(self) -> tuple[str, ...]:
-        """The calculated tags this sensor writes."""
-        ...
-
-    def update(self, image: dict[str, float], dt_s: float) -> None: ...
+from controller.engine.control import StandingAlarm
+from controller.engine.soft_sensors import SoftSensor
+from controller.lines.common import GEAR_PUMP_VOLUMETRIC_EFFICIENCY
+from controller.lines.foaming.control import DIE_FREEZE_MARGIN_K, GAS_FLOW_SETPOINTS
+from controller.lines.foaming.recipe import foaming_block
+from controller.recipe.model import CompiledRecipe, LoopAction
+from drivers.definition import LineDefinition
+from simulator.physics import foam, gas, materials
+from simulator.physics.gas import CO2_MOLAR_MASS_KG_MOL, WATER_MOLAR_MASS_KG_MOL
 
 
-@dataclass(slots=True)
-class DopeLifetimeEstimator:
-    """How much of its metastable lifetime a titrated dope has used.
-
-    Composition from the charge (recipe) and the dosing totaliser; depth past the binodal
-    from the cloud-point correlation at the measured dope temperature; ageing integrated
-    with the same law the simulator uses (undisturbed dope ages at 1/lifetime, agitation
-    redisperses). Seed 000: near the binodal the dispersion lasts weeks, deep inside it
-    segregates in hours or minutes, and agitation redisperses it.
-    """
-
-    layer: DopeLayer
-    aging: float = 0.0
-    _curve: dope.CloudPointCurve = field(init=False)
-    _polymer_kg: float = field(init=False)
-    _solvent_kg: float = field(init=False)
-    _non_solvent_g_ml: float = field(init=False)
-    _keys: tuple[str, str, str, str, str] = field(init=False)
-
-    def __post_init__(self) -> None:
-        layer = self.layer
-        if layer.non_solvent is None:
-            raise ValueError(f"layer {layer.index} has no non-solvent: nothing to estimate")
-        self._curve = dope.cloud_point_curve(layer.polymer, layer.solvent, layer.non_solvent)
-        self._polymer_kg = layer.charge_kg * layer.charge_polymer_wt_pct / 100.0
-        self._solvent_kg = layer.charge_kg - self._polymer_kg
-        self._non_solvent_g_ml = dope.NON_SOLVENTS[self._curve.non_solvent].density_g_cm3
-        v = layer.vessel
-        self._keys = (f"{v}.dosed_total_ml", f"{v}.temperature_c", f"{v}.agitator_speed_rpm",
-                      f"{v}.metastable_life_used_pct", f"{v}.binodal_depth")
-
-    @property
-    def addresses(self) -> tuple[str, ...]:
-        return self._keys[3:]
-
-    def update(self, image: dict[str, float], dt_s: float) -> None:
-        dosed_key, temperature_key, agitator_key, used_key, depth_key = self._keys
-        non_solvent_kg = image.get(dosed_key, 0.0) * self._non_solvent_g_ml / 1000.0
-        total_kg = self._polymer_kg + self._solvent_kg + non_solvent_kg
-        depth = dope.binodal_depth(self._curve, self._polymer_kg / total_kg,
-                                   non_solvent_kg / total_kg, image.get(temperature_key, 20.0))
-        agitation = dope.agitation_fraction(image.get(agitator_key, 0.0))
-        self.aging = dope.aging_step(self.aging, depth, agitation, dt_s)
-        image[used_key] = 100.0 * self.aging
-        image[depth_key] = depth if math.isfinite(depth) else -1.0
-
-
-def lifetime_alarm_source(estimator: DopeLifetimeEstimator) -> tuple[str, str, str]:
-    """(alarm id, message, condition) of the alarm on a dope past its metastable lifetime."""
-    vessel = estimator.layer.vessel
-    return (f"DOPE_{estimator.layer.index}_LIFETIME_EXCEEDED",
-            f"{vessel}: dope past its metastable lifetime; it segregates unless redispersed "
-            "(seed 000) - agitate and check the absorbance before casting",
-            f"{vessel}.metastable_life_used_pct >= 100")
-
-
-def casting_soft_sensors(layers: tuple[DopeLayer, ...]) -> list[DopeLifetimeEstimator]:
-    return [DopeLifetimeEstimator(layer) for layer in layers if layer.non_solvent is not None]
-
-
-# ------------------------------------------------------------------ foaming line (seed 001)
 @dataclass(slots=True)
 class FoamingGasSensor:
     """Gas loading of the melt and the single-phase minimum pressure (seed 001).
@@ -108,7 +38,7 @@ class FoamingGasSensor:
     displacement_cm3_rev: float
     pressure_factor: float
     volumetric_efficiency: float = GEAR_PUMP_VOLUMETRIC_EFFICIENCY
-    _henry: tuple = field(init=False)
+    _henry: tuple[gas.HenryCorrelation, gas.HenryCorrelation] = field(init=False)
     _density_kg_m3: float = field(init=False)
 
     def __post_init__(self) -> None:
@@ -122,7 +52,6 @@ class FoamingGasSensor:
                 "heat_exchanger.single_phase_min_bar")
 
     def update(self, image: dict[str, float], dt_s: float) -> None:
-        from simulator.physics import gas
         polymer_kg_h = (self.displacement_cm3_rev * 1e-6 * max(image.get("melt_pump_1.speed_rpm", 0.0), 0.0)
                         * 60.0 * self.volumetric_efficiency * self._density_kg_m3)
         co2_kg_h = max(image.get("co2_pump.mass_flow_g_min", 0.0), 0.0) * 0.06
@@ -169,8 +98,6 @@ class FoamSensor:
                 "die.pressure_drop_rate_gpa_s")
 
     def update(self, image: dict[str, float], dt_s: float) -> None:
-        from simulator.physics import foam
-        from simulator.physics.gas import CO2_MOLAR_MASS_KG_MOL, WATER_MOLAR_MASS_KG_MOL
         flow_m3_s = (self.displacement_cm3_rev * 1e-6 * max(image.get("melt_pump_2.speed_rpm", 0.0), 0.0) / 60.0
                      * self.volumetric_efficiency)
         gap_m = image.get("die.gap_mm", 0.0) / 1000.0
@@ -200,10 +127,10 @@ GAS_PRESSURE_ALARM_ID = "GAS_BELOW_SINGLE_PHASE"
 DIE_FREEZE_ALARM_ID = "DIE_FREEZE"
 
 
-def foaming_soft_sensors(recipe, line) -> list[SoftSensor]:  # type: ignore[no-untyped-def]
+def foaming_soft_sensors(recipe: CompiledRecipe, line: LineDefinition) -> list[SoftSensor]:
     """The foaming line's soft sensors for ``recipe``: gas loading and P_min (polymer from
     its materials, the gas-pressure factor from its formula), then the foam estimate."""
-    polymer = str(recipe.materials.get("polymer", "PSU"))
+    polymer = foaming_block(recipe).polymer
     die = line.device("die").equipment
     return [
         FoamingGasSensor(polymer=polymer, displacement_cm3_rev=line.device("melt_pump_1").equipment[
@@ -213,7 +140,7 @@ def foaming_soft_sensors(recipe, line) -> list[SoftSensor]:  # type: ignore[no-u
     ]
 
 
-def foaming_interlocks(recipe) -> list[StandingAlarm]:  # type: ignore[no-untyped-def]
+def foaming_interlocks(recipe: CompiledRecipe) -> list[StandingAlarm]:
     """The foaming line's interlocks that depend on the recipe (seed 001):
 
     - gas injection only while the injection stage is above the recipe's factor × P_min at
@@ -244,7 +171,7 @@ def foaming_interlocks(recipe) -> list[StandingAlarm]:  # type: ignore[no-untype
     return alarms
 
 
-def _production_setpoint(recipe, loop: str) -> float | None:  # type: ignore[no-untyped-def]
+def _production_setpoint(recipe: CompiledRecipe, loop: str) -> float | None:
     """The setpoint ``loop`` runs at in the recipe's (first) production step."""
     setpoint = None
     for step in recipe.steps:

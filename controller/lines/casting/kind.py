@@ -1,0 +1,88 @@
+"""The casting line (seeds 000 and 003) as a line kind."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, ClassVar
+
+from pydantic import BaseModel
+
+from controller.engine.control import LineControl, StandingAlarm
+from controller.engine.production import ProductQuantity
+from controller.engine.soft_sensors import SoftSensor
+from controller.lines.casting import definition as casting_definition
+from controller.lines.casting.control import casting_control
+from controller.lines.casting.recipe import (
+    DERIVED_PARAMETER,
+    CastingRecipeSpec,
+    casting_block,
+    compile_casting_block,
+)
+from controller.lines.casting.rules import RULES
+from controller.lines.casting.soft_sensors import casting_soft_sensors, lifetime_alarms
+from controller.lines.kind import LineKind
+from controller.recipe.context import CompileContext
+from controller.recipe.model import CompiledRecipe
+from controller.recipe.rules import Rule
+from controller.recipe.schema import RecipeSpec
+from drivers.definition import LineDefinition
+
+if TYPE_CHECKING:
+    from simulator.plant import SimulatedPlant
+
+# assumption: the simulator's hall is at 20 degC, so a dope is charged at ambient.
+CHARGE_TEMPERATURE_C: float = 20.0
+
+
+class CastingLine(LineKind):
+    name: ClassVar[str] = casting_definition.KIND
+    description: ClassVar[str] = ("titrated metastable dope -> gear pumps -> casting knife over a moving belt -> "
+                                  "quench, wash, dry (seeds 000 and 003)")
+    recipe_spec: ClassVar[type[RecipeSpec]] = CastingRecipeSpec
+    rules: ClassVar[tuple[Rule, ...]] = RULES
+    summary_tags: ClassVar[tuple[str, ...]] = ("support_belt.line_speed_m_min", "casting_knife.wet_thickness_um")
+    default: ClassVar[bool] = True
+
+    def definition(self, name: str | None = None) -> LineDefinition:
+        return casting_definition.casting_line(name=name or "casting-1")
+
+    def control(self, definition: LineDefinition, settings: BaseModel | None = None) -> LineControl:
+        return casting_control(definition)
+
+    def reserved_parameter(self, name: str) -> str:
+        if DERIVED_PARAMETER.match(name):
+            return "names layer_<n>_... are derived from the layers by the compiler"
+        return ""
+
+    def compile_block(self, spec: RecipeSpec, line: LineDefinition, control: LineControl,
+                      ctx: CompileContext) -> object | None:
+        return compile_casting_block(spec, line, ctx)
+
+    def soft_sensors(self, recipe: CompiledRecipe, definition: LineDefinition) -> list[SoftSensor]:
+        return list(casting_soft_sensors(casting_block(recipe).layers))
+
+    def recipe_alarms(self, recipe: CompiledRecipe, definition: LineDefinition) -> list[StandingAlarm]:
+        return lifetime_alarms(casting_block(recipe).layers)
+
+    def product_quantity(self, means: Mapping[str, float], production_s: float,
+                         image: Mapping[str, float]) -> ProductQuantity:
+        return ProductQuantity("Membrane cast", image.get("support_belt.length_m", 0.0), "m")
+
+    def build_plant(self, definition: LineDefinition, seed: int = 0) -> SimulatedPlant:
+        from simulator.casting.plant import CastingPlant  # the simulator: only when a simulated line is built
+
+        return CastingPlant(definition, seed=seed)
+
+    def prepare_plant(self, plant: SimulatedPlant, recipe: CompiledRecipe) -> None:
+        """Charge each layer's vessel with its dope before titration, fill the quench bath."""
+        from simulator.casting.plant import CastingPlant, DopeCharge
+
+        if not isinstance(plant, CastingPlant):
+            raise TypeError(f"a casting recipe prepares a casting plant, not {type(plant).__name__}")
+        block = casting_block(recipe)
+        for layer in block.layers:
+            plant.charge_dope(layer.vessel, DopeCharge(
+                polymer=layer.polymer, solvent=layer.solvent, non_solvent=layer.non_solvent,
+                polymer_wt_pct=layer.charge_polymer_wt_pct, mass_kg=layer.charge_kg,
+                temperature_c=CHARGE_TEMPERATURE_C))
+        plant.fill_quench_bath(block.quench.dmf_wt_pct if block.quench is not None else 0.0)
