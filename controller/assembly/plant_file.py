@@ -48,7 +48,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from controller.engine.control import LineControl
+from controller.recipe.control import LineControl
 from controller.lines import LineKind, kind_named
 from drivers.clock import Clock
 from drivers.line import Line

@@ -1,6 +1,11 @@
 """The scan-cycle engine: PackML states, alarms and interlocks, PID loops, ratio stations,
-and the protocols it drives (soft sensors, the batch-record writer)."""
+the production tally, and the protocols it drives (soft sensors, the batch-record writer)."""
 
+from controller.engine.production import ProductionTally, ProductQuantity
+from controller.engine.recording import RunRecorder
 from controller.engine.scan import Engine, EngineStatus, StepLogEntry
+from controller.engine.soft_sensors import RecipeExtensions, SoftSensor
+from controller.engine.states import Command, CommandRejected, UnitState
 
-__all__ = ["Engine", "EngineStatus", "StepLogEntry"]
+__all__ = ["Command", "CommandRejected", "Engine", "EngineStatus", "ProductQuantity", "ProductionTally",
+           "RecipeExtensions", "RunRecorder", "SoftSensor", "StepLogEntry", "UnitState"]

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from controller.engine.alarms import AlarmEvent, AlarmManager, AlarmState
-from controller.engine.control import LineControl, StandingAlarm
+from controller.recipe.control import LineControl, StandingAlarm
 from controller.engine.pid import Pid
 from controller.engine.ratio import RatioStation
 from controller.engine.recording import RunRecorder

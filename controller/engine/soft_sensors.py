@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from controller.engine.control import StandingAlarm
+from controller.recipe.control import StandingAlarm
 from controller.recipe.model import CompiledRecipe
 from drivers.definition import LineDefinition
 

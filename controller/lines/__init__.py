@@ -14,7 +14,7 @@ import pkgutil
 from importlib.metadata import entry_points
 
 
-from controller.engine.control import LineControl
+from controller.recipe.control import LineControl
 from controller.lines.kind import LineKind, NoPlantSettings
 from controller.recipe.compiler import compile_recipe_with_warnings, load_yaml
 from controller.recipe.errors import RecipeError, RecipeInvalid

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from controller.engine.control import LineControl, StandingAlarm
+from controller.recipe.control import LineControl, StandingAlarm
 from controller.engine.production import ProductQuantity
 from controller.engine.soft_sensors import SoftSensor
 from controller.recipe.context import CompileContext

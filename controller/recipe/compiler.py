@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from controller.engine.control import LineControl
+from controller.recipe.control import LineControl
 from controller.recipe import rules
 from controller.recipe.conditions import ConditionError, compile_condition
 from controller.recipe.context import NAME, CompileContext, unit_error

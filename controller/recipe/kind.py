@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from controller.engine.control import LineControl
+from controller.recipe.control import LineControl
 from controller.recipe.context import CompileContext
 from controller.recipe.rules import Rule
 from controller.recipe.schema import RecipeSpec

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from controller.engine.control import LineControl
+from controller.recipe.control import LineControl
 from controller.recipe.errors import RecipeError
 from controller.recipe.model import (
     Action,

@@ -7,7 +7,7 @@ a real line is tuned at commissioning.
 
 from __future__ import annotations
 
-from controller.engine.control import LineControl, LoopDefinition, StandingAlarm
+from controller.recipe.control import LineControl, LoopDefinition, StandingAlarm
 from drivers.definition import LineDefinition
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from controller.engine.control import StandingAlarm
+from controller.recipe.control import StandingAlarm
 from controller.lines.casting.recipe import DopeLayer
 from simulator.physics import dope
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from controller.engine.control import LineControl, LoopDefinition, RatioDefinition, StandingAlarm
+from controller.recipe.control import LineControl, LoopDefinition, RatioDefinition, StandingAlarm
 from drivers.definition import LineDefinition
 
 # Foaming line (seed 001). Tunings by the SIMC rules on the simulator's models

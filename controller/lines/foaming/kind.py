@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel
 
-from controller.engine.control import LineControl, StandingAlarm
+from controller.recipe.control import LineControl, StandingAlarm
 from controller.engine.production import ProductQuantity
 from controller.engine.soft_sensors import SoftSensor
 from controller.lines.foaming import definition as foaming_definition

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from controller.engine.control import StandingAlarm
+from controller.recipe.control import StandingAlarm
 from controller.engine.soft_sensors import SoftSensor
 from controller.lines.common import GEAR_PUMP_VOLUMETRIC_EFFICIENCY
 from controller.lines.foaming.control import DIE_FREEZE_MARGIN_K, GAS_FLOW_SETPOINTS

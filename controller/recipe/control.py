@@ -1,4 +1,5 @@
-"""A line's controller configuration: its loops, ratio stations and standing alarms.
+"""A line's controller configuration: its loops, ratio stations and standing alarms (the
+recipe language checks recipes against it, the engine runs it).
 
 The line definition (``drivers.definition``) says which devices exist; a line kind
 (``controller.lines``) says how the controller closes loops around them and which alarms
