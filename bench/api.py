@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import socket
 import statistics
-import os
 import subprocess
 import sys
 import tempfile
@@ -73,7 +73,7 @@ def wait_until_up(url: str, server: subprocess.Popen[bytes], timeout_s: float = 
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 class KeepAliveClient:

@@ -38,16 +38,16 @@ from typing import TYPE_CHECKING, Literal
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pymodbus.client import AsyncModbusTcpClient  # noqa: E402
+from pymodbus.client import AsyncModbusTcpClient
 
-from drivers.clock import WallClock  # noqa: E402
-from drivers.line import Line  # noqa: E402
-from controller.assembly import simulated_plant  # noqa: E402
-from controller.lines import default_kind  # noqa: E402
-from drivers.definition import LineDefinition  # noqa: E402
-from drivers.modbus.map import plan_line_map  # noqa: E402
-from drivers.modbus.client import ModbusEndpoint, ModbusTransport  # noqa: E402
-from drivers.transport import DeviceReading  # noqa: E402
+from controller.assembly import simulated_plant
+from controller.lines import default_kind
+from drivers.clock import WallClock
+from drivers.definition import LineDefinition
+from drivers.line import Line
+from drivers.modbus.client import ModbusEndpoint, ModbusTransport
+from drivers.modbus.map import plan_line_map
+from drivers.transport import DeviceReading
 
 if TYPE_CHECKING:
     from simulator.serve.modbus import ModbusPlantServer

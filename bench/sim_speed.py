@@ -25,9 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from controller.assembly import build_line  # noqa: E402
-from controller.lines import compile_for_line  # noqa: E402
-from controller.store import BatchRecorder, create_engine_for, upgrade  # noqa: E402
+from controller.assembly import build_line
+from controller.lines import compile_for_line
+from controller.store import BatchRecorder, create_engine_for, upgrade
 
 PRODUCTION_RECIPES = sorted((ROOT / "recipes").glob("*production-8h.yaml"))
 

@@ -4,17 +4,16 @@ prints, for every built-in line kind; the JSON is read from the maps the servers
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from paths import DOCS, REPO_ROOT
 
 from controller.lines import default_kind, kind_named, kinds
 from drivers.modbus.map import plan_line_map
 from drivers.opcua.map import line_tag_nodes
-from paths import DOCS, REPO_ROOT
 
 ROOT = REPO_ROOT
 # the kinds shipped in controller/lines/ (a test may register more)

@@ -13,8 +13,8 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from controller.api.runtime import LineKindMismatch, RunBusy
 from controller.api.schemas import ErrorResponse, RecipeInvalidResponse, StateConflict
-from controller.recipe import RecipeInvalid
 from controller.engine.states import CommandRejected
+from controller.recipe import RecipeInvalid
 from controller.store import (
     ImmutableVersionError,
     InvalidAlarmTransitionError,

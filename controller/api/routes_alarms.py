@@ -54,7 +54,8 @@ async def shelve(alarm_id: AlarmId, body: ShelveRequest, request: Request,
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"alarm_id: no alarm {alarm_id!r}")
     if engine.alarms.get(alarm_id).state.value in ("normal", "shelved"):
         raise HTTPException(status.HTTP_409_CONFLICT,
-                            f"alarm_id: alarm {alarm_id} is {engine.alarms.get(alarm_id).state.value}; only active alarms can be shelved")
+                            f"alarm_id: alarm {alarm_id} is {engine.alarms.get(alarm_id).state.value}; "
+                            "only active alarms can be shelved")
     _, until_s = runtime.shelve(alarm_id, user.username, body.duration_s)
     run_id = engine.run_id
     occurrence = alarm_store.open_occurrence(session, alarm_id, run_id)

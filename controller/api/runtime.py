@@ -9,8 +9,9 @@ Two kinds of line:
   plant file names (Modbus/OPC UA) for the line kind the file declares, on a wall clock
   (speed 1 for real plants), and no simulator is created.
 
-Both are built by the one assembly point, :func:`controller.assembly.build_line`.  Starting a run builds a fresh engine (and connection) on a fresh clock, so run
-  seconds start at 0; a recipe for another line kind is refused (:class:`LineKindMismatch`).
+Both are built by the one assembly point, :func:`controller.assembly.build_line`. Starting a
+run builds a fresh engine (and connection) on a fresh clock, so run seconds start at 0; on a
+plant file a recipe for another line kind is refused (:class:`LineKindMismatch`).
 
 One engine scans at a time, as an asyncio background task (``Engine.run`` with no end
 state, so it keeps scanning between runs and the live tags stay fresh).  A lock makes two
@@ -169,7 +170,7 @@ class LineRuntime:
         await self._stop_scanning()
         try:
             self.recorder.flush()
-        except Exception:  # noqa: BLE001 - closing: log, do not mask the shutdown
+        except Exception:
             log.exception("final flush of the batch recorder failed")
 
     async def _stop_scanning(self) -> None:
@@ -179,13 +180,13 @@ class LineRuntime:
             self._task.cancel()
             try:
                 await asyncio.wait_for(self._task, timeout=STOP_TIMEOUT_S)
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - stopping: nothing to report
+            except (asyncio.CancelledError, Exception):
                 pass
             self._task = None
         if self._sim is not None:
             try:
                 await asyncio.wait_for(self._sim.line.close(), timeout=STOP_TIMEOUT_S)
-            except (asyncio.TimeoutError, Exception):  # noqa: BLE001 - the transports log their own failures
+            except (TimeoutError, Exception):
                 log.warning("closing the line did not finish cleanly", exc_info=True)
 
     def _close_runless_alarms(self) -> None:
@@ -193,7 +194,7 @@ class LineRuntime:
         open (the new engine raises again whatever still stands, under the run)."""
         try:
             self.recorder.close_runless_alarms("closed: the line was rebuilt to start a run")
-        except Exception:  # noqa: BLE001 - the journal must not block a start
+        except Exception:
             log.exception("closing the run-less alarms in the journal failed")
 
     async def _switch(self, sim: _Sim) -> None:
@@ -216,7 +217,7 @@ class LineRuntime:
             await sim.engine.run(until=frozenset(), on_scan=lambda _e: self._after_scan(sim))
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001 - keep the API up; report in the status
+        except Exception as exc:
             log.exception("scan loop stopped")
             self.error = f"scan loop stopped: {type(exc).__name__}: {exc}"
 

@@ -11,9 +11,9 @@ import logging
 
 import yaml
 
-from controller.recipe.model import CompiledRecipe
 from controller.lines import compile_text
 from controller.recipe import RecipeError, RecipeInvalid
+from controller.recipe.model import CompiledRecipe
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ def header_field(text: str, name: str) -> object:
     try:
         data = yaml.safe_load(text)
         return data["header"][name]
-    except Exception:  # noqa: BLE001 - malformed: the compiler reports it
+    except Exception:
         return None
 
 
@@ -32,7 +32,7 @@ def compile_recipe_text(text: str) -> tuple[CompiledRecipe, list[RecipeError]]:
         compiled, warnings = compile_text(text)
     except RecipeInvalid:
         raise
-    except Exception as exc:  # noqa: BLE001 - a compiler crash is still the recipe's problem to report
+    except Exception as exc:
         log.warning("recipe compiler failed", exc_info=True)
         raise RecipeInvalid(
             [RecipeError("", "RECIPE.unreadable", f"the recipe could not be read: {type(exc).__name__}: {exc}")]

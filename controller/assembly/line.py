@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from controller.assembly.plant_file import build_transports, load_plant_config, plant_line_control
-from controller.recipe.control import LineControl
 from controller.engine.recording import RunRecorder
 from controller.engine.scan import Engine
 from controller.lines import LineKind, kind_named
+from controller.recipe.control import LineControl
 from controller.recipe.model import CompiledRecipe
 from drivers.clock import Clock, VirtualClock
 from drivers.definition import LineDefinition

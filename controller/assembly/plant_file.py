@@ -48,13 +48,13 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from controller.recipe.control import LineControl
 from controller.lines import LineKind, kind_named
+from controller.recipe.control import LineControl
 from drivers.clock import Clock
-from drivers.line import Line
 from drivers.definition import LineDefinition
-from drivers.modbus.map import MAX_READ_REGISTERS, ModbusMap, WordOrder, _runs, plan_line_map
+from drivers.line import Line
 from drivers.modbus.client import ModbusEndpoint, ModbusTransport
+from drivers.modbus.map import MAX_READ_REGISTERS, ModbusMap, WordOrder, _runs, plan_line_map
 from drivers.opcua.client import OpcUaTransport
 from drivers.transport import Transport
 
@@ -263,7 +263,7 @@ def _line_kind_mismatch(config: PlantConfig, definition: LineDefinition) -> str:
 def _used_devices(endpoint: ModbusEndpointConfig | OpcUaEndpointConfig,
                   definition: LineDefinition) -> tuple[str, ...]:
     """The endpoint's devices in the line's order."""
-    chosen = set(d.name for d in definition.devices) if endpoint.devices == "all" else set(endpoint.devices)
+    chosen = {d.name for d in definition.devices} if endpoint.devices == "all" else set(endpoint.devices)
     return tuple(d.name for d in definition.devices if d.name in chosen)
 
 

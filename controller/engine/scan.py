@@ -18,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from controller.engine.alarms import AlarmEvent, AlarmManager, AlarmState
-from controller.recipe.control import LineControl, StandingAlarm
 from controller.engine.pid import Pid
 from controller.engine.ratio import RatioStation
 from controller.engine.recording import RunRecorder
@@ -32,6 +31,7 @@ from controller.engine.states import (
     next_state,
 )
 from controller.recipe.conditions import compile_condition
+from controller.recipe.control import LineControl, StandingAlarm
 from controller.recipe.model import (
     AlarmAction,
     AlarmDefinition,
@@ -688,4 +688,4 @@ def _alarm_definition(alarm: StandingAlarm, known: frozenset[str]) -> AlarmDefin
         condition=compile_condition(alarm.condition, known_addresses=known, parameters={}),
         delay_s=alarm.delay_s, action=AlarmAction(alarm.action), force_safe=alarm.force_safe)
 
-__all__ = ["Engine", "EngineStatus", "StepLogEntry", "AlarmState"]
+__all__ = ["AlarmState", "Engine", "EngineStatus", "StepLogEntry"]

@@ -13,10 +13,9 @@ import importlib
 import pkgutil
 from importlib.metadata import entry_points
 
-
-from controller.recipe.control import LineControl
 from controller.lines.kind import LineKind, NoPlantSettings
 from controller.recipe.compiler import compile_recipe_with_warnings, load_yaml
+from controller.recipe.control import LineControl
 from controller.recipe.errors import RecipeError, RecipeInvalid
 from controller.recipe.model import CompiledRecipe
 from drivers.definition import LineDefinition

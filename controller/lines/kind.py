@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from controller.recipe.control import LineControl, StandingAlarm
 from controller.engine.production import ProductQuantity
 from controller.engine.soft_sensors import SoftSensor
 from controller.recipe.context import CompileContext
+from controller.recipe.control import LineControl, StandingAlarm
 from controller.recipe.model import CompiledRecipe
 from controller.recipe.rules import Rule
 from controller.recipe.schema import RecipeSpec
@@ -110,5 +110,5 @@ class LineKind(ABC):
     def build_plant(self, definition: LineDefinition, seed: int = 0) -> SimulatedPlant:
         """The simulated plant of this kind (imports the simulator)."""
 
-    def prepare_plant(self, plant: SimulatedPlant, recipe: CompiledRecipe) -> None:
-        """What operators do before a run (e.g. charge the dope vessels)."""
+    def prepare_plant(self, plant: SimulatedPlant, recipe: CompiledRecipe) -> None:  # noqa: B027 - optional hook
+        """What operators do before a run (e.g. charge the dope vessels); nothing by default."""

@@ -11,16 +11,15 @@ instead of stopping at the first.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
-from controller.recipe.control import LineControl
 from controller.recipe import rules
 from controller.recipe.conditions import ConditionError, compile_condition
 from controller.recipe.context import NAME, CompileContext, unit_error
+from controller.recipe.control import LineControl
 from controller.recipe.errors import RecipeError, RecipeInvalid
 from controller.recipe.kind import RecipeKind
 from controller.recipe.model import (
@@ -89,7 +88,7 @@ def compile_standing_alarms(line: LineDefinition, control: LineControl) -> tuple
 def load_yaml(text: str) -> tuple[object, list[RecipeError]]:
     """The YAML document (duplicate keys refused), or the syntax errors."""
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader), []  # noqa: S506 - SafeLoader subclass
+        return yaml.load(text, Loader=_UniqueKeyLoader), []
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

@@ -210,7 +210,7 @@ class _Compiler:
             ops.append(op)
         operands = [self._numeric(node.left)] + [self._numeric(c) for c in node.comparators]
         fns = tuple(o.fn for o in operands)
-        pairs = tuple(zip(ops, range(len(ops))))
+        pairs = tuple(zip(ops, range(len(ops)), strict=True))
         if len(ops) == 1:
             op, lf, rf = ops[0], fns[0], fns[1]
             return _Node(True, lambda image: op(lf(image), rf(image)))

@@ -31,7 +31,7 @@ class CompileContext:
         self.failed: set[str] = set()
 
     def condition_parameters(self) -> dict[str, float]:
-        values = {name: 0.0 for name in self.failed}
+        values = dict.fromkeys(self.failed, 0.0)
         values.update({n: p.value for n, p in self.parameters.items()})
         return values
 

@@ -72,7 +72,7 @@ class LineControl:
         for loop in self.loops:
             if loop.name == name:
                 return loop
-        raise KeyError(f"no loop {name!r} (loops: {', '.join(l.name for l in self.loops)})")
+        raise KeyError(f"no loop {name!r} (loops: {', '.join(loop.name for loop in self.loops)})")
 
     def ratio(self, name: str) -> RatioDefinition:
         for ratio in self.ratios:

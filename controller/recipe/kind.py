@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from controller.recipe.control import LineControl
 from controller.recipe.context import CompileContext
+from controller.recipe.control import LineControl
 from controller.recipe.rules import Rule
 from controller.recipe.schema import RecipeSpec
 from drivers.definition import LineDefinition

@@ -14,13 +14,13 @@ Actions are written with the verb as the key that names what they act on::
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Union
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 # A value: a quantity as text ("40 degC"), a parameter name ("cast_temperature"),
 # or a plain number (only for plain-number and absorbance tags).
-Value = Union[str, float]
+Value = str | float
 
 
 class StrictSpec(BaseModel):
@@ -85,12 +85,10 @@ def _action_kind(value: Any) -> str | None:
 
 
 ActionSpec = Annotated[
-    Union[
-        Annotated[SetSpec, Tag("<set>")],
-        Annotated[RampSpec, Tag("<ramp>")],
-        Annotated[LoopSpec, Tag("<loop>")],
-        Annotated[RatioSpec, Tag("<ratio>")],
-    ],
+    Annotated[SetSpec, Tag("<set>")]
+    | Annotated[RampSpec, Tag("<ramp>")]
+    | Annotated[LoopSpec, Tag("<loop>")]
+    | Annotated[RatioSpec, Tag("<ratio>")],
     Discriminator(
         _action_kind,
         custom_error_type="action_kind",

@@ -194,7 +194,8 @@ def convert(value: float, from_unit: str, to: str, *, what: str = "") -> float:
     source_kind, target_kind = dimension_name(source), dimension_name(target)
     if source_kind != target_kind and not {source_kind, target_kind} <= {"number", "absorbance"}:
         raise UnitError(
-            f"{_prefix(what)}{value:g} {from_unit} is {_a(source_kind)}, expected {_a(target_kind)} like {_display_unit(to)}", "dimension"
+            f"{_prefix(what)}{value:g} {from_unit} is {_a(source_kind)}, expected {_a(target_kind)} like "
+            f"{_display_unit(to)}", "dimension"
         )
     try:
         return float(registry().Quantity(value, source).to(target).magnitude)

@@ -43,13 +43,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from controller.store.models import (
+    ROLLUP_S,
     Alarm,
     AlarmEvent,
     AlarmState,
     Run,
     RunCommand,
     RunStep,
-    ROLLUP_S,
     Sample,
     SampleQuality,
     SampleRollup,

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from controller.assembly import build_line
-from controller.recipe.control import LoopDefinition
 from controller.engine.states import TERMINAL
+from controller.recipe.control import LoopDefinition
 from controller.recipe.model import CompiledRecipe, LoopAction, LoopMode
 from controller.tuning.simc import FopdtModel, PiTuning, fit_fopdt, simc_pi
 

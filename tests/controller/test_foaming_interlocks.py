@@ -1,17 +1,20 @@
 """The foaming line's recipe-dependent interlocks and the gas soft sensor they read."""
 
-from pathlib import Path
 
 import pytest
-
-from controller.recipe.conditions import compile_condition
-from controller.lines.foaming.control import GAS_FLOW_SETPOINTS, foaming_control
-from controller.lines import compile_for_line
-from controller.lines import builtin_line
-from controller.lines.foaming.soft_sensors import DIE_FREEZE_ALARM_ID, GAS_PRESSURE_ALARM_ID, FoamingGasSensor, foaming_interlocks
-from controller.lines.foaming.definition import foaming_line
-from simulator.physics import gas
 from paths import RECIPES
+
+from controller.lines import builtin_line, compile_for_line
+from controller.lines.foaming.control import GAS_FLOW_SETPOINTS, foaming_control
+from controller.lines.foaming.definition import foaming_line
+from controller.lines.foaming.soft_sensors import (
+    DIE_FREEZE_ALARM_ID,
+    GAS_PRESSURE_ALARM_ID,
+    FoamingGasSensor,
+    foaming_interlocks,
+)
+from controller.recipe.conditions import compile_condition
+from simulator.physics import gas
 
 RECIPES = RECIPES
 

@@ -5,20 +5,18 @@ line ends safe."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
-
-from controller.engine.scan import Engine
-from controller.lines.foaming.control import GAS_FLOW_SETPOINTS
-from controller.lines import compile_for_line
-from controller.assembly import AssembledLine, build_line
-from controller.lines import builtin_line
-from controller.lines.foaming.soft_sensors import GAS_PRESSURE_ALARM_ID
-from controller.engine.states import UnitState
-from controller.store import BatchRecorder, create_engine_for, load_batch_record, upgrade
-from scanning import run_until
 from paths import RECIPES
+from scanning import run_until
+
+from controller.assembly import AssembledLine, build_line
+from controller.engine.scan import Engine
+from controller.engine.states import UnitState
+from controller.lines import builtin_line, compile_for_line
+from controller.lines.foaming.control import GAS_FLOW_SETPOINTS
+from controller.lines.foaming.soft_sensors import GAS_PRESSURE_ALARM_ID
+from controller.store import BatchRecorder, create_engine_for, load_batch_record, upgrade
 
 RECIPES = RECIPES
 FOAM_TAGS = ("die.foam_cell_density_per_cm3", "die.foam_cell_size_um", "die.foam_void_fraction_pct",

@@ -16,21 +16,20 @@ from pathlib import Path
 
 import pytest
 from asyncua import Client, ua
+from hil_support import SHORT_RECIPE, SPEED, plant_file, served_plant, short_recipe, wait_for
+from paths import REPO_ROOT
 from pyModbusTCP.client import ModbusClient
 from sqlalchemy import text
 
-from controller.engine.scan import Engine
 from controller.assembly import build_line
 from controller.assembly.plant_file import build_hardware_line
-from controller.lines import builtin_line
 from controller.engine.states import UnitState
+from controller.lines import builtin_line
 from controller.store import BatchRecorder, create_engine_for, load_batch_record, upgrade
 from drivers.clock import WallClock
 from drivers.modbus.map import plan_line_map
 from drivers.opcua.map import NAMESPACE_URI
 from drivers.profiles import TagLimitError
-from hil_support import SHORT_RECIPE, SPEED, plant_file, served_plant, short_recipe, wait_for
-from paths import REPO_ROOT
 
 ROOT = REPO_ROOT
 CONTROL = builtin_line("casting")[1]
@@ -63,7 +62,7 @@ def modbus_float(port: int, address: int) -> float | None:
 @pytest.mark.parametrize("protocol", ["modbus", "opcua"])
 async def test_short_recipe_completes_against_served_simulator(tmp_path: Path, protocol: str) -> None:
     recipe = short_recipe()
-    served, _plant, definition = served_plant(recipe)
+    served, _plant, _definition = served_plant(recipe)
     async with served:
         path = plant_file(tmp_path, modbus_port=served.modbus_port if protocol == "modbus" else None,
                           opcua_port=opcua_port(served.opcua_endpoint) if protocol == "opcua" else None)
@@ -82,7 +81,7 @@ async def test_short_recipe_completes_against_served_simulator(tmp_path: Path, p
 
 async def test_mixed_plant_file_drives_both_protocols(tmp_path: Path) -> None:
     recipe = short_recipe()
-    served, _plant, definition = served_plant(recipe)
+    served, _plant, _definition = served_plant(recipe)
     async with served:
         path = plant_file(tmp_path, modbus_port=served.modbus_port, opcua_port=opcua_port(served.opcua_endpoint),
                           modbus_devices="[dope_vessel_1, dope_vessel_2, dope_pump_1, dope_pump_2, casting_knife]",
@@ -151,7 +150,7 @@ async def test_out_of_limit_setpoint_refused_before_the_wire(tmp_path: Path) -> 
 
 async def test_modbus_outage_holds_then_recovers_and_completes(tmp_path: Path) -> None:
     recipe = short_recipe()
-    served, _plant, definition = served_plant(recipe, watchdog_s=30.0)
+    served, _plant, _definition = served_plant(recipe, watchdog_s=30.0)
     recorder = recorder_for(tmp_path)
     async with served:
         assert served.modbus_server is not None

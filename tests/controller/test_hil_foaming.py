@@ -19,26 +19,24 @@ from pathlib import Path
 
 import pytest
 from asyncua import Client
+from hil_support import SHORT_RECIPE as SHORT_CASTING
+from hil_support import free_port, wait_for
+from paths import REPO_ROOT
 from typer.testing import CliRunner
 
+from controller.assembly import build_line, simulated_plant
 from controller.cli.main import app
 from controller.engine.scan import Engine
-from controller.lines.foaming.control import MELT_OVERPRESSURE_TRIP_BAR
-from controller.assembly.plant_file import build_hardware_line
-from controller.recipe.model import CompiledRecipe
-from controller.lines import compile_for_line
-from controller.assembly import build_line, simulated_plant
-from controller.lines import builtin_line, kind_named
-from controller.lines.foaming.recipe import foaming_block
 from controller.engine.states import UnitState
+from controller.lines import builtin_line, compile_for_line, kind_named
+from controller.lines.foaming.control import MELT_OVERPRESSURE_TRIP_BAR
+from controller.lines.foaming.recipe import foaming_block
+from controller.recipe.model import CompiledRecipe
 from controller.store import create_engine_for, load_batch_record
 from drivers.clock import WallClock
 from drivers.opcua.map import NAMESPACE_URI
 from simulator.foaming.plant import FoamingPlant
-from hil_support import SHORT_RECIPE as SHORT_CASTING
-from hil_support import free_port, wait_for
 from simulator.serve.runner import ServedPlant
-from paths import REPO_ROOT
 
 ROOT = REPO_ROOT
 SHORT_FOAMING = ROOT / "tests" / "hil_data" / "short-foaming.yaml"
@@ -148,7 +146,7 @@ async def test_poreline_run_plant_completes_the_short_foaming_recipe_over_modbus
                 co2_seen_g_min = max(co2_seen_g_min, plant.co2_g_min)
                 try:
                     await asyncio.wait_for(proc.wait(), timeout=0.02)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             output = " ".join((await asyncio.wait_for(reader, timeout=10.0)).decode().split())
         finally:
@@ -187,7 +185,7 @@ async def test_blocked_die_trips_melt_overpressure_over_the_wire(tmp_path: Path)
             plant.faults.block_die()
             try:
                 final = await asyncio.wait_for(asyncio.shield(task), timeout=15.0)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pytest.fail(f"no trip 15 s after the die blocked: {engine.state}, alarms {alarm_ids(engine)}")
         finally:
             if not task.done():
@@ -250,7 +248,7 @@ async def test_sim_serve_line_foaming_serves_the_foaming_plant(tmp_path: Path) -
             assert time.monotonic() < deadline, "sim serve --line foaming did not serve the exchanger node"
             try:
                 value = await asyncio.wait_for(read(), timeout=5.0)
-            except (OSError, asyncio.TimeoutError, ConnectionError):
+            except (TimeoutError, OSError, ConnectionError):
                 await asyncio.sleep(0.2)
         safe = DEFINITION.device("heat_exchanger").profile.tag("coolant_setpoint_c").safe_value
         assert value == pytest.approx(safe)

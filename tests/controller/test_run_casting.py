@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
+from paths import RECIPES
+from scanning import run_until
 from typer.testing import CliRunner
 
-from controller.cli.main import app
-from controller.recipe.model import LoopAction, LoopMode
-from controller.lines import compile_for_line
 from controller.assembly import build_line
-from controller.lines import builtin_line
+from controller.cli.main import app
 from controller.engine.states import UnitState
+from controller.lines import builtin_line, compile_for_line
+from controller.recipe.model import LoopAction, LoopMode
 from controller.store import BatchRecorder, create_engine_for, load_batch_record, upgrade
-from scanning import run_until
-from paths import RECIPES
 
 RECIPES = RECIPES
 CASTING_RECIPES = sorted(p for p in RECIPES.glob("*.yaml")

@@ -13,10 +13,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from controller.recipe.model import CompiledRecipe
-from controller.lines import compile_for_line
 from controller.assembly import simulated_plant
-from controller.lines import builtin_line, kind_named
+from controller.lines import builtin_line, compile_for_line, kind_named
+from controller.recipe.model import CompiledRecipe
 from drivers.definition import LineDefinition
 from simulator.casting.plant import CastingPlant
 from simulator.serve.runner import ServedPlant

@@ -51,7 +51,8 @@ def casting_control(line: LineDefinition) -> LineControl:
             f"{pump.name}.speed_setpoint_rpm", 10.0, "hold", force_safe=(pump.name,)))
         alarms.append(StandingAlarm(
             f"{pump.name.upper()}_HIGH_PRESSURE", f"{pump.name}: discharge pressure high", 1,
-            f"{pump.name}.discharge_pressure_bar > 60", 2.0, "hold", force_safe=(pump.name,)))  # assumption: 60 bar relief margin on a 100 bar dope line
+            # assumption: 60 bar relief margin on a 100 bar dope line
+            f"{pump.name}.discharge_pressure_bar > 60", 2.0, "hold", force_safe=(pump.name,)))
     alarms.append(StandingAlarm(
         "BELT_STOPPED", "Support belt commanded to run but stopped", 1,
         "support_belt.line_speed_setpoint_m_min > 0.1 and support_belt.line_speed_m_min < 0.02",

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel
 
-from controller.recipe.control import LineControl, StandingAlarm
 from controller.engine.production import ProductQuantity
 from controller.engine.soft_sensors import SoftSensor
 from controller.lines.casting import definition as casting_definition
@@ -22,6 +21,7 @@ from controller.lines.casting.rules import RULES
 from controller.lines.casting.soft_sensors import casting_soft_sensors, lifetime_alarms
 from controller.lines.kind import LineKind
 from controller.recipe.context import CompileContext
+from controller.recipe.control import LineControl, StandingAlarm
 from controller.recipe.model import CompiledRecipe
 from controller.recipe.rules import Rule
 from controller.recipe.schema import RecipeSpec

@@ -119,8 +119,10 @@ def _layers(spec: CastingRecipeSpec, line: LineDefinition, ctx: CompileContext) 
         field = f"layers[{i}]"
         ok = _check_layer_equipment(layer, field, line, slots, used, i, ctx)
         values = {
-            "polymer_wt_pct": ctx.value(layer.polymer_wt_pct, "percent", f"{field}.polymer_wt_pct", f"layer {i + 1} polymer fraction"),
-            "non_solvent_wt_pct": ctx.value(layer.non_solvent_wt_pct, "percent", f"{field}.non_solvent_wt_pct", f"layer {i + 1} non-solvent fraction"),
+            "polymer_wt_pct": ctx.value(layer.polymer_wt_pct, "percent", f"{field}.polymer_wt_pct",
+                                        f"layer {i + 1} polymer fraction"),
+            "non_solvent_wt_pct": ctx.value(layer.non_solvent_wt_pct, "percent", f"{field}.non_solvent_wt_pct",
+                                            f"layer {i + 1} non-solvent fraction"),
             "wet_thickness_um": ctx.value(layer.wet_thickness, "um", f"{field}.wet_thickness", f"layer {i + 1} wet thickness"),
             "gap_um": ctx.value(layer.gap, "um", f"{field}.gap", f"layer {i + 1} knife gap"),
             "charge_kg": ctx.value(layer.charge, "kg", f"{field}.charge", f"layer {i + 1} dope charge"),

@@ -369,7 +369,7 @@ def casting_interlocks(facts: RecipeFacts) -> list[RecipeError]:
 
     by_pump = {layer.pump: layer for layer in _layers(facts)}
     all_pumps = [d.name for d in facts.line.devices_of_kind("dope_pump")]
-    for step, state in zip(facts.steps, commanded_states(facts.steps)):
+    for step, state in zip(facts.steps, commanded_states(facts.steps), strict=True):
         belt = state.outputs.get(BELT, 0.0)
         for pump in all_pumps:
             speed = state.outputs.get(_pump_address(pump), 0.0)
@@ -403,7 +403,7 @@ def production_running(facts: RecipeFacts) -> list[RecipeError]:
     running; PROC.no_production (warning): no step is marked production."""
     out = []
     states = commanded_states(facts.steps)
-    for step, state in zip(facts.steps, states):
+    for step, state in zip(facts.steps, states, strict=True):
         if not step.production:
             continue
         if state.outputs.get(BELT, 0.0) <= 0.0:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from controller.recipe.control import StandingAlarm
 from controller.lines.casting.recipe import DopeLayer
+from controller.recipe.control import StandingAlarm
 from simulator.physics import dope
 
 

@@ -95,7 +95,8 @@ def foaming_control(line: LineDefinition, *, melt_overpressure_trip_bar: float =
         force_safe=("melt_pump_1", "melt_pump_2", "extruder.screw_speed_setpoint_rpm", *gas)))
     alarms.append(StandingAlarm(
         "CO2_HEAD_OVERTEMPERATURE", f"CO2 pump head above {CO2_HEAD_TRIP_C:g} degC: CO2 pump stopped", 1,
-        f"co2_pump.running > 0.5 and co2_pump.head_temperature_c > {CO2_HEAD_TRIP_C:g}", 2.0, "hold", force_safe=(CO2_FLOW_SETPOINT,)))
+        f"co2_pump.running > 0.5 and co2_pump.head_temperature_c > {CO2_HEAD_TRIP_C:g}", 2.0, "hold",
+        force_safe=(CO2_FLOW_SETPOINT,)))
     alarms.append(StandingAlarm(
         "WATER_HEAD_OVERTEMPERATURE", f"Water pump head above {WATER_HEAD_TRIP_C:g} degC: water pump stopped", 1,
         f"water_pump.running > 0.5 and water_pump.head_temperature_c > {WATER_HEAD_TRIP_C:g}", 2.0, "hold",

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel
 
-from controller.recipe.control import LineControl, StandingAlarm
 from controller.engine.production import ProductQuantity
 from controller.engine.soft_sensors import SoftSensor
 from controller.lines.foaming import definition as foaming_definition
@@ -17,6 +16,7 @@ from controller.lines.foaming.rules import RULES
 from controller.lines.foaming.soft_sensors import foaming_interlocks, foaming_soft_sensors
 from controller.lines.kind import LineKind
 from controller.recipe.context import CompileContext
+from controller.recipe.control import LineControl, StandingAlarm
 from controller.recipe.model import CompiledRecipe
 from controller.recipe.rules import Rule
 from controller.recipe.schema import RecipeSpec

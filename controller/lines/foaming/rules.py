@@ -67,7 +67,8 @@ def seed001_two_fluids(facts: RecipeFacts) -> list[RecipeError]:
 
 
 def _production_loops(facts: RecipeFacts) -> list[tuple[ResolvedStep, dict[str, LoopAction]]]:
-    return [(step, state.loops) for step, state in zip(facts.steps, commanded_states(facts.steps)) if step.production]
+    states = commanded_states(facts.steps)
+    return [(step, state.loops) for step, state in zip(facts.steps, states, strict=True) if step.production]
 
 
 def seed001_cooling(facts: RecipeFacts) -> list[RecipeError]:
@@ -134,7 +135,7 @@ def gas_off_first(facts: RecipeFacts) -> list[RecipeError]:
         if final.get(address, 0.0) != 0.0:
             out.append(RecipeError(f"{facts.steps[-1].field}.actions", "LINE.gas_off_first",
                                    f"{address} is left at {final[address]:g} at the end; the line must end stopped"))
-    for step, state in zip(facts.steps, states):
+    for step, state in zip(facts.steps, states, strict=True):
         stopped = state.outputs.get("melt_pump_2.speed_setpoint_rpm", 0.0) == 0.0
         if stopped and any(state.outputs.get(a, 0.0) > 0.0 for a in gas):
             out.append(RecipeError(f"{step.field}.actions", "LINE.gas_off_first",

@@ -11,11 +11,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from controller.recipe.control import StandingAlarm
 from controller.engine.soft_sensors import SoftSensor
 from controller.lines.common import GEAR_PUMP_VOLUMETRIC_EFFICIENCY
 from controller.lines.foaming.control import DIE_FREEZE_MARGIN_K, GAS_FLOW_SETPOINTS
 from controller.lines.foaming.recipe import foaming_block
+from controller.recipe.control import StandingAlarm
 from controller.recipe.model import CompiledRecipe, LoopAction
 from drivers.definition import LineDefinition
 from simulator.physics import foam, gas, materials

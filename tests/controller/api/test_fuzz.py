@@ -11,7 +11,6 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
-
 from schemathesis.generation.modes import GenerationMode
 
 from controller.api import Settings, create_app

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hil_support import SHORT_RECIPE, free_port, plant_file, short_recipe
+from paths import REPO_ROOT
 
 from controller.api import Settings, create_app
 from controller.lines import builtin_line, kind_named
 from simulator.casting.plant import CastingPlant
-from hil_support import SHORT_RECIPE, free_port, plant_file, short_recipe
 from simulator.serve.runner import ServedPlant
-from paths import REPO_ROOT
 
 pytestmark = pytest.mark.timeout(120)  # a hung socket fails fast, with the stacks
 

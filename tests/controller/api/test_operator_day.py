@@ -6,7 +6,6 @@ import csv
 import io
 
 
-
 def test_operator_day(client, database_url, api):
     PASSWORD, cli, wait_for, run_state = api.PASSWORD, api.cli, api.wait_for, api.run_state
     h = api.create_users(client, database_url)

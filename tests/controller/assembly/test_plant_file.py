@@ -5,16 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from paths import DEPLOY, HIL_DATA
 
-from controller.assembly.plant_file import PlantConfigError, build_hardware_line, endpoint_modbus_map, load_plant_config, parse_plant_config, plant_line_control
-from drivers.clock import WallClock
+from controller.assembly.plant_file import (
+    PlantConfigError,
+    build_hardware_line,
+    endpoint_modbus_map,
+    load_plant_config,
+    parse_plant_config,
+    plant_line_control,
+)
+from controller.lines import kind_named
 from controller.lines.casting.definition import casting_line
 from controller.lines.foaming.definition import foaming_line
-from drivers.modbus.map import plan_line_map
+from drivers.clock import WallClock
 from drivers.modbus.client import ModbusTransport
+from drivers.modbus.map import plan_line_map
 from drivers.opcua.client import OpcUaTransport
-from controller.lines import kind_named
-from paths import DEPLOY, HIL_DATA
 
 DEPLOY = DEPLOY
 LINE = casting_line()
@@ -36,7 +43,7 @@ def error_of(tmp_path: Path, text: str) -> str:
 @pytest.mark.parametrize("name", ["plant-modbus.yaml", "plant-opcua.yaml", "plant-mixed.yaml"])
 async def test_deploy_examples_build_a_line(name: str) -> None:
     line = build_hardware_line(DEPLOY / name, LINE, WallClock())
-    kinds = {type(t) for t in line._transports}  # noqa: SLF001 - what the file asked for
+    kinds = {type(t) for t in line._transports}
     expected = {"plant-modbus.yaml": {ModbusTransport}, "plant-opcua.yaml": {OpcUaTransport},
                 "plant-mixed.yaml": {ModbusTransport, OpcUaTransport}}[name]
     assert kinds == expected
@@ -48,7 +55,7 @@ async def test_deploy_examples_build_a_line(name: str) -> None:
 async def test_foaming_deploy_examples_build_the_foaming_line(name: str, transport: type) -> None:
     foaming = foaming_line()
     line = build_hardware_line(DEPLOY / name, foaming, WallClock())
-    assert [type(t) for t in line._transports] == [transport]  # noqa: SLF001 - what the file asked for
+    assert [type(t) for t in line._transports] == [transport]
     await line.close()
     with pytest.raises(PlantConfigError, match="file is for line 'foaming', the recipe is for 'casting'"):
         build_hardware_line(DEPLOY / name, LINE, WallClock())
@@ -73,8 +80,9 @@ def test_mixed_modbus_part_keeps_the_served_addresses() -> None:
 
 
 def test_modbus_map_follows_the_line_order_not_the_file_order(tmp_path: Path) -> None:
+    others = [d for d in ALL if d not in ("dryer", "dope_vessel_1")]
     text = ("endpoints:\n  - {name: p, transport: modbus, port: 5020, devices: [dryer, dope_vessel_1]}\n"
-            f"  - {{name: u, transport: opcua, url: 'opc.tcp://h:4840/', devices: {[d for d in ALL if d not in ('dryer', 'dope_vessel_1')]}}}\n")
+            f"  - {{name: u, transport: opcua, url: 'opc.tcp://h:4840/', devices: {others}}}\n")
     config = parse_plant_config(text)
     planned = endpoint_modbus_map(config.endpoints[0], LINE)  # type: ignore[arg-type]
     assert planned == plan_line_map(LINE, ["dope_vessel_1", "dryer"])

@@ -1,17 +1,16 @@
 """Bad recipes: each a small change to a good one, each refused with the field and the rule."""
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-
-from controller.lines.casting.control import casting_control
-from controller.recipe import RecipeError, RecipeInvalid, format_errors
-from controller.lines import compile_for_line, compile_text
-from controller.lines.casting.definition import casting_line
 from paths import RECIPES
+
+from controller.lines import compile_for_line, compile_text
+from controller.lines.casting.control import casting_control
+from controller.lines.casting.definition import casting_line
+from controller.recipe import RecipeError, RecipeInvalid, format_errors
 
 GOOD = (RECIPES / "psf-microfilter-example-viii.yaml").read_text()
 # Example VIII's steps: 0 warm_up, 1 titrate_fast, 2 titrate_slow, 3 equilibrate, 4 set_gap,

@@ -3,18 +3,19 @@
 from pathlib import Path
 
 import pytest
-
-from controller.lines.casting.control import casting_control
-from controller.recipe.model import CompiledRecipe, LoopAction, RampAction, SetAction
-from controller.lines.casting.recipe import casting_block
-from controller.lines import compile_for_line, compile_text
-from controller.recipe import format_errors
-from controller.recipe.compiler import compile_standing_alarms
-from controller.lines.casting.definition import casting_line
 from paths import RECIPES
 
+from controller.lines import compile_for_line, compile_text
+from controller.lines.casting.control import casting_control
+from controller.lines.casting.definition import casting_line
+from controller.lines.casting.recipe import casting_block
+from controller.recipe import format_errors
+from controller.recipe.compiler import compile_standing_alarms
+from controller.recipe.model import CompiledRecipe, LoopAction, RampAction, SetAction
+
 RECIPES = RECIPES
-SHIPPED = sorted(p for p in RECIPES.glob("*.yaml") if not p.name.startswith("foaming-"))  # foaming: tests/controller/recipe/test_foaming_rules.py
+# foaming recipes: tests/controller/recipe/test_foaming_rules.py
+SHIPPED = sorted(p for p in RECIPES.glob("*.yaml") if not p.name.startswith("foaming-"))
 
 
 def test_the_four_recipes_are_shipped() -> None:
@@ -43,7 +44,8 @@ def test_shipped_recipe_compiles_without_errors_or_warnings(path: Path) -> None:
 
 def test_example_viii_values_in_tag_units() -> None:
     line = casting_line()
-    recipe = compile_for_line((RECIPES / "psf-microfilter-example-viii.yaml").read_text(encoding="utf-8"), line, casting_control(line))
+    text = (RECIPES / "psf-microfilter-example-viii.yaml").read_text(encoding="utf-8")
+    recipe = compile_for_line(text, line, casting_control(line))
     (layer,) = casting_block(recipe).layers
     assert (layer.polymer_wt_pct, layer.non_solvent_wt_pct) == (9.5, 15.5)
     assert layer.wet_thickness_um == pytest.approx(254.0)  # 10 mil
@@ -62,7 +64,7 @@ def test_example_viii_values_in_tag_units() -> None:
     warm_up = recipe.steps[0]
     loop = warm_up.actions[0]
     assert isinstance(loop, LoopAction) and loop.setpoint == 40.0
-    image = {a: 0.0 for a in recipe.steps[2].transition.condition.addresses}
+    image = dict.fromkeys(recipe.steps[2].transition.condition.addresses, 0.0)
     image["dope_vessel_1.absorbance"] = 0.61
     assert recipe.steps[2].transition.condition.evaluate(image)
 

@@ -7,13 +7,12 @@ from typing import Any
 
 import pytest
 import yaml
-
-from controller.recipe.model import CompiledRecipe, RatioAction
-from controller.recipe import RecipeInvalid, format_errors
-from controller.lines.foaming.recipe import FoamingBlock, foaming_block
-from controller.lines import compile_for_line, compile_text
-from controller.lines import builtin_line
 from paths import RECIPES
+
+from controller.lines import builtin_line, compile_for_line, compile_text
+from controller.lines.foaming.recipe import FoamingBlock, foaming_block
+from controller.recipe import RecipeInvalid, format_errors
+from controller.recipe.model import CompiledRecipe, RatioAction
 
 RECIPES = RECIPES
 FOAMING = sorted(RECIPES.glob("foaming-*.yaml"))

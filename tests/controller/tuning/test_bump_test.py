@@ -3,17 +3,14 @@ own parameters, the line keeps running, and bad requests are refused before anyt
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from paths import REPO_ROOT
 from typer.testing import CliRunner
 
-from controller.tuning.bump_test import BumpTestError, bump_test
 from controller.cli.main import app
-from controller.lines import compile_for_line
-from controller.lines import builtin_line
+from controller.lines import builtin_line, compile_for_line
+from controller.tuning.bump_test import BumpTestError, bump_test
 from simulator.physics.heat_exchange import DEFAULT_BARREL_ZONE
-from paths import REPO_ROOT
 
 ROOT = REPO_ROOT
 DEFINITION, CONTROL = builtin_line("foaming")

@@ -16,12 +16,12 @@ import pytest
 from pyModbusTCP.client import ModbusClient
 from pyModbusTCP.constants import EXP_DATA_ADDRESS, EXP_DATA_VALUE
 
-from drivers.clock import VirtualClock
-from drivers.line import Line
-from drivers.definition import LineDefinition
 from controller.lines.casting.definition import casting_line
-from drivers.modbus.map import ModbusMap, plan_line_map
+from drivers.clock import VirtualClock
+from drivers.definition import LineDefinition
+from drivers.line import Line
 from drivers.modbus.client import ModbusEndpoint, ModbusTransport
+from drivers.modbus.map import ModbusMap, plan_line_map
 from drivers.profiles import DataType, TagLimitError
 from drivers.transport import DeviceReading, Quality, TransportError
 from simulator.serve.modbus import ModbusPlantServer

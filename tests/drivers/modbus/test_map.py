@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from controller.lines.casting import profiles as cp
 from controller.lines.casting.definition import casting_line
-from drivers.modbus.map import MAX_READ_REGISTERS, MAX_WRITE_REGISTERS, Access, ModbusMap, RegisterKind, WordOrder, plan_line_map, plan_modbus_map
+from drivers.modbus.map import (
+    MAX_READ_REGISTERS,
+    MAX_WRITE_REGISTERS,
+    Access,
+    ModbusMap,
+    RegisterKind,
+    WordOrder,
+    plan_line_map,
+    plan_modbus_map,
+)
 from drivers.profiles import DataType
 
 
@@ -17,7 +28,7 @@ def _line_map(**options: int) -> ModbusMap:
 def test_spans_are_contiguous_without_overlap() -> None:
     spans = _line_map().spans
     assert spans[0].address == 0
-    for before, after in zip(spans, spans[1:]):
+    for before, after in itertools.pairwise(spans):
         assert after.address == before.end
 
 

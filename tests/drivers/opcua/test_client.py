@@ -17,13 +17,13 @@ import pytest
 import pytest_asyncio
 from asyncua import Client, ua
 
-from drivers.clock import VirtualClock
-from drivers.line import Line
-from drivers.definition import LineDefinition
 from controller.lines.casting.definition import casting_line
+from drivers.clock import VirtualClock
+from drivers.definition import LineDefinition
+from drivers.line import Line
+from drivers.opcua.client import CLIENT_APPLICATION_URI, ClientSecurity, OpcUaTransport
 from drivers.opcua.map import NAMESPACE_URI, device_tag_nodes
 from drivers.opcua.security import make_self_signed_certificate
-from drivers.opcua.client import CLIENT_APPLICATION_URI, ClientSecurity, OpcUaTransport
 from drivers.profiles import DataType, TagLimitError
 from drivers.transport import Quality, TransportError
 from simulator.serve.opcua import OpcUaPlantServer, ServerSecurity

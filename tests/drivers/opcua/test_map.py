@@ -11,9 +11,18 @@ import pytest_asyncio
 from asyncua import Client, ua
 
 from controller.lines.casting import profiles as cp
-from drivers.definition import DeviceSpec, LineDefinition
 from controller.lines.casting.definition import casting_line
-from drivers.opcua.map import HEARTBEAT_IDENTIFIER, NAMESPACE_URI, TagNode, from_variant_value, line_tag_nodes, node_identifier, to_variant_value, variant_type
+from drivers.definition import DeviceSpec, LineDefinition
+from drivers.opcua.map import (
+    HEARTBEAT_IDENTIFIER,
+    NAMESPACE_URI,
+    TagNode,
+    from_variant_value,
+    line_tag_nodes,
+    node_identifier,
+    to_variant_value,
+    variant_type,
+)
 from drivers.profiles import DataType
 from simulator.serve.opcua import OpcUaPlantServer
 
