@@ -181,7 +181,7 @@ class _EndpointLink:
         failed: dict[str, str] = {}
         values: dict[str, dict[str, float]] = {d: {} for d in self.map.devices}
         if not await self.ensure_connected():
-            failed = {d: self.last_error for d in self.map.devices}
+            failed = dict.fromkeys(self.map.devices, self.last_error)
         else:
             unit = self.map.unit_id
             for plan in self._plans:
@@ -192,21 +192,21 @@ class _EndpointLink:
                 except _COMM_ERRORS as exc:
                     reason = f"read {block.count} registers at {block.reference} from {self.endpoint.label}: {exc!r}"
                     self._disconnected(reason)
-                    failed.update({d: reason for d in plan.devices})
+                    failed.update(dict.fromkeys(plan.devices, reason))
                     continue
                 if response.isError():
                     reason = (f"{self.endpoint.label} refused read of {block.count} registers at "
                               f"{block.reference}: exception code {getattr(response, 'exception_code', '?')}")
-                    failed.update({d: reason for d in plan.devices})
+                    failed.update(dict.fromkeys(plan.devices, reason))
                     continue
                 registers = response.registers
                 if len(registers) != block.count:
                     reason = (f"{self.endpoint.label} answered {len(registers)} registers for a read of "
                               f"{block.count} at {block.reference}")
-                    failed.update({d: reason for d in plan.devices})
+                    failed.update(dict.fromkeys(plan.devices, reason))
                     continue
                 numbers = plan.floats.unpack(plan.registers.pack(*registers))
-                for (device, tag), number in zip(plan.float_keys, numbers):
+                for (device, tag), number in zip(plan.float_keys, numbers, strict=True):
                     values[device][tag] = number
                 for word in plan.words:
                     raw = registers[word.offset]

@@ -151,7 +151,7 @@ class OpcUaTransport:
             namespace_index = await client.get_namespace_index(NAMESPACE_URI)
             nodes = [client.get_node(n.node_id(namespace_index)) for n in self._tag_nodes]
             await self._check_data_types(client, nodes)
-        except Exception as error:  # noqa: BLE001 - every failure becomes a TransportError
+        except Exception as error:
             await _disconnect_quietly(client, self._timeout_s)
             raise TransportError(f"OPC UA {self._endpoint}: connect failed: {_describe(error)}") from error
         self._client = client
@@ -242,7 +242,7 @@ class OpcUaTransport:
             return [self._degraded(device, self._last_error) for device in self._devices]
         try:
             data_values = await client.read_attributes(self._nodes, ua.AttributeIds.Value)
-        except Exception as error:  # noqa: BLE001 - read() never raises for a lost endpoint
+        except Exception as error:
             message = f"OPC UA {self._endpoint}: read failed: {_describe(error)}"
             await self._drop(message)
             self._schedule_retry(message)
@@ -315,7 +315,7 @@ class OpcUaTransport:
         except ua.UaStatusCodeError as error:
             code = ua.StatusCode(error.code).name
             raise TransportError(f"{', '.join(names)}: write refused by the server: {code}") from error
-        except Exception as error:  # noqa: BLE001 - the connection is gone
+        except Exception as error:
             message = f"OPC UA {self._endpoint}: write failed: {_describe(error)}"
             await self._drop(message)
             self._schedule_retry(message)
@@ -334,6 +334,6 @@ def _describe(error: BaseException) -> str:
 async def _disconnect_quietly(client: Client, timeout_s: float) -> None:
     try:
         await asyncio.wait_for(client.disconnect(), timeout=timeout_s)
-    except Exception:  # noqa: BLE001 - best effort on a connection already lost
+    except Exception:
         _logger.debug("OPC UA disconnect failed", exc_info=True)
     client.disconnect_socket()

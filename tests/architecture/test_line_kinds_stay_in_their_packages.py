@@ -12,8 +12,9 @@ import ast
 import re
 from pathlib import Path
 
-from controller.lines import kind_names
 from paths import REPO_ROOT
+
+from controller.lines import kind_names
 
 KIND_PACKAGES = ("controller/lines/{kind}/", "simulator/{kind}/")
 GENERIC_ROOTS = ("controller", "drivers", "simulator", "bench")
