@@ -180,7 +180,7 @@ class LineRuntime:
             self._task.cancel()
             try:
                 await asyncio.wait_for(self._task, timeout=STOP_TIMEOUT_S)
-            except (asyncio.CancelledError, Exception):
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - stopping: nothing to report
                 pass
             self._task = None
         if self._sim is not None:

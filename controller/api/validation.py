@@ -22,7 +22,7 @@ def header_field(text: str, name: str) -> object:
     try:
         data = yaml.safe_load(text)
         return data["header"][name]
-    except Exception:
+    except Exception:  # noqa: BLE001 - malformed: the compiler reports it
         return None
 
 

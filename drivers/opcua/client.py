@@ -242,7 +242,7 @@ class OpcUaTransport:
             return [self._degraded(device, self._last_error) for device in self._devices]
         try:
             data_values = await client.read_attributes(self._nodes, ua.AttributeIds.Value)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - read() never raises for a lost endpoint
             message = f"OPC UA {self._endpoint}: read failed: {_describe(error)}"
             await self._drop(message)
             self._schedule_retry(message)

@@ -135,7 +135,7 @@ def test_concurrent_appends_never_fork_the_chain(engine):
             for i in range(per_thread):
                 with make_session() as s, s.begin():
                     audit.append(s, f"worker{n}", "tick", f"t{i}", {"n": n, "i": i})
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(threads_n)]
