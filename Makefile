@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_RECIPE ?= recipes/psf-microfilter-example-viii.yaml
 
-.PHONY: demo test bench clean
+.PHONY: demo test check bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Poreline needs Python >= 3.11")'
@@ -17,7 +17,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/poreline run $(DEMO_RECIPE)
 
-test: $(STAMP)
+# Lint, import layers (DESIGN.md) and strict types on the engine, the recipe language and the drivers.
+check: $(STAMP)
+	$(BIN)/ruff check controller drivers simulator bench tests
+	$(BIN)/lint-imports
+	$(BIN)/mypy -p controller.engine -p controller.recipe -p drivers
+
+test: check
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -28,7 +28,7 @@ class TransportError(ConnectionError):
 @dataclass(slots=True)
 class DeviceReading:
     device: str
-    values: dict[str, float]  # tag name -> value; last good values when quality is not GOOD
+    values: Mapping[str, float]  # tag name -> value; last good values when quality is not GOOD
     quality: Quality
     timestamp_s: float  # clock time of the last good read
     error: str = ""  # why the quality is not GOOD

@@ -93,7 +93,10 @@ class _Node:
 
 
 def _const(value: float | bool, is_bool: bool) -> _Node:
-    return _Node(is_bool, lambda _image, v=value: v, value)
+    def constant(_image: Image) -> float | bool:
+        return value
+
+    return _Node(is_bool, constant, value)
 
 
 class _Compiler:
@@ -113,7 +116,8 @@ class _Compiler:
         if method is None:
             what = _NODE_NAMES.get(type(node), type(node).__name__)
             return self.problem("forbidden", node, f"{what} not allowed in a condition")
-        return method(node)
+        compiled: _Node = method(node)
+        return compiled
 
     # --- leaves -------------------------------------------------------------------
     def _Constant(self, node: ast.Constant) -> _Node:
@@ -148,7 +152,11 @@ class _Compiler:
         if address not in self.known:
             return self.problem("unknown_tag", node, f"unknown tag {address!r}")
         self.addresses.add(address)
-        return _Node(False, lambda image, a=address: image[a])
+
+        def read(image: Image) -> float:
+            return image[address]
+
+        return _Node(False, read)
 
     # --- operators ----------------------------------------------------------------
     def _numeric(self, node: ast.AST) -> _Node:
@@ -239,8 +247,9 @@ class _Compiler:
             return self.problem("forbidden", node, f"{name}() takes two or more arguments")
         args = [self._numeric(a) for a in node.args]
         func = _FUNCTIONS[name]
-        if all(a.constant is not None for a in args):
-            return _const(float(func(*(float(a.constant) for a in args))), False)  # type: ignore[arg-type]
+        constants = [a.constant for a in args if a.constant is not None]
+        if len(constants) == len(args):
+            return _const(float(func(*(float(c) for c in constants))), False)
         fns = tuple(a.fn for a in args)
         if name == "abs":
             f = fns[0]

@@ -23,6 +23,7 @@ from functools import lru_cache
 from tokenize import TokenError  # pint's tokenizer raises it on broken unit text
 
 import pint
+from pint.facets.plain import PlainUnit
 
 
 class UnitError(ValueError):
@@ -38,9 +39,9 @@ class UnitError(ValueError):
 
 
 @lru_cache(maxsize=1)
-def registry() -> pint.UnitRegistry:
+def registry() -> pint.UnitRegistry[float]:
     """The process's unit registry (built once)."""
-    ureg = pint.UnitRegistry()
+    ureg: pint.UnitRegistry[float] = pint.UnitRegistry()
     ureg.define("absorbance_unit = [] = AU")
     return ureg
 
@@ -107,7 +108,7 @@ def looks_like_quantity(text: str) -> bool:
     return _NUMBER.match(text) is not None
 
 
-def parse_quantity(text: str | float | int, *, what: str = "") -> pint.Quantity:
+def parse_quantity(text: str | float | int, *, what: str = "") -> pint.Quantity[float]:
     """Parse ``"40 degC"`` (number first, then unit). A bare number is dimensionless."""
     if isinstance(text, bool):
         raise UnitError(f"{_prefix(what)}{text!r} is a yes/no value, not a quantity")
@@ -117,9 +118,9 @@ def parse_quantity(text: str | float | int, *, what: str = "") -> pint.Quantity:
     return registry().Quantity(number, _parse_unit(unit, text, what))
 
 
-def dimension_name(unit: str | pint.Unit) -> str:
+def dimension_name(unit: str | pint.Unit | PlainUnit) -> str:
     """A readable name of the unit's dimension: 'temperature', 'speed', 'fraction', ..."""
-    parsed = unit if isinstance(unit, pint.Unit) else _parse_unit(unit, unit, "")
+    parsed = _parse_unit(unit, unit, "") if isinstance(unit, str) else unit
     kind = _dimensionless_kind(parsed)
     if kind is not None:
         return kind
@@ -127,7 +128,7 @@ def dimension_name(unit: str | pint.Unit) -> str:
     return _DIMENSION_NAMES.get(dims, f"quantity of dimension {dims}")
 
 
-def _dimensionless_kind(unit: pint.Unit) -> str | None:
+def _dimensionless_kind(unit: pint.Unit | PlainUnit) -> str | None:
     """For dimensionless units: 'absorbance', 'fraction' (percent) or 'number'; else None."""
     if registry().get_dimensionality(unit):
         return None

@@ -26,6 +26,7 @@ import asyncio
 import math
 import struct
 from collections.abc import Mapping, Sequence
+from typing import Literal
 from dataclasses import dataclass
 
 from pymodbus.client import AsyncModbusTcpClient
@@ -218,16 +219,16 @@ class _EndpointLink:
         now_s = self._clock.now_s()
         readings: list[DeviceReading] = []
         for device in self.map.devices:
-            reason = failed.get(device)
-            if reason is None:
+            failure = failed.get(device)
+            if failure is None:
                 self._last_values[device] = values[device]
                 self._last_good_s[device] = now_s
                 readings.append(DeviceReading(device, values[device], Quality.GOOD, now_s))
             elif device in self._last_values:
                 readings.append(DeviceReading(device, dict(self._last_values[device]), Quality.STALE,
-                                              self._last_good_s[device], reason))
+                                              self._last_good_s[device], failure))
             else:
-                readings.append(DeviceReading(device, {}, Quality.BAD_COMM, math.nan, reason))
+                readings.append(DeviceReading(device, {}, Quality.BAD_COMM, math.nan, failure))
         return readings
 
     async def _command_word_base(self, device: str, word: RegisterEntry) -> int:
@@ -245,7 +246,7 @@ class _EndpointLink:
         runs = self.map.write_plan(device, values.keys())
         if not await self.ensure_connected():
             raise TransportError(f"{device}: not connected ({self.last_error})")
-        order = self.map.word_order.value
+        order: Literal["big", "little"] = "big" if self.map.word_order is WordOrder.BIG else "little"
         try:
             for run in runs:
                 registers: list[int] = []

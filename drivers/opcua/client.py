@@ -33,7 +33,11 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from asyncua import Client, Node, ua
+from asyncua import ua
+from asyncua.client.client import Client
+from asyncua.common.node import Node
+from asyncua.ua.attribute_ids import AttributeIds
+from asyncua.ua.uaerrors import UaStatusCodeError
 from asyncua.crypto import uacrypto
 from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
 
@@ -156,7 +160,7 @@ class OpcUaTransport:
             raise TransportError(f"OPC UA {self._endpoint}: connect failed: {_describe(error)}") from error
         self._client = client
         self._nodes = nodes
-        self._heartbeat_node = client.get_node(ua.NodeId(HEARTBEAT_IDENTIFIER, namespace_index))
+        self._heartbeat_node = client.get_node(ua.NodeId(ua.String(HEARTBEAT_IDENTIFIER), ua.Int16(namespace_index)))
         self._backoff_s = self._backoff_initial_s
         self._last_error = ""
         _logger.info("OPC UA %s connected (%d tags)", self._endpoint, len(nodes))
@@ -194,10 +198,10 @@ class OpcUaTransport:
         )
 
     async def _check_data_types(self, client: Client, nodes: list[Node]) -> None:
-        data_types = await client.read_attributes(nodes, ua.AttributeIds.DataType)
+        data_types = await client.read_attributes(nodes, AttributeIds.DataType)
         problems: list[str] = []
         for tag_node, data_value in zip(self._tag_nodes, data_types, strict=True):
-            expected = ua.NodeId(tag_node.variant_type.value, 0)
+            expected = ua.NodeId(ua.Int32(tag_node.variant_type.value), ua.Int16(0))
             status = data_value.StatusCode
             if status is not None and not status.is_good():
                 problems.append(f"{tag_node.address}: {status.name}")
@@ -241,7 +245,7 @@ class OpcUaTransport:
         if client is None:
             return [self._degraded(device, self._last_error) for device in self._devices]
         try:
-            data_values = await client.read_attributes(self._nodes, ua.AttributeIds.Value)
+            data_values = await client.read_attributes(self._nodes, AttributeIds.Value)
         except Exception as error:  # noqa: BLE001 - read() never raises for a lost endpoint
             message = f"OPC UA {self._endpoint}: read failed: {_describe(error)}"
             await self._drop(message)
@@ -312,7 +316,7 @@ class OpcUaTransport:
     ) -> None:
         try:
             results = await client.write_values(nodes, data_values, raise_on_partial_error=False)
-        except ua.UaStatusCodeError as error:
+        except UaStatusCodeError as error:
             code = ua.StatusCode(error.code).name
             raise TransportError(f"{', '.join(names)}: write refused by the server: {code}") from error
         except Exception as error:

@@ -88,7 +88,7 @@ class TagNode:
         return f"{self.device}.{self.tag.name}"
 
     def node_id(self, namespace_index: int) -> ua.NodeId:
-        return ua.NodeId(self.identifier, namespace_index)
+        return ua.NodeId(ua.String(self.identifier), ua.Int16(namespace_index))
 
     def node_id_string(self, namespace_index: int) -> str:
         return node_id_string(self.identifier, namespace_index)
