@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -121,7 +121,6 @@ class _Sim:
     line: Line
     engine: Engine
     start_pending: bool = False
-    shelved_until_t_s: dict[str, float] = field(default_factory=dict)
 
 
 class LineRuntime:
@@ -298,28 +297,15 @@ class LineRuntime:
             engine.alarms.shelve(alarm_id, now_s, until_s, user)
         finally:
             self.recorder.actor = None
-        self.sim.shelved_until_t_s[alarm_id] = until_s
         return now_s, until_s
 
     def active_alarms(self) -> list[dict[str, Any]]:
-        engine = self.engine
-        alarms: list[dict[str, Any]] = []
-        for a in engine.alarms.annunciated():
-            d = a.definition
-            alarms.append({"alarm_id": d.alarm_id, "message": d.message, "priority": d.priority,
-                           "state": a.state.value, "raised_t_s": a.raised_t_s, "shelved_until_t_s": None})
-        for alarm_id in list(self.sim.shelved_until_t_s):
-            if alarm_id not in engine.alarms:
-                continue
-            a = engine.alarms.get(alarm_id)
-            if a.state.value != "shelved":
-                del self.sim.shelved_until_t_s[alarm_id]
-                continue
-            d = a.definition
-            alarms.append({"alarm_id": d.alarm_id, "message": d.message, "priority": d.priority,
-                           "state": "shelved", "raised_t_s": a.raised_t_s,
-                           "shelved_until_t_s": a.shelved_until_s})
-        return alarms
+        """The annunciated alarms, then the shelved ones (shown as shelved, with their expiry)."""
+        alarms = self.engine.alarms
+        return [{"alarm_id": a.definition.alarm_id, "message": a.definition.message,
+                 "priority": a.definition.priority, "state": "shelved" if shelved else a.state.value,
+                 "raised_t_s": a.raised_t_s, "shelved_until_t_s": a.shelved_until_s if shelved else None}
+                for shelved, group in ((False, alarms.annunciated()), (True, alarms.shelved())) for a in group]
 
     def status(self) -> dict[str, Any]:
         engine = self.engine

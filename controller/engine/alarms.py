@@ -2,8 +2,14 @@
 
 States (ANSI/ISA-18.2-2016, figure 5): NORMAL; UNACKNOWLEDGED (active, not yet
 acknowledged); ACKNOWLEDGED (active, acknowledged); RTN_UNACKNOWLEDGED (returned to
-normal before acknowledgement); SHELVED (suppressed by the operator until an expiry).
-An alarm condition must hold for its on-delay before the alarm is raised.
+normal before acknowledgement). An alarm condition must hold for its on-delay before the
+alarm is raised.
+
+Shelving (SHELVED in the journal) changes what an operator is shown, never what the
+control system does: a shelved alarm goes through the same states, returns its action
+when raised (a hold still holds) and keeps its interlock latched until it is acknowledged
+after its condition cleared. When the shelf expires (or is lifted) the alarm is shown again
+in whatever state it has reached.
 """
 
 from __future__ import annotations
@@ -40,8 +46,9 @@ class ActiveAlarm:
     condition_true_s: float | None = None  # how long the condition has held; None: false
     active: bool = False  # the alarm condition (after its delay) is present
     raised_t_s: float = 0.0
-    shelved_until_s: float = 0.0
+    shelved_until_s: float | None = None  # None: not shelved; else when the shelf expires
     interlock_latched: bool = False
+    external: bool = False  # raised and cleared by the engine, not by a condition
 
 
 AlarmListener = Callable[[AlarmEvent], None]
@@ -71,8 +78,11 @@ class AlarmManager:
         return alarm_id in self._alarms
 
     def _emit(self, alarm: ActiveAlarm, t_s: float, user: str = "") -> None:
+        self._emit_state(alarm, alarm.state, t_s, user)
+
+    def _emit_state(self, alarm: ActiveAlarm, state: AlarmState, t_s: float, user: str = "") -> None:
         d = alarm.definition
-        event = AlarmEvent(d.alarm_id, d.message, d.priority, alarm.state, t_s, user)
+        event = AlarmEvent(d.alarm_id, d.message, d.priority, state, t_s, user)
         self.events.append(event)
         if self._listener is not None:
             self._listener(event)
@@ -84,8 +94,14 @@ class AlarmManager:
         actions: list[AlarmAction] = []
         for alarm in self._alarms.values():
             d = alarm.definition
-            in_scope = not d.only_in_steps or (step is not None and step in d.only_in_steps)
-            present = in_scope and d.condition.evaluate(image)
+            if alarm.external:  # raised and cleared by the engine (e.g. lost communication), no condition
+                present = alarm.active
+            else:
+                in_scope = not d.only_in_steps or (step is not None and step in d.only_in_steps)
+                try:
+                    present = in_scope and d.condition.evaluate(image)
+                except KeyError:  # a tag with no value (its device never answered): its COMM alarm stands
+                    present = False
             if not present:
                 alarm.condition_true_s = None
             elif alarm.condition_true_s is None:
@@ -94,46 +110,41 @@ class AlarmManager:
                 alarm.condition_true_s += dt_s
             if (present and not alarm.active and alarm.condition_true_s is not None
                     and alarm.condition_true_s >= d.delay_s - 1e-9):
-                if self._set_active(alarm, t_s):
-                    actions.append(d.action)
+                self._set_active(alarm, t_s)
+                actions.append(d.action)
             elif not present and alarm.active:
                 self._set_cleared(alarm, t_s)
-            if alarm.state is AlarmState.SHELVED and t_s >= alarm.shelved_until_s:
-                alarm.state = (AlarmState.UNACKNOWLEDGED if alarm.active else AlarmState.NORMAL)
-                self._emit(alarm, t_s, "shelve expired")
+            if alarm.shelved_until_s is not None and t_s >= alarm.shelved_until_s:
+                self.unshelve(alarm.definition.alarm_id, t_s, "shelve expired")
         return actions
 
     def raise_external(self, definition: AlarmDefinition, t_s: float) -> AlarmAction | None:
         """Raise an alarm detected outside the condition grammar (e.g. lost communication)."""
         alarm = self._alarms.get(definition.alarm_id)
         if alarm is None:
-            alarm = self._alarms[definition.alarm_id] = ActiveAlarm(definition)
+            alarm = self._alarms[definition.alarm_id] = ActiveAlarm(definition, external=True)
         if alarm.active:
             return None
-        return definition.action if self._set_active(alarm, t_s) else None
+        self._set_active(alarm, t_s)
+        return definition.action
 
     def clear_external(self, alarm_id: str, t_s: float) -> None:
         alarm = self._alarms.get(alarm_id)
         if alarm is not None and alarm.active:
             self._set_cleared(alarm, t_s)
 
-    def _set_active(self, alarm: ActiveAlarm, t_s: float) -> bool:
-        """Returns True when the alarm is annunciated (not shelved)."""
+    def _set_active(self, alarm: ActiveAlarm, t_s: float) -> None:
+        """Raise the alarm (shelved or not: shelving never suppresses the action)."""
         alarm.active = True
         alarm.raised_t_s = t_s
         if alarm.definition.force_safe:
             alarm.interlock_latched = True
-        if alarm.state is AlarmState.SHELVED:
-            return False
         alarm.state = AlarmState.UNACKNOWLEDGED
         self._emit(alarm, t_s)
-        return True
 
     def _set_cleared(self, alarm: ActiveAlarm, t_s: float) -> None:
         alarm.active = False
-        if alarm.state is AlarmState.SHELVED:
-            alarm.interlock_latched = False
-        elif alarm.state is AlarmState.UNACKNOWLEDGED:
+        if alarm.state is AlarmState.UNACKNOWLEDGED:
             alarm.state = AlarmState.RTN_UNACKNOWLEDGED
             self._emit(alarm, t_s)
         elif alarm.state is AlarmState.ACKNOWLEDGED:
@@ -155,20 +166,40 @@ class AlarmManager:
         self._emit(alarm, t_s, user)
 
     def shelve(self, alarm_id: str, t_s: float, until_s: float, user: str) -> None:
+        """Hide the alarm from the operator until ``until_s`` (journaled as SHELVED);
+        its states, action and interlock go on as if it were not shelved."""
         alarm = self._alarms.get(alarm_id)
         if alarm is None:
             raise KeyError(f"no alarm {alarm_id}")
         if until_s <= t_s:
             raise ValueError("a shelve needs an expiry in the future")
-        alarm.state = AlarmState.SHELVED
         alarm.shelved_until_s = until_s
+        self._emit_state(alarm, AlarmState.SHELVED, t_s, user)
+
+    def unshelve(self, alarm_id: str, t_s: float, user: str) -> None:
+        """Show the alarm again, in the state it has reached (journaled with ``user``)."""
+        alarm = self._alarms.get(alarm_id)
+        if alarm is None:
+            raise KeyError(f"no alarm {alarm_id}")
+        if alarm.shelved_until_s is None:
+            raise ValueError(f"alarm {alarm_id} is not shelved")
+        alarm.shelved_until_s = None
         self._emit(alarm, t_s, user)
 
     def annunciated(self) -> list[ActiveAlarm]:
         """Alarms an operator must see: active or not yet acknowledged, not shelved."""
+        return [a for a in self._alarms.values() if a.shelved_until_s is None and a.state is not AlarmState.NORMAL]
+
+    def shelved(self) -> list[ActiveAlarm]:
+        return [a for a in self._alarms.values() if a.shelved_until_s is not None]
+
+    def blocking_restart(self) -> list[ActiveAlarm]:
+        """Alarms that forbid a command restarting motion (start, unhold, reset): a latched
+        interlock, and a hold/stop/abort alarm (lost communication included) that is still
+        active or not yet acknowledged; shelved or not."""
         return [a for a in self._alarms.values()
-                if a.state in (AlarmState.UNACKNOWLEDGED, AlarmState.ACKNOWLEDGED,
-                               AlarmState.RTN_UNACKNOWLEDGED)]
+                if a.interlock_latched or (a.definition.action is not AlarmAction.NONE
+                                           and (a.active or a.state is AlarmState.RTN_UNACKNOWLEDGED))]
 
     def latched_interlocks(self) -> list[AlarmDefinition]:
         return [a.definition for a in self._alarms.values() if a.interlock_latched]

@@ -17,12 +17,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from controller.engine.alarms import AlarmEvent, AlarmManager, AlarmState
+from controller.engine.alarms import ActiveAlarm, AlarmEvent, AlarmManager, AlarmState
 from controller.engine.pid import Pid
 from controller.engine.ratio import RatioStation
 from controller.engine.recording import RunRecorder
 from controller.engine.soft_sensors import RecipeExtensions, SoftSensor
 from controller.engine.states import (
+    RESTARTING_COMMANDS,
     STATE_COMPLETE,
     TERMINAL,
     Command,
@@ -161,9 +162,11 @@ class Engine:
 
         self.image: dict[str, float] = {}
         self.quality: dict[str, Quality] = {d.name: Quality.BAD_COMM for d in definition.devices}
+        self._reported_quality: dict[str, Quality] = {}  # the quality each device's readings last had
         self.outputs: dict[str, float] = {}
         self._written: dict[str, float] = {}
         self._ramps: dict[str, Ramp] = {}
+        self._commanded: dict[str, float] = {}  # what the procedure (or a faceplate) last commanded per output
         self._hold_snapshot: dict[str, float] = {}
         self._pending: list[tuple[Command, str]] = []
         self._last_scan_s: float | None = None
@@ -261,6 +264,12 @@ class Engine:
         except CommandRejected:
             self._log_command(command, user, False, f"not accepted in {state.value}")
             raise
+        if command in RESTARTING_COMMANDS:
+            blocking = self.alarms.blocking_restart()
+            if blocking:
+                reason = f"{command.value} refused: " + "; ".join(_blocking_reason(a) for a in blocking)
+                self._log_command(command, user, False, reason)
+                raise CommandRejected(command, state, reason)
         self._pending.append((command, user))
         return target
 
@@ -351,8 +360,8 @@ class Engine:
             keys = self._keys[device]
             for tag, value in reading.values.items():
                 image[keys[tag]] = value
-            previous = self.quality[device]
-            self.quality[device] = reading.quality
+            previous = self._reported_quality.get(device)  # None before the device's first reading
+            self.quality[device] = self._reported_quality[device] = reading.quality
             if reading.quality is not previous:
                 self._on_quality_change(device, reading.quality, reading.error, now_s)
         if not self.outputs:  # first scan: adopt the plant's current outputs
@@ -419,6 +428,7 @@ class Engine:
         elif state is UnitState.UNHOLDING or state is UnitState.UNSUSPENDING:
             self.outputs.update(self._hold_snapshot)
             self._hold_snapshot = {}
+            self._restore_commanded()
             if self.progress.timed_out:
                 self.progress.timeout_elapsed_s = 0.0
                 self.progress.timed_out = False
@@ -439,6 +449,7 @@ class Engine:
             station.switch_off()
             station.track(self._safe[self._ratio_io[name][1]])
         self._ramps.clear()
+        self._commanded.clear()
         self.outputs.update(self._safe)
 
     def _act(self, now_s: float, dt_s: float) -> None:
@@ -454,13 +465,18 @@ class Engine:
         progress = self.progress
         if progress.index < 0:
             self._enter_step(0, now_s)
+            progress = self.progress  # the first step's own progress (and transition)
         else:
             progress.elapsed_s += dt_s
             progress.timeout_elapsed_s += dt_s
         self._advance_ramps(dt_s)
         step = self.recipe.steps[progress.index]
         transition = step.transition
-        if transition.condition.evaluate(self.image):
+        try:
+            met = transition.condition.evaluate(self.image)
+        except KeyError:  # a tag with no value yet (its device never answered): not met
+            met = False
+        if met:
             progress.condition_true_s = (0.0 if progress.condition_true_s is None
                                          else progress.condition_true_s + dt_s)
         else:
@@ -528,12 +544,13 @@ class Engine:
             else:
                 station.switch_off()
                 station.track(self._safe[output_address])
-                self.outputs[output_address] = self._safe[output_address]
+                self.outputs[output_address] = self._commanded[output_address] = self._safe[output_address]
         elif isinstance(action, SetAction):
             self._ramps.pop(action.address, None)
-            self.outputs[action.address] = action.value
+            self.outputs[action.address] = self._commanded[action.address] = action.value
         elif isinstance(action, RampAction):
             self._ramps[action.address] = Ramp(action.target, action.rate_per_s)
+            self._commanded[action.address] = action.target
         else:
             pid = self.loops[action.loop]
             output_address = self._loop_io[action.loop][1]
@@ -543,9 +560,24 @@ class Engine:
                 pid.setpoint = action.setpoint
             if action.output is not None:
                 pid.set_manual_output(action.output)
-                self.outputs[output_address] = pid.output
+                self.outputs[output_address] = self._commanded[output_address] = pid.output
             elif action.mode is LoopMode.OFF:
-                self.outputs[output_address] = self._safe[output_address]
+                self.outputs[output_address] = self._commanded[output_address] = self._safe[output_address]
+
+    def _restore_commanded(self) -> None:
+        """Unholding: every output the procedure (or a faceplate) commanded and no loop in
+        auto, ratio station or ramp drives goes back to its commanded value, so an output
+        an interlock forced safe during the hold (and released since) runs again."""
+        driven = {self._ratio_io[name][1] for name, station in self.ratios.items() if station.auto}
+        for name, pid in self.loops.items():
+            output_address = self._loop_io[name][1]
+            if pid.mode is LoopMode.AUTO:
+                driven.add(output_address)
+            elif pid.mode is LoopMode.MANUAL and output_address in self._commanded:
+                pid.set_manual_output(self._commanded[output_address])
+        for address, value in self._commanded.items():
+            if address not in driven and address not in self._ramps:
+                self.outputs[address] = value
 
     def _advance_ramps(self, dt_s: float) -> None:
         done: list[str] = []
@@ -680,6 +712,17 @@ class Engine:
 
 
 _NEVER = Condition("false", frozenset(), lambda _image: False)
+
+
+def _blocking_reason(alarm: ActiveAlarm) -> str:
+    alarm_id = alarm.definition.alarm_id
+    if alarm.interlock_latched and alarm.active:
+        return f"interlock {alarm_id} is tripped (its condition stands)"
+    if alarm.interlock_latched:
+        return f"interlock {alarm_id} is latched: acknowledge it"
+    if alarm.active:
+        return f"alarm {alarm_id} is active"
+    return f"alarm {alarm_id} is not acknowledged"
 
 
 def _alarm_definition(alarm: StandingAlarm, known: frozenset[str]) -> AlarmDefinition:

@@ -74,12 +74,19 @@ STATE_COMPLETE: dict[UnitState, UnitState] = {
 
 
 class CommandRejected(ValueError):
-    """A command that does not fit the current state."""
+    """A command that does not fit the current state (or, with ``reason``, that the state
+    accepts but the line forbids, e.g. a restart while an interlock is latched)."""
 
-    def __init__(self, command: Command, state: UnitState) -> None:
-        super().__init__(f"command {command.value} is not accepted in state {state.value}")
+    def __init__(self, command: Command, state: UnitState, reason: str = "") -> None:
+        super().__init__(reason or f"command {command.value} is not accepted in state {state.value}")
         self.command = command
         self.state = state
+        self.reason = reason
+
+
+# Commands that set a stopped or held line moving again (DESIGN.md: refused while a trip
+# is latched or a hold-causing alarm is active or unacknowledged).
+RESTARTING_COMMANDS = frozenset({Command.START, Command.UNHOLD, Command.UNSUSPEND, Command.RESET})
 
 
 def next_state(state: UnitState, command: Command) -> UnitState:

@@ -23,7 +23,7 @@ from sqlalchemy import text
 
 from controller.assembly import build_line
 from controller.assembly.plant_file import build_hardware_line
-from controller.engine.states import UnitState
+from controller.engine.states import CommandRejected, UnitState
 from controller.lines import builtin_line
 from controller.store import BatchRecorder, create_engine_for, load_batch_record, upgrade
 from drivers.clock import WallClock
@@ -173,6 +173,10 @@ async def test_modbus_outage_holds_then_recovers_and_completes(tmp_path: Path) -
             await served.modbus_server.start()  # same port
             await wait_for(lambda: all(q.value == "good" for q in engine.quality.values()), 10.0,
                            "the transport to reconnect")
+            with pytest.raises(CommandRejected, match="COMM_SUPPORT_BELT is not acknowledged"):
+                engine.request("unhold")  # the operator acknowledges the loss before the line moves again
+            for alarm in [a.definition.alarm_id for a in engine.alarms.annunciated()]:
+                engine.acknowledge(alarm, "operator")
             engine.request("unhold")
             final = await asyncio.wait_for(task, timeout=25.0)
         finally:
@@ -193,6 +197,8 @@ async def test_modbus_outage_holds_then_recovers_and_completes(tmp_path: Path) -
             {"r": engine.run_id, "a": outage_start_s + 5.0, "b": outage_end_s - 5.0}).scalar_one()
     assert stale > 0
     assert good_in_outage == 0
+    lost = [a for a in record.alarms if a.alarm_id == "COMM_SUPPORT_BELT"]  # active for as long as the link was lost
+    assert len(lost) == 1 and lost[0].cleared_t_s - lost[0].raised_t_s > 0.5 * (outage_end_s - outage_start_s)
 
 
 async def test_killed_controller_process_drives_plant_to_safe_values(tmp_path: Path) -> None:

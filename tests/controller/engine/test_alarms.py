@@ -55,11 +55,14 @@ def test_interlock_stays_latched_until_cleared_and_acknowledged():
     assert alarms.latched_interlocks() == []
 
 
-def test_shelved_alarm_is_not_annunciated_until_the_shelve_expires():
+def test_shelved_alarm_is_not_annunciated_until_the_shelve_expires_but_still_acts():
     alarms = AlarmManager()
     alarms.define(high_temperature(delay_s=0.0))
     alarms.shelve("TEMP_HIGH", 0, until_s=10, user="ann")
-    assert alarms.evaluate({"t.x": 60.0}, 1, 1.0, None) == []
+    assert alarms.evaluate({"t.x": 60.0}, 1, 1.0, None) == [AlarmAction.HOLD]  # shelving hides, never disarms
     assert alarms.annunciated() == []
     alarms.evaluate({"t.x": 60.0}, 10, 1.0, None)
+    assert [a.definition.alarm_id for a in alarms.annunciated()] == ["TEMP_HIGH"]
     assert alarms.get("TEMP_HIGH").state is AlarmState.UNACKNOWLEDGED
+    assert [(e.state, e.user) for e in alarms.events] == [
+        (AlarmState.SHELVED, "ann"), (AlarmState.UNACKNOWLEDGED, ""), (AlarmState.UNACKNOWLEDGED, "shelve expired")]

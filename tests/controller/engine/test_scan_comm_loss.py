@@ -5,7 +5,7 @@ and when the link returns the device's outputs are written again."""
 import pytest
 
 from controller.engine.alarms import AlarmState
-from controller.engine.states import Command, UnitState
+from controller.engine.states import Command, CommandRejected, UnitState
 from controller.recipe.control import StandingAlarm
 from controller.recipe.model import AlarmAction, SetAction
 from drivers.transport import Quality
@@ -93,6 +93,9 @@ async def test_when_the_link_returns_the_devices_outputs_are_written_again(runni
 
     await rig.scan(3)
     assert len(rig.transport.writes_to("tank")) == 1  # once, then write-on-change again
+    with pytest.raises(CommandRejected, match="COMM_TANK is not acknowledged"):
+        rig.command(Command.UNHOLD)  # the loss must be acknowledged before the line moves again
+    rig.engine.acknowledge("COMM_TANK", "ann")
     rig.command(Command.UNHOLD)
     await rig.scan()
     assert rig.transport.value(PUMP_SPEED) == 30.0

@@ -140,10 +140,11 @@ async def test_a_shelved_alarm_still_holds_the_run_when_it_is_raised_again(make_
     rig.transport.set("tank.temperature_c", 95.0)
     await rig.scan()
     assert rig.state is UnitState.HELD
-    rig.transport.set("tank.temperature_c", 80.0)
-    await rig.scan()
+    rig.engine.acknowledge("TANK_HOT", "ann")
     now_s = rig.clock.now_s()
-    rig.engine.alarms.shelve("TANK_HOT", now_s, now_s + 600.0, "ann")  # returned to normal, unacknowledged
+    rig.engine.alarms.shelve("TANK_HOT", now_s, now_s + 600.0, "ann")  # active and acknowledged
+    rig.transport.set("tank.temperature_c", 80.0)
+    await rig.scan()  # cleared while shelved: normal
     rig.command(Command.UNHOLD)
     await rig.scan()
     assert rig.state is UnitState.EXECUTE
@@ -170,3 +171,34 @@ async def test_unhold_is_refused_while_an_interlock_is_latched_naming_it(make_ri
     await rig.scan()
     assert rig.state is UnitState.HELD
     assert rig.transport.value(PUMP_SPEED) == 0.0
+
+
+async def test_after_a_tripped_pump_is_acknowledged_unhold_runs_it_at_its_recipe_speed_again(make_rig):
+    """The sequence that lost production silently: a pump trip holds the run, unhold is tried
+    before the acknowledgement (refused, naming the trip), the trip is acknowledged once its
+    condition cleared, and unhold brings the pump back to the speed the step commanded."""
+    pump_stalled = StandingAlarm("PUMP_STALLED", "pump stalled", priority=1, condition="pump.speed_rpm < 1",
+                                 delay_s=0.0, action="hold", force_safe=("pump",))
+    rig = make_rig(alarms=(pump_stalled,))
+    rig.transport.set("pump.speed_rpm", 30.0)
+    rig.load(rig.step("produce", SetAction(PUMP_SPEED, 30.0)))
+    await rig.start()
+    await rig.scan()
+    assert rig.transport.value(PUMP_SPEED) == 30.0
+
+    rig.transport.set("pump.speed_rpm", 0.0)  # the pump jams
+    await rig.scan(2)
+    assert rig.state is UnitState.HELD and rig.transport.value(PUMP_SPEED) == 0.0
+    with pytest.raises(CommandRejected, match="interlock PUMP_STALLED is tripped"):
+        rig.command(Command.UNHOLD)
+
+    rig.transport.set("pump.speed_rpm", 30.0)  # freed (the plant's own readback)
+    await rig.scan()
+    with pytest.raises(CommandRejected, match="interlock PUMP_STALLED is latched: acknowledge it"):
+        rig.command(Command.UNHOLD)
+    rig.engine.acknowledge("PUMP_STALLED", "ann")
+    rig.command(Command.UNHOLD)
+    await rig.scan(2)
+
+    assert rig.state is UnitState.EXECUTE
+    assert rig.transport.value(PUMP_SPEED) == 30.0  # the step's speed, not the hold snapshot's 0

@@ -2,7 +2,7 @@
 
 import pytest
 
-from controller.engine.states import Command, CommandRejected, STATE_COMPLETE, UnitState, next_state
+from controller.engine.states import STATE_COMPLETE, Command, CommandRejected, UnitState, next_state
 
 
 @pytest.mark.parametrize(("state", "command", "expected"), [
