@@ -43,6 +43,7 @@ from controller.engine.states import TERMINAL, Command, CommandRejected, UnitSta
 from controller.lines import LineKind, default_kind, kind_named
 from controller.recipe.model import CompiledRecipe
 from controller.store import BatchRecorder
+from controller.store.batch import DEFAULT_LINE_ID
 from controller.store.models import utc_now
 from drivers.clock import WallClock
 from drivers.definition import LineDefinition
@@ -75,8 +76,10 @@ class ApiRecorder(BatchRecorder):
 
     actor: str | None = None
 
-    def log_alarm(self, run_id, alarm_id, message, priority, state, t_s, *, user=None):  # type: ignore[no-untyped-def,override]
-        super().log_alarm(run_id, alarm_id, message, str(priority), state, t_s, user=user or self.actor)
+    def log_alarm(self, run_id: int | None, alarm_id: str, message: str, priority: int | str, state: str,
+                  t_s: float, *, user: str | None = None, line_id: str = DEFAULT_LINE_ID) -> None:
+        super().log_alarm(run_id, alarm_id, message, str(priority), state, t_s, user=user or self.actor,
+                          line_id=line_id)
 
 
 def checked_line_kind(plant_file: Path | str | None, line_kind: str | None) -> LineKind:
@@ -192,7 +195,7 @@ class LineRuntime:
         """A run replaces the line: journal the end of the run-less alarm occurrences left
         open (the new engine raises again whatever still stands, under the run)."""
         try:
-            self.recorder.close_runless_alarms("closed: the line was rebuilt to start a run")
+            self.recorder.close_runless_alarms("closed: the line was rebuilt to start a run", self.definition.name)
         except Exception:
             log.exception("closing the run-less alarms in the journal failed")
 

@@ -16,6 +16,8 @@ class RunRecorder(Protocol):
         parameters: Mapping[str, Any],
         operator: str,
         simulated: bool,
+        *,
+        line_id: str,
     ) -> int: ...
 
     def log_step_started(self, run_id: int, index: int, name: str, t_s: float) -> None: ...
@@ -27,7 +29,8 @@ class RunRecorder(Protocol):
     ) -> None: ...
 
     def log_alarm(  # run_id None: an alarm raised between runs
-        self, run_id: int | None, alarm_id: str, message: str, priority: int, state: str, t_s: float
+        self, run_id: int | None, alarm_id: str, message: str, priority: int, state: str, t_s: float,
+        *, line_id: str,
     ) -> None: ...
 
     def add_samples(

@@ -681,7 +681,7 @@ class Engine:
                           for name, p in self.recipe.parameters.items()}
             self.run_id = self.recorder.start_run(
                 header.recipe_id, header.version, header.line_kind, parameters,
-                self.operator, self.simulated)
+                self.operator, self.simulated, line_id=self.line.definition.name)
             for t_s, command, user, accepted, reason in self.command_log:
                 self.recorder.log_command(self.run_id, command, user, t_s, accepted, reason)
         self.command_log = []
@@ -708,7 +708,7 @@ class Engine:
     def _on_alarm_event(self, event: AlarmEvent) -> None:
         if self.recorder is not None:  # between runs too: run_id None journals a run-less alarm
             self.recorder.log_alarm(self.run_id, event.alarm_id, event.message, event.priority,
-                                    event.state.value, event.t_s)
+                                    event.state.value, event.t_s, line_id=self.line.definition.name)
 
 
 _NEVER = Condition("false", frozenset(), lambda _image: False)

@@ -70,6 +70,7 @@ __all__ = [
     "trend",
 ]
 
+DEFAULT_LINE_ID = "line-1"  # the line of a database written before lines had ids (migration 0004)
 _QUALITIES = frozenset(SampleQuality.values())
 _SAMPLES = Sample.__table__
 _SAMPLE_COLUMNS = ("run_id", "t_s", "tag", "value", "quality")  # the order of a buffered row
@@ -138,7 +139,7 @@ class BatchRecorder:
         self._buffer: list[tuple[int, float, str, float | None, str]] = []  # _SAMPLE_COLUMNS
         self._buffer_since: float | None = None
         self._open_steps: dict[tuple[int, int], int] = {}
-        self._open_alarms: dict[tuple[int, str], int] = {}
+        self._open_alarms: dict[tuple[str, int | None, str], int] = {}  # (line, run, alarm id) -> row
         self.samples_written = 0
 
     @property
@@ -160,12 +161,15 @@ class BatchRecorder:
         simulated: bool,
         *,
         time_origin: datetime | None = None,
+        line_id: str = DEFAULT_LINE_ID,
     ) -> int:
-        """Create the batch record; ``time_origin`` is the wall time of t_s = 0 (default: now)."""
+        """Create the batch record of a run on line ``line_id``; ``time_origin`` is the wall
+        time of t_s = 0 (default: now)."""
         now = self._wall_clock()
         with self._engine.begin() as conn:
             result = conn.execute(
                 insert(Run.__table__).values(
+                    line_id=line_id,
                     recipe_id=recipe_id,
                     recipe_version=recipe_version,
                     line_kind=line_kind,
@@ -188,7 +192,7 @@ class BatchRecorder:
                 .values(final_state=final_state, ended_t_s=t_s, ended_at=self._wall_clock())
             )
         self._open_steps = {k: v for k, v in self._open_steps.items() if k[0] != run_id}
-        self._open_alarms = {k: v for k, v in self._open_alarms.items() if k[0] != run_id}
+        self._open_alarms = {k: v for k, v in self._open_alarms.items() if k[1] != run_id}
 
     # -------------------------------------------------------------- events
     def log_step_started(self, run_id: int, index: int, name: str, t_s: float) -> None:
@@ -238,8 +242,9 @@ class BatchRecorder:
         t_s: float,
         *,
         user: str | None = None,
+        line_id: str = DEFAULT_LINE_ID,
     ) -> None:
-        """Record that alarm ``alarm_id`` entered ``state`` (an ISA-18.2 transition
+        """Record that alarm ``alarm_id`` of line ``line_id`` entered ``state`` (an ISA-18.2 transition
         decided by the engine).  A new occurrence starts when an alarm that is not
         open enters a non-normal state; reaching ``normal`` closes it.
 
@@ -249,14 +254,15 @@ class BatchRecorder:
         state = AlarmState(state).value
         if run_id is None:
             t_s = self._wall_clock().timestamp()
-        key = (run_id, alarm_id)
+        key = (line_id, run_id, alarm_id)
         with self._engine.begin() as conn:
             alarm_pk = self._open_alarms.get(key)
             if alarm_pk is None:
                 alarm_pk = conn.execute(
                     select(Alarm.id)
                     .where(Alarm.run_id.is_(None) if run_id is None else Alarm.run_id == run_id,
-                           Alarm.alarm_id == alarm_id, Alarm.state != AlarmState.NORMAL.value)
+                           Alarm.line_id == line_id, Alarm.alarm_id == alarm_id,
+                           Alarm.state != AlarmState.NORMAL.value)
                     .order_by(Alarm.id.desc())
                     .limit(1)
                 ).scalar_one_or_none()
@@ -288,6 +294,7 @@ class BatchRecorder:
                 alarm_pk = int(
                     conn.execute(
                         insert(Alarm.__table__).values(
+                            line_id=line_id,
                             run_id=run_id,
                             alarm_id=alarm_id,
                             message=message,
@@ -307,15 +314,17 @@ class BatchRecorder:
         else:
             self._open_alarms[key] = alarm_pk
 
-    def close_runless_alarms(self, note: str) -> list[str]:
-        """Return every open run-less occurrence (``run_id`` NULL) to ``normal``, each with
-        an event carrying ``note`` (e.g. the line they stood on was replaced); returns
-        their alarm ids."""
+    def close_runless_alarms(self, note: str, line_id: str = DEFAULT_LINE_ID) -> list[str]:
+        """Return every open run-less occurrence (``run_id`` NULL) of line ``line_id`` to
+        ``normal``, each with an event carrying ``note`` (e.g. the line they stood on was
+        replaced); returns their alarm ids."""
         t_s = self._wall_clock().timestamp()
         normal = AlarmState.NORMAL.value
         with self._engine.begin() as conn:
             rows = conn.execute(
-                select(Alarm.id, Alarm.alarm_id).where(Alarm.run_id.is_(None), Alarm.state != normal).order_by(Alarm.id)
+                select(Alarm.id, Alarm.alarm_id)
+                .where(Alarm.run_id.is_(None), Alarm.line_id == line_id, Alarm.state != normal)
+                .order_by(Alarm.id)
             ).all()
             for alarm_pk, _alarm_id in rows:
                 conn.execute(
@@ -326,7 +335,7 @@ class BatchRecorder:
                 conn.execute(
                     insert(AlarmEvent.__table__).values(alarm_pk=alarm_pk, t_s=t_s, state=normal, actor=None, note=note)
                 )
-        self._open_alarms = {k: v for k, v in self._open_alarms.items() if k[0] is not None}
+        self._open_alarms = {k: v for k, v in self._open_alarms.items() if k[0] != line_id or k[1] is not None}
         return [alarm_id for _pk, alarm_id in rows]
 
     # ------------------------------------------------------------- samples
@@ -417,6 +426,7 @@ class _Record(BaseModel):
 
 class RunInfo(_Record):
     id: int
+    line_id: str
     recipe_id: str
     recipe_version: int
     line_kind: str

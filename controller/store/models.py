@@ -249,6 +249,7 @@ class Run(Base):
     __tablename__ = "runs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    line_id: Mapped[str] = mapped_column(String(64), index=True, server_default="line-1")  # e.g. casting-1
     recipe_id: Mapped[str] = mapped_column(String(100), index=True)
     recipe_version: Mapped[int] = mapped_column(Integer)
     line_kind: Mapped[str] = mapped_column(String(32))
@@ -308,9 +309,11 @@ class Alarm(Base):
         CheckConstraint(_in("state", AlarmState.values()), name="state"),
         Index("ix_alarms_run_id_alarm_id_state", "run_id", "alarm_id", "state"),
         Index("ix_alarms_state", "state"),
+        Index("ix_alarms_line_id_state", "line_id", "state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    line_id: Mapped[str] = mapped_column(String(64), server_default="line-1")
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
     alarm_id: Mapped[str] = mapped_column(String(100))
     message: Mapped[str] = mapped_column(Text)
@@ -383,6 +386,17 @@ class SampleRollup(Base):
 
 
 # -------------------------------------------------------------------- audit
+class HistorianProgress(Base):
+    """Per line, the sequence number of the last historian event committed (written in the
+    same transaction as the event, so a replay after an outage writes each event once)."""
+
+    __tablename__ = "historian_progress"
+
+    line_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime]
+
+
 class AuditEntry(Base):
     """Append-only, hash-chained audit trail (see :mod:`controller.store.audit`).
 

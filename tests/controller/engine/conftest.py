@@ -103,8 +103,8 @@ class FakeRecorder:
     ended: list[tuple[int, str, float]] = field(default_factory=list)
 
     def start_run(self, recipe_id: str, recipe_version: int, line_kind: str, parameters: Mapping[str, Any],
-                  operator: str, simulated: bool) -> int:
-        self.runs.append({"recipe_id": recipe_id, "line_kind": line_kind, "operator": operator})
+                  operator: str, simulated: bool, *, line_id: str) -> int:
+        self.runs.append({"recipe_id": recipe_id, "line_kind": line_kind, "operator": operator, "line_id": line_id})
         return len(self.runs)
 
     def log_step_started(self, run_id: int, index: int, name: str, t_s: float) -> None:
@@ -117,7 +117,7 @@ class FakeRecorder:
         self.commands.append((command, user, accepted, reason))
 
     def log_alarm(self, run_id: int | None, alarm_id: str, message: str, priority: int, state: str,
-                  t_s: float) -> None:
+                  t_s: float, *, line_id: str) -> None:
         self.alarms.append((run_id, alarm_id, state, t_s))
 
     def add_samples(self, run_id: int, t_s: float, samples: list[tuple[str, float | None, str]]) -> None:

@@ -181,6 +181,22 @@ def test_a_runless_alarm_is_journaled_with_a_null_run_and_epoch_seconds(engine):
     assert [a.state for a in load_batch_record(engine, run_id).alarms] == ["unacknowledged"]  # runs untouched
 
 
+def test_two_lines_share_one_database_and_their_records_stay_apart(engine):
+    casting, foaming = BatchRecorder(engine), BatchRecorder(engine)  # each line's runtime has its own writer
+    run_a = casting.start_run("a", 1, "casting", {}, "op", True, line_id="casting-1")
+    run_b = foaming.start_run("b", 1, "foaming", {}, "op", True, line_id="foaming-1")
+    casting.log_alarm(None, "COMM_PLC", "lost", "1", "unacknowledged", 1.0, line_id="casting-1")
+    foaming.log_alarm(None, "COMM_PLC", "lost", "1", "unacknowledged", 1.0, line_id="foaming-1")
+    foaming.log_alarm(None, "COMM_PLC", "lost", "1", "rtn_unacknowledged", 2.0, line_id="foaming-1")
+
+    assert foaming.close_runless_alarms("foaming line rebuilt", "foaming-1") == ["COMM_PLC"]
+    with session_factory(engine)() as session:
+        open_alarms = [(a.line_id, a.state) for a in alarm_store.active_alarms(session)]
+    assert open_alarms == [("casting-1", "unacknowledged")]  # the casting line's alarm is not closed
+    assert (load_batch_record(engine, run_a).run.line_id, load_batch_record(engine, run_b).run.line_id) == (
+        "casting-1", "foaming-1")
+
+
 def test_trend_reads_values_from_the_covering_index(recorder, engine):
     if engine.dialect.name != "sqlite":
         pytest.skip("query plan checked on SQLite")

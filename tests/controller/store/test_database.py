@@ -96,12 +96,7 @@ def test_upgrading_to_minute_rollups_fills_them_from_the_stored_samples(database
     try:
         upgrade(database_url, "0002")  # a database from before the rollups, with samples in it
         now = datetime.now(UTC)
-        with Session(engine) as s, s.begin():
-            run = Run(recipe_id="r", recipe_version=1, line_kind="casting", parameters={}, operator="op",
-                      time_origin=now, started_at=now)
-            s.add(run)
-            s.flush()
-            run_id = run.id
+        run_id = insert_old_run(engine, now)  # the schema of 0002: no model of today fits it
         samples = [(-0.5, 4.0), (0.0, 1.0), (59.9, 3.0), (60.0, None), (61.0, -2.0), (125.0, None)]
         with engine.begin() as conn:
             conn.execute(text("INSERT INTO samples (run_id, t_s, tag, value, quality) VALUES (:r, :t, 'a.b', :v, 'good')"),
@@ -113,6 +108,37 @@ def test_upgrading_to_minute_rollups_fills_them_from_the_stored_samples(database
                                    {"r": run_id}).all()
         assert [tuple(row) for row in rollups] == [(-1, 1, 4.0, 4.0, 4.0), (0, 2, 4.0, 1.0, 3.0),
                                                    (1, 1, -2.0, -2.0, -2.0), (2, 0, 0.0, None, None)]
+    finally:
+        engine.dispose()
+
+
+def insert_old_run(engine, now: datetime, line_kind: str = "casting") -> int:
+    """A run row as a database before migration 0004 (no line id) holds it."""
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO runs (recipe_id, recipe_version, line_kind, parameters, operator, simulated, "
+                          "time_origin, started_at) VALUES ('r', 1, :k, '{}', 'op', false, :t, :t)"),
+                     {"k": line_kind, "t": now})
+        return int(conn.execute(text("SELECT max(id) FROM runs")).scalar_one())
+
+
+def test_upgrading_to_line_identity_gives_old_runs_and_alarms_the_line_of_their_kind(database_url):
+    engine = create_engine_for(database_url)
+    try:
+        upgrade(database_url, "0003")
+        now = datetime.now(UTC)
+        first = insert_old_run(engine, now, "casting")
+        second = insert_old_run(engine, now, "foaming")
+        with engine.begin() as conn:
+            for run_id in (first, second, None):
+                conn.execute(text("INSERT INTO alarms (run_id, alarm_id, message, priority, state, condition_active, "
+                                  "raised_t_s) VALUES (:r, 'A', 'm', '1', 'unacknowledged', true, 0)"), {"r": run_id})
+        upgrade(database_url)
+        with engine.connect() as conn:
+            runs = conn.execute(text("SELECT id, line_id FROM runs ORDER BY id")).all()
+            alarms = conn.execute(text("SELECT run_id, line_id FROM alarms ORDER BY id")).all()
+        assert [tuple(r) for r in runs] == [(first, "casting-1"), (second, "foaming-1")]
+        # a run-less alarm: the line of the newest run
+        assert [tuple(a) for a in alarms] == [(first, "casting-1"), (second, "foaming-1"), (None, "foaming-1")]
     finally:
         engine.dispose()
 
