@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Engine, Integer, cast, func, insert, select, update
+from sqlalchemy import Connection, Engine, Integer, cast, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -47,6 +47,7 @@ from controller.store.models import (
     Alarm,
     AlarmEvent,
     AlarmState,
+    HistorianProgress,
     Run,
     RunCommand,
     RunStep,
@@ -118,6 +119,13 @@ def _rollup_upsert(dialect: str) -> Any:
     )
 
 
+def _mark_progress(conn: Connection, line_id: str, seq: int, now: datetime) -> None:
+    table = HistorianProgress.__table__
+    statement = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+    conn.execute(statement.values(line_id=line_id, last_seq=seq, updated_at=now).on_conflict_do_update(
+        index_elements=[table.c.line_id], set_={"last_seq": seq, "updated_at": now}))
+
+
 # ======================================================================= write
 class BatchRecorder:
     def __init__(
@@ -140,11 +148,46 @@ class BatchRecorder:
         self._buffer_since: float | None = None
         self._open_steps: dict[tuple[int, int], int] = {}
         self._open_alarms: dict[tuple[str, int | None, str], int] = {}  # (line, run, alarm id) -> row
+        self._conn: Connection | None = None  # the transaction of :meth:`transaction`, while open
         self.samples_written = 0
 
     @property
     def engine(self) -> Engine:
         return self._engine
+
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        """This call's transaction: its own, or the one :meth:`transaction` opened."""
+        if self._conn is not None:
+            yield self._conn
+            return
+        with self._engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def transaction(self, progress: tuple[str, int] | None = None) -> Iterator[None]:
+        """Group the writes made inside into one transaction; with ``progress`` (line id,
+        sequence number) it also records the historian's progress, so that the writes and
+        the mark commit together or not at all. If it fails, the cached ids of open steps
+        and alarms are forgotten (the database is asked again)."""
+        with self._engine.begin() as conn:
+            self._conn = conn
+            try:
+                yield
+                if progress is not None:
+                    _mark_progress(conn, *progress, self._wall_clock())
+            except BaseException:
+                self._open_steps.clear()
+                self._open_alarms.clear()
+                raise
+            finally:
+                self._conn = None
+
+    def progress(self, line_id: str) -> int:
+        """The sequence number of the last historian event committed for ``line_id`` (0: none)."""
+        with self._engine.connect() as conn:
+            last = conn.execute(select(HistorianProgress.last_seq).where(HistorianProgress.line_id == line_id))
+            return int(last.scalar_one_or_none() or 0)
 
     @property
     def pending_samples(self) -> int:
@@ -166,7 +209,7 @@ class BatchRecorder:
         """Create the batch record of a run on line ``line_id``; ``time_origin`` is the wall
         time of t_s = 0 (default: now)."""
         now = self._wall_clock()
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             result = conn.execute(
                 insert(Run.__table__).values(
                     line_id=line_id,
@@ -185,7 +228,7 @@ class BatchRecorder:
     def end_run(self, run_id: int, final_state: str, t_s: float) -> None:
         """Flush buffered samples and close the record (``ended_at`` is wall time now)."""
         self.flush()
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(
                 update(Run)
                 .where(Run.id == run_id)
@@ -196,7 +239,7 @@ class BatchRecorder:
 
     # -------------------------------------------------------------- events
     def log_step_started(self, run_id: int, index: int, name: str, t_s: float) -> None:
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             result = conn.execute(
                 insert(RunStep.__table__).values(run_id=run_id, step_index=index, name=name, started_s=t_s)
             )
@@ -204,7 +247,7 @@ class BatchRecorder:
 
     def log_step_ended(self, run_id: int, index: int, t_s: float, outcome: str) -> None:
         step_pk = self._open_steps.pop((run_id, index), None)
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             if step_pk is None:  # recorder restarted mid-step: find the newest open one
                 step_pk = conn.execute(
                     select(RunStep.id)
@@ -225,7 +268,7 @@ class BatchRecorder:
         accepted: bool,
         reason: str | None = None,
     ) -> None:
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(
                 insert(RunCommand.__table__).values(
                     run_id=run_id, command=command, username=user, t_s=t_s, accepted=accepted, reason=reason
@@ -255,7 +298,7 @@ class BatchRecorder:
         if run_id is None:
             t_s = self._wall_clock().timestamp()
         key = (line_id, run_id, alarm_id)
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             alarm_pk = self._open_alarms.get(key)
             if alarm_pk is None:
                 alarm_pk = conn.execute(
@@ -320,7 +363,7 @@ class BatchRecorder:
         replaced); returns their alarm ids."""
         t_s = self._wall_clock().timestamp()
         normal = AlarmState.NORMAL.value
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             rows = conn.execute(
                 select(Alarm.id, Alarm.alarm_id)
                 .where(Alarm.run_id.is_(None), Alarm.line_id == line_id, Alarm.state != normal)
@@ -363,6 +406,13 @@ class BatchRecorder:
         ):
             self.flush()
 
+    def discard_buffer(self) -> int:
+        """Forget the buffered samples (their writer keeps them elsewhere); returns how many."""
+        dropped = len(self._buffer)
+        self._buffer = []
+        self._buffer_since = None
+        return dropped
+
     def flush(self) -> int:
         """Write buffered samples in bulk; returns the number of rows written."""
         if not self._buffer:
@@ -397,7 +447,7 @@ class BatchRecorder:
         sql = (f"INSERT INTO {_SAMPLES.name} ({', '.join(_SAMPLE_COLUMNS)}) "
                f"VALUES ({', '.join([marker] * len(_SAMPLE_COLUMNS))})")
         rollups = _minute_rollups(rows)
-        with self._engine.begin() as conn:  # samples and their rollups in one transaction
+        with self._begin() as conn:  # samples and their rollups in one transaction
             for start in range(0, len(rows), self.batch_size):
                 conn.exec_driver_sql(sql, rows[start : start + self.batch_size])
             conn.execute(_rollup_upsert(self._engine.dialect.name), rollups)

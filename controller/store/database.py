@@ -40,6 +40,11 @@ __all__ = [
 DATABASE_URL_ENV = "PORELINE_DATABASE_URL"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# PostgreSQL: give up connecting after 5 s, a statement after 30 s, and notice a peer that
+# stopped answering (TCP keepalives and a 15 s user timeout) instead of waiting for ever.
+POSTGRES_CONNECT_TIMEOUT_S = 5
+POSTGRES_STATEMENT_TIMEOUT_MS = 30_000
+POSTGRES_TCP_USER_TIMEOUT_MS = 15_000
 SQLITE_CACHE_KIB = 16_000  # a cap, not an allocation: pages are cached as they are read
 
 
@@ -70,7 +75,7 @@ def _sqlite_file(url: URL) -> Path | None:
     return Path(database)
 
 
-def create_engine_for(url: str | URL, **kwargs: Any) -> Engine:
+def create_engine_for(url: str | URL, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, **kwargs: Any) -> Engine:
     """Create an engine configured for Poreline.
 
     SQLite: the parent directory of the file is created; every connection gets
@@ -79,7 +84,9 @@ def create_engine_for(url: str | URL, **kwargs: Any) -> Engine:
     power cut), and SQLAlchemy emits ``BEGIN`` itself so that transactions are
     real (pysqlite's legacy mode does not begin a transaction on ``SELECT``).
 
-    PostgreSQL: ``postgresql+psycopg`` with ``pool_pre_ping``.
+    PostgreSQL: ``postgresql+psycopg`` with ``pool_pre_ping``, a connect timeout, a
+    statement timeout and TCP keepalives, so a database that hangs without answering is
+    an error after seconds, not a frozen caller.
     """
     parsed = normalise_url(url)
     if _is_sqlite(parsed):
@@ -87,13 +94,20 @@ def create_engine_for(url: str | URL, **kwargs: Any) -> Engine:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, **kwargs)
-        _configure_sqlite(engine, wal=path is not None)
+        _configure_sqlite(engine, wal=path is not None, busy_timeout_ms=sqlite_busy_timeout_ms)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(parsed, **kwargs)
+    connect_args = {
+        "connect_timeout": POSTGRES_CONNECT_TIMEOUT_S,
+        "options": f"-c statement_timeout={POSTGRES_STATEMENT_TIMEOUT_MS}",
+        "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3,
+        "tcp_user_timeout": POSTGRES_TCP_USER_TIMEOUT_MS,
+    }
+    connect_args.update(kwargs.pop("connect_args", {}))
+    return create_engine(parsed, connect_args=connect_args, **kwargs)
 
 
-def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
+def _configure_sqlite(engine: Engine, *, wal: bool, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Hand transaction control to SQLAlchemy (see the "begin" hook below).
@@ -104,7 +118,7 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
             # Page cache per connection (negative: KiB). It also bounds the memory of the
             # sorter of a GROUP BY: a 24 h trend groups 86 400 samples, which spill to a
             # temporary file with the default 2 MiB (about 20 % slower).
