@@ -97,9 +97,11 @@ def create_engine_for(url: str | URL, *, sqlite_busy_timeout_ms: int = SQLITE_BU
         _configure_sqlite(engine, wal=path is not None, busy_timeout_ms=sqlite_busy_timeout_ms)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    url_options = parsed.query.get("options", "")  # e.g. a search_path given in the URL: kept
     connect_args = {
         "connect_timeout": POSTGRES_CONNECT_TIMEOUT_S,
-        "options": f"-c statement_timeout={POSTGRES_STATEMENT_TIMEOUT_MS}",
+        "options": " ".join(filter(None, (*([url_options] if isinstance(url_options, str) else url_options),
+                                          f"-c statement_timeout={POSTGRES_STATEMENT_TIMEOUT_MS}"))),
         "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3,
         "tcp_user_timeout": POSTGRES_TCP_USER_TIMEOUT_MS,
     }

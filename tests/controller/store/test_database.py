@@ -206,3 +206,14 @@ def test_sqlite_transactions_see_a_stable_snapshot(tmp_path):
             assert reader.execute(text("SELECT count(*) FROM runs")).scalar() == before
     finally:
         engine.dispose()
+
+
+def test_postgresql_connections_time_out_and_keep_the_urls_options(postgres_schema_url):
+    url = postgres_schema_url()  # its options select a schema
+    engine = create_engine_for(url)
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "30s"
+            assert conn.exec_driver_sql("SHOW search_path").scalar().startswith("t_")
+    finally:
+        engine.dispose()
