@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -92,6 +92,14 @@ class LineKind(ABC):
     def compile_block(self, spec: RecipeSpec, line: LineDefinition, control: LineControl,
                       ctx: CompileContext) -> object | None:
         """This kind's recipe blocks compiled (see ``controller.recipe.kind.RecipeKind``)."""
+
+    @abstractmethod
+    def block_document(self, block: object) -> dict[str, Any]:
+        """The compiled blocks as JSON-able data (``controller.recipe.document``)."""
+
+    @abstractmethod
+    def block_from_document(self, document: dict[str, Any]) -> object:
+        """The compiled blocks back from :meth:`block_document`'s data."""
 
     # ---------------------------------------------------------------- a run
     def soft_sensors(self, recipe: CompiledRecipe, definition: LineDefinition) -> list[SoftSensor]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, ClassVar
+import dataclasses
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel
 
@@ -13,7 +14,10 @@ from controller.lines.casting import definition as casting_definition
 from controller.lines.casting.control import casting_control
 from controller.lines.casting.recipe import (
     DERIVED_PARAMETER,
+    CastingBlock,
     CastingRecipeSpec,
+    DopeLayer,
+    QuenchSpec,
     casting_block,
     compile_casting_block,
 )
@@ -57,6 +61,17 @@ class CastingLine(LineKind):
     def compile_block(self, spec: RecipeSpec, line: LineDefinition, control: LineControl,
                       ctx: CompileContext) -> object | None:
         return compile_casting_block(spec, line, ctx)
+
+    def block_document(self, block: object) -> dict[str, Any]:
+        if not isinstance(block, CastingBlock):
+            raise TypeError(f"a casting block, not {type(block).__name__}")
+        return {"layers": [dataclasses.asdict(layer) for layer in block.layers],
+                "quench": block.quench.model_dump() if block.quench is not None else None}
+
+    def block_from_document(self, document: dict[str, Any]) -> object:
+        quench = document.get("quench")
+        return CastingBlock(layers=tuple(DopeLayer(**layer) for layer in document["layers"]),
+                            quench=QuenchSpec.model_validate(quench) if quench is not None else None)
 
     def soft_sensors(self, recipe: CompiledRecipe, definition: LineDefinition) -> list[SoftSensor]:
         return list(casting_soft_sensors(casting_block(recipe).layers))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel
 
@@ -11,7 +11,13 @@ from controller.engine.production import ProductQuantity
 from controller.engine.soft_sensors import SoftSensor
 from controller.lines.foaming import definition as foaming_definition
 from controller.lines.foaming.control import FoamingPlantSettings, foaming_control
-from controller.lines.foaming.recipe import FoamingRecipeSpec, compile_foaming_block, foaming_block
+from controller.lines.foaming.recipe import (
+    BlowingAgentSpec,
+    FoamingBlock,
+    FoamingRecipeSpec,
+    compile_foaming_block,
+    foaming_block,
+)
 from controller.lines.foaming.rules import RULES
 from controller.lines.foaming.soft_sensors import foaming_interlocks, foaming_soft_sensors
 from controller.lines.kind import LineKind
@@ -49,6 +55,15 @@ class FoamingLine(LineKind):
     def compile_block(self, spec: RecipeSpec, line: LineDefinition, control: LineControl,
                       ctx: CompileContext) -> object | None:
         return compile_foaming_block(spec, line, ctx)
+
+    def block_document(self, block: object) -> dict[str, Any]:
+        if not isinstance(block, FoamingBlock):
+            raise TypeError(f"a foaming block, not {type(block).__name__}")
+        return {"polymer": block.polymer, "blowing_agents": [a.model_dump() for a in block.blowing_agents]}
+
+    def block_from_document(self, document: dict[str, Any]) -> object:
+        return FoamingBlock(polymer=str(document["polymer"]), blowing_agents=tuple(
+            BlowingAgentSpec.model_validate(a) for a in document["blowing_agents"]))
 
     def soft_sensors(self, recipe: CompiledRecipe, definition: LineDefinition) -> list[SoftSensor]:
         return foaming_soft_sensors(recipe, definition)

@@ -49,19 +49,6 @@ class ServedInThread:
             self.loop.close()
 
 
-def release(client: TestClient, h: dict[str, dict[str, str]], yaml_text: str, password: str) -> tuple[str, int]:
-    """Create a recipe as eng_a, release it for testing (eng_a) and production (eng_b)."""
-    created = client.post("/recipes", json={"yaml_text": yaml_text, "comment": "test"}, headers=h["eng_a"])
-    assert created.status_code == 201, created.text
-    recipe_id, version = created.json()["recipe_id"], created.json()["version"]
-    url = f"/recipes/{recipe_id}/versions/{version}"
-    sign = {"password": password, "reason": "tested"}
-    for step, who in (("release-for-testing", "eng_a"), ("release-for-production", "eng_b")):
-        r = client.post(f"{url}/{step}", json=sign, headers=h[who])
-        assert r.status_code == 200, r.text
-    return recipe_id, version
-
-
 @pytest.fixture
 def served() -> Iterator[ServedPlant]:
     """The casting line served on loopback, prepared for the short HIL recipe."""
@@ -89,7 +76,7 @@ def test_plant_file_drives_a_served_plant_with_live_good_tags(served: ServedPlan
         r = client.get("/sim/faults", headers=h["view"])
         assert r.status_code == 409 and "no simulator" in r.json()["detail"], r.text
 
-        recipe_id, version = release(client, h, SHORT_RECIPE.read_text(encoding="utf-8"), api.PASSWORD)
+        recipe_id, version = api.release(client, h, SHORT_RECIPE.read_text(encoding="utf-8"), api.PASSWORD)
         r = client.post("/runs", json={"recipe_id": recipe_id, "version": version}, headers=h["op"])
         assert r.status_code == 202, r.text
 
@@ -115,7 +102,7 @@ def test_plant_file_drives_a_served_plant_with_live_good_tags(served: ServedPlan
 
         # the plant file is a casting line: a foaming recipe is refused with the reason
         foaming = (ROOT / "recipes" / "foaming-psu-co2-water.yaml").read_text(encoding="utf-8")
-        foam_id, foam_version = release(client, h, foaming, api.PASSWORD)
+        foam_id, foam_version = api.release(client, h, foaming, api.PASSWORD)
         r = client.post("/runs", json={"recipe_id": foam_id, "version": foam_version}, headers=h["op"])
         assert r.status_code == 409, r.text
         assert "foaming" in r.json()["detail"] and "casting" in r.json()["detail"]
@@ -127,7 +114,7 @@ def test_foaming_recipe_runs_on_the_built_in_simulator(sqlite_client: TestClient
     h = api.create_users(client, sqlite_url)
     idle = {t["address"] for t in client.get("/line", headers=h["view"]).json()["tags"]}
     foaming = (ROOT / "recipes" / "foaming-psu-co2-water.yaml").read_text(encoding="utf-8")
-    recipe_id, version = release(client, h, foaming, api.PASSWORD)
+    recipe_id, version = api.release(client, h, foaming, api.PASSWORD)
     r = client.post("/runs", json={"recipe_id": recipe_id, "version": version}, headers=h["op"])
     assert r.status_code == 202, r.text
     state = api.wait_for(lambda: (s := api.run_state(client, h["op"]))["state"] == "Execute" and s, "Execute")

@@ -1,0 +1,39 @@
+"""A compiled recipe travels to the line runtime as a JSON document and loads back the same."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from controller.lines import compile_for_line, kind_named
+from controller.recipe.conditions import ConditionError
+from controller.recipe.document import from_document, to_document
+from paths import RECIPES
+
+SHIPPED = sorted(RECIPES.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_every_shipped_recipe_survives_the_trip_as_json(path):
+    recipe = compile_for_line(path.read_text(encoding="utf-8"))
+    kind = kind_named(recipe.header.line_kind)
+    document = json.loads(json.dumps(to_document(recipe, kind.block_document)))  # over the wire
+    loaded = from_document(document, kind.definition().addresses(), kind.block_from_document)
+    assert to_document(loaded, kind.block_document) == document
+    assert (loaded.header, loaded.parameters, loaded.block) == (recipe.header, recipe.parameters, recipe.block)
+    assert [s.actions for s in loaded.steps] == [s.actions for s in recipe.steps]
+    image = {address: 0.0 for address in kind.definition().addresses()}
+    assert [s.transition.condition.evaluate(image) for s in loaded.steps] == [
+        s.transition.condition.evaluate(image) for s in recipe.steps]
+
+
+def test_a_document_for_another_line_or_with_tampered_text_is_refused():
+    recipe = compile_for_line((RECIPES / "foaming-psu-co2-water.yaml").read_text(encoding="utf-8"))
+    foaming, casting = kind_named("foaming"), kind_named("casting")
+    document = to_document(recipe, foaming.block_document)
+    with pytest.raises(ConditionError, match="unknown tag"):
+        from_document(document, casting.definition().addresses(), foaming.block_from_document)
+    tampered = dict(document, yaml_text=document["yaml_text"].replace("PSU", "PES"))
+    with pytest.raises(ValueError, match="content hash"):
+        from_document(tampered, foaming.definition().addresses(), foaming.block_from_document)
