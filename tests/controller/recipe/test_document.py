@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from paths import RECIPES
 
 from controller.lines import compile_for_line, kind_named
 from controller.recipe.conditions import ConditionError
 from controller.recipe.document import from_document, to_document
-from paths import RECIPES
 
 SHIPPED = sorted(RECIPES.glob("*.yaml"))
 
@@ -23,7 +23,7 @@ def test_every_shipped_recipe_survives_the_trip_as_json(path):
     assert to_document(loaded, kind.block_document) == document
     assert (loaded.header, loaded.parameters, loaded.block) == (recipe.header, recipe.parameters, recipe.block)
     assert [s.actions for s in loaded.steps] == [s.actions for s in recipe.steps]
-    image = {address: 0.0 for address in kind.definition().addresses()}
+    image = dict.fromkeys(kind.definition().addresses(), 0.0)
     assert [s.transition.condition.evaluate(image) for s in loaded.steps] == [
         s.transition.condition.evaluate(image) for s in recipe.steps]
 
