@@ -61,6 +61,7 @@ class AlarmManager:
         self._alarms: dict[str, ActiveAlarm] = {}
         self._listener = listener
         self.events: list[AlarmEvent] = []
+        self.raised: list[str] = []  # the ids of the alarms the last evaluate raised
 
     def define(self, definition: AlarmDefinition) -> None:
         if definition.alarm_id in self._alarms:
@@ -90,8 +91,10 @@ class AlarmManager:
     def evaluate(
         self, image: Mapping[str, float], t_s: float, dt_s: float, step: str | None
     ) -> list[AlarmAction]:
-        """Update every alarm; return the actions of the alarms raised in this scan."""
+        """Update every alarm; return the actions of the alarms raised in this scan (their
+        ids, in the same order, are in ``raised``)."""
         actions: list[AlarmAction] = []
+        self.raised = []
         for alarm in self._alarms.values():
             d = alarm.definition
             if alarm.external:  # raised and cleared by the engine (e.g. lost communication), no condition
@@ -112,6 +115,7 @@ class AlarmManager:
                     and alarm.condition_true_s >= d.delay_s - 1e-9):
                 self._set_active(alarm, t_s)
                 actions.append(d.action)
+                self.raised.append(d.alarm_id)
             elif not present and alarm.active:
                 self._set_cleared(alarm, t_s)
             if alarm.shelved_until_s is not None and t_s >= alarm.shelved_until_s:

@@ -168,7 +168,9 @@ class Engine:
         self._ramps: dict[str, Ramp] = {}
         self._commanded: dict[str, float] = {}  # what the procedure (or a faceplate) last commanded per output
         self._hold_snapshot: dict[str, float] = {}
-        self._pending: list[tuple[Command, str]] = []
+        self._pending: list[tuple[Command, str, str]] = []  # (command, user, reason)
+        self._opened_run_id: int | None = None
+        self._recording = False  # a run's batch record is open: samples go to it
         self._last_scan_s: float | None = None
         self._next_sample_s = 0.0
 
@@ -251,9 +253,13 @@ class Engine:
                                      f"{self._ratio_io[action.station][0]}, which nothing measures or estimates")
         self.recipe = recipe
 
-    def request(self, command: Command | str, user: str = "operator") -> UnitState:
+    def request(self, command: Command | str, user: str = "operator", *, reason: str = "",
+                run_id: int | None = None) -> UnitState:
         """Queue a command for the next scan. Raises CommandRejected at once when the
-        command does not fit the state the unit will be in (so an API can answer 409)."""
+        command does not fit the state the unit will be in (so an API can answer 409).
+        ``reason``: the operator's, kept with the command in the batch record. ``run_id``
+        (START): the batch record already opened for this run (a line runtime opens it
+        off the scan); without it the recorder opens one when the run starts."""
         command = Command(command)
         state = self._state_after_pending()
         if command is Command.START and self.recipe is None:
@@ -270,7 +276,9 @@ class Engine:
                 reason = f"{command.value} refused: " + "; ".join(_blocking_reason(a) for a in blocking)
                 self._log_command(command, user, False, reason)
                 raise CommandRejected(command, state, reason)
-        self._pending.append((command, user))
+        if command is Command.START:
+            self._opened_run_id = run_id
+        self._pending.append((command, user, reason))
         return target
 
     def status(self) -> EngineStatus:
@@ -339,8 +347,8 @@ class Engine:
             sensor.update(self.image, dt_s)
         actions = self.alarms.evaluate(self.image, now_s, dt_s,
                                        self.step.name if self.state is UnitState.EXECUTE and self.step else None)
-        for action in actions:
-            self._internal_command(action)
+        for action, alarm_id in zip(actions, self.alarms.raised, strict=True):
+            self._internal_command(action, f"alarm {alarm_id}")
         self._process_commands(now_s)
         self._act(now_s, dt_s)
         self._run_loops(dt_s)
@@ -385,9 +393,9 @@ class Engine:
             priority=1, condition=_NEVER, action=self.comm_loss_action,
         ), now_s)
         if action is not None:
-            self._internal_command(action)
+            self._internal_command(action, f"alarm {alarm_id}")
 
-    def _internal_command(self, action: AlarmAction) -> None:
+    def _internal_command(self, action: AlarmAction, reason: str) -> None:
         command = _ACTION_COMMAND.get(action)
         if command is None:
             return
@@ -395,17 +403,17 @@ class Engine:
             next_state(self._state_after_pending(), command)
         except CommandRejected:
             return  # e.g. a hold while already held
-        self._pending.append((command, "system"))
+        self._pending.append((command, "system", reason))
 
     def _state_after_pending(self) -> UnitState:
         state = self.state
-        for command, _ in self._pending:
+        for command, _user, _reason in self._pending:
             state = STATE_COMPLETE.get(next_state(state, command), state)
         return state
 
     def _process_commands(self, now_s: float) -> None:
         pending, self._pending = self._pending, []
-        for command, user in pending:
+        for command, user, reason in pending:
             try:
                 target = next_state(self.state, command)
             except CommandRejected as exc:
@@ -413,7 +421,7 @@ class Engine:
                 continue
             if command is Command.START:
                 self._start_run(now_s)
-            self._log_command(command, user, True, "")
+            self._log_command(command, user, True, reason)
             self._enter(target, now_s)
 
     def _enter(self, state: UnitState, now_s: float) -> None:
@@ -500,7 +508,7 @@ class Engine:
             alarm_id=alarm_id, message=message, priority=2, condition=_NEVER,
             action=AlarmAction(on_timeout.value)), now_s)
         self.alarms.clear_external(alarm_id, now_s)  # an event, not a standing condition
-        self._pending.append((_TIMEOUT_COMMAND[on_timeout], "system"))
+        self._pending.append((_TIMEOUT_COMMAND[on_timeout], "system", f"alarm {alarm_id}"))
         self._process_commands(now_s)
 
     def _next_step(self, now_s: float, outcome: str) -> None:
@@ -653,7 +661,7 @@ class Engine:
                 written[f"{device}.{tag}"] = value
 
     def _sample(self, now_s: float) -> None:
-        if self.recorder is None or self.run_id is None or now_s < self._next_sample_s:
+        if self.recorder is None or self.run_id is None or not self._recording or now_s < self._next_sample_s:
             return
         self._next_sample_s = now_s + self.sample_period_s - 1e-9
         image = self.image
@@ -676,19 +684,24 @@ class Engine:
         self.progress = StepProgress()
         self._next_sample_s = now_s
         if self.recorder is not None:
-            header = self.recipe.header
-            parameters = {name: {"value": p.value, "unit": p.unit}
-                          for name, p in self.recipe.parameters.items()}
-            self.run_id = self.recorder.start_run(
-                header.recipe_id, header.version, header.line_kind, parameters,
-                self.operator, self.simulated, line_id=self.line.definition.name)
+            if self._opened_run_id is not None:
+                self.run_id, self._opened_run_id = self._opened_run_id, None
+            else:
+                header = self.recipe.header
+                parameters = {name: {"value": p.value, "unit": p.unit}
+                              for name, p in self.recipe.parameters.items()}
+                self.run_id = self.recorder.start_run(
+                    header.recipe_id, header.version, header.line_kind, parameters,
+                    self.operator, self.simulated, line_id=self.line.definition.name)
+            self._recording = True
             for t_s, command, user, accepted, reason in self.command_log:
                 self.recorder.log_command(self.run_id, command, user, t_s, accepted, reason)
         self.command_log = []
 
     def _finish_run(self, now_s: float) -> None:
-        if self.recorder is not None and self.run_id is not None:
+        if self.recorder is not None and self.run_id is not None and self._recording:
             self._sample_final(now_s)
+            self._recording = False  # samples stop with the run
             self.recorder.end_run(self.run_id, self.state.value, now_s)
             self.recorder.flush()
 
