@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -42,6 +42,7 @@ from sqlalchemy import Connection, Engine, Integer, cast, func, insert, select, 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
+from controller.store import audit
 from controller.store.models import (
     ROLLUP_S,
     Alarm,
@@ -194,6 +195,16 @@ class BatchRecorder:
         return len(self._buffer)
 
     # ---------------------------------------------------------------- runs
+    def _start_run_in(self, conn: Connection, recipe_id: str, recipe_version: int, line_kind: str,
+                      parameters: dict[str, Any], operator: str, simulated: bool, line_id: str,
+                      time_origin: datetime | None = None) -> int:
+        now = self._wall_clock()
+        result = conn.execute(insert(Run.__table__).values(
+            line_id=line_id, recipe_id=recipe_id, recipe_version=recipe_version, line_kind=line_kind,
+            parameters=parameters, operator=operator, simulated=simulated, time_origin=time_origin or now,
+            started_at=now))
+        return int(result.inserted_primary_key[0])
+
     def start_run(
         self,
         recipe_id: str,
@@ -208,22 +219,63 @@ class BatchRecorder:
     ) -> int:
         """Create the batch record of a run on line ``line_id``; ``time_origin`` is the wall
         time of t_s = 0 (default: now)."""
-        now = self._wall_clock()
         with self._begin() as conn:
-            result = conn.execute(
-                insert(Run.__table__).values(
-                    line_id=line_id,
-                    recipe_id=recipe_id,
-                    recipe_version=recipe_version,
-                    line_kind=line_kind,
-                    parameters=parameters,
-                    operator=operator,
-                    simulated=simulated,
-                    time_origin=time_origin or now,
-                    started_at=now,
-                )
-            )
-            return int(result.inserted_primary_key[0])
+            return self._start_run_in(conn, recipe_id, recipe_version, line_kind, parameters, operator, simulated,
+                                      line_id, time_origin)
+
+    def open_run(self, recipe_id: str, recipe_version: int, line_kind: str, parameters: dict[str, Any],
+                 operator: str, simulated: bool, *, line_id: str, audit_details: dict[str, Any]) -> int:
+        """Create the batch record and its ``run.start`` audit entry in one transaction:
+        both or neither (a start that fails leaves nothing half-written)."""
+        with self._begin() as conn:
+            run_id = self._start_run_in(conn, recipe_id, recipe_version, line_kind, parameters, operator, simulated,
+                                        line_id)
+            self._audit(conn, operator, "run.start", f"run {run_id}",
+                        {"line_id": line_id, "recipe_id": recipe_id, "recipe_version": recipe_version,
+                         **audit_details})
+        return run_id
+
+    def audit(self, actor: str, action: str, subject: str, details: dict[str, Any]) -> None:
+        """Append an audit entry (in the current transaction, if any)."""
+        with self._begin() as conn:
+            self._audit(conn, actor, action, subject, details)
+
+    def _audit(self, conn: Connection, actor: str, action: str, subject: str, details: dict[str, Any]) -> None:
+        with Session(bind=conn) as session:
+            audit.append(session, actor, action, subject, details)
+            session.flush()
+
+    def record_scan_stats(self, run_id: int, stats: dict[str, Any]) -> None:
+        with self._begin() as conn:
+            conn.execute(update(Run).where(Run.id == run_id).values(scan_stats=stats))
+
+    def close_lost_runs(self, line_id: str) -> list[tuple[int, str]]:
+        """Close every run of ``line_id`` a runtime left open (it was killed): final state
+        Aborted, the reason "controller lost at <wall time of its last record>, last step
+        <name>", an abort in its command log and an audit entry. Returns (run id, reason)."""
+        closed: list[tuple[int, str]] = []
+        with self._begin() as conn:
+            runs = conn.execute(select(Run.id, Run.time_origin, Run.started_at)
+                                .where(Run.line_id == line_id, Run.final_state.is_(None))).all()
+            for run_id, time_origin, started_at in runs:
+                last_t_s = conn.execute(select(func.max(Sample.t_s)).where(Sample.run_id == run_id)).scalar()
+                step = conn.execute(select(RunStep.name, RunStep.started_s).where(RunStep.run_id == run_id)
+                                    .order_by(RunStep.id.desc()).limit(1)).first()
+                candidates = [t for t in (last_t_s, step.started_s if step is not None else None) if t is not None]
+                t_s = max(candidates) if candidates else 0.0
+                lost_at = (time_origin if time_origin.tzinfo else time_origin.replace(tzinfo=UTC)) + timedelta(
+                    seconds=t_s) if candidates else started_at
+                reason = (f"controller lost at {lost_at.astimezone(UTC).isoformat(timespec='seconds')}, "
+                          f"last step {step.name if step is not None else 'none'}")
+                conn.execute(update(RunStep).where(RunStep.run_id == run_id, RunStep.ended_s.is_(None))
+                             .values(ended_s=t_s, outcome="lost"))
+                conn.execute(insert(RunCommand.__table__).values(run_id=run_id, command="abort", username="system",
+                                                                 t_s=t_s, accepted=True, reason=reason))
+                conn.execute(update(Run).where(Run.id == run_id).values(
+                    final_state="Aborted", ended_t_s=t_s, ended_at=self._wall_clock(), end_reason=reason))
+                self._audit(conn, "system", "run.lost", f"run {run_id}", {"line_id": line_id, "reason": reason})
+                closed.append((run_id, reason))
+        return closed
 
     def end_run(self, run_id: int, final_state: str, t_s: float) -> None:
         """Flush buffered samples and close the record (``ended_at`` is wall time now)."""
@@ -488,6 +540,8 @@ class RunInfo(_Record):
     ended_at: datetime | None
     ended_t_s: float | None
     final_state: str | None
+    scan_stats: dict[str, Any] | None = None
+    end_reason: str | None = None
 
     def timestamp(self, t_s: float) -> datetime:
         """Wall time of run second ``t_s``."""

@@ -9,7 +9,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event, func, select, update
 
-from controller.store import BatchRecorder, Sample, SampleRollup, export_csv, load_batch_record, session_factory, trend
+from controller.store import (
+    AuditEntry,
+    BatchRecorder,
+    Run,
+    Sample,
+    SampleRollup,
+    audit,
+    export_csv,
+    load_batch_record,
+    session_factory,
+    trend,
+)
 from controller.store import alarms as alarm_store
 
 ORIGIN = datetime(2025, 3, 1, 6, 0, tzinfo=UTC)
@@ -402,3 +413,44 @@ async def test_a_failed_flush_keeps_the_samples_for_the_next_attempt(tmp_path):
         assert recorder.pending_samples == 1
     finally:
         engine.dispose()
+
+
+def test_a_run_opens_with_its_audit_entry_or_not_at_all(engine, monkeypatch):
+    recorder = BatchRecorder(engine)
+    run_id = recorder.open_run("r", 1, "casting", {}, "oscar", True, line_id="casting-1",
+                               audit_details={"reason": "first batch"})
+    with session_factory(engine)() as session:
+        entry = session.execute(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).scalar_one()
+        assert (entry.actor, entry.action, entry.subject, entry.details["reason"]) == (
+            "oscar", "run.start", f"run {run_id}", "first batch")
+        assert audit.verify(session).ok
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("audit trail unavailable")
+
+    monkeypatch.setattr(audit, "append", refuse)
+    with pytest.raises(RuntimeError, match="audit trail unavailable"):
+        recorder.open_run("r", 1, "casting", {}, "oscar", True, line_id="casting-1", audit_details={})
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Run)).scalar_one() == 1  # no run without its entry
+
+
+def test_a_run_a_killed_runtime_left_open_is_closed_as_aborted_with_the_reason(engine):
+    recorder = BatchRecorder(engine)
+    run_id = recorder.start_run("r", 1, "casting", {}, "oscar", True, time_origin=ORIGIN, line_id="casting-1")
+    recorder.log_step_started(run_id, 0, "warm_up", 0.0)
+    recorder.log_step_ended(run_id, 0, 60.0, "complete")
+    recorder.log_step_started(run_id, 1, "production", 60.0)
+    recorder.add_samples(run_id, 90.0, [("a.b", 1.0, "good")])
+    recorder.flush()
+    other_line = recorder.start_run("r", 1, "foaming", {}, "oscar", True, line_id="foaming-1")
+
+    closed = recorder.close_lost_runs("casting-1")
+
+    expected = f"controller lost at {(ORIGIN + timedelta(seconds=90)).isoformat(timespec='seconds')}, last step production"
+    assert closed == [(run_id, expected)]
+    record = load_batch_record(engine, run_id)
+    assert (record.run.final_state, record.run.end_reason, record.run.ended_t_s) == ("Aborted", expected, 90.0)
+    assert [(s.name, s.outcome) for s in record.steps] == [("warm_up", "complete"), ("production", "lost")]
+    assert [(c.command, c.user, c.reason) for c in record.commands] == [("abort", "system", expected)]
+    assert load_batch_record(engine, other_line).run.final_state is None  # another line's run is not touched

@@ -9,6 +9,10 @@ line, run-less alarms the line of the newest run (``line-1`` in an empty databas
 historian writer committed, in the same transaction as the event: after an outage the
 spooled events are replayed in order and each is written exactly once.
 
+A run also records its scan statistics (``scan_stats``: period and execution time, min,
+p50, p99, max, overruns) and why it ended when that was not its procedure
+(``end_reason``, e.g. "controller lost at ..., last step ...").
+
 Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-28
@@ -30,6 +34,8 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("runs") as batch:
         batch.add_column(sa.Column("line_id", sa.String(length=64), nullable=False, server_default="line-1"))
+        batch.add_column(sa.Column("scan_stats", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("end_reason", sa.Text(), nullable=True))
         batch.create_index("ix_runs_line_id", ["line_id"])
     with op.batch_alter_table("alarms") as batch:
         batch.add_column(sa.Column("line_id", sa.String(length=64), nullable=False, server_default="line-1"))
@@ -55,4 +61,6 @@ def downgrade() -> None:
         batch.drop_column("line_id")
     with op.batch_alter_table("runs") as batch:
         batch.drop_index("ix_runs_line_id")
+        batch.drop_column("end_reason")
+        batch.drop_column("scan_stats")
         batch.drop_column("line_id")
