@@ -77,9 +77,10 @@ class ApiRecorder(BatchRecorder):
     actor: str | None = None
 
     def log_alarm(self, run_id: int | None, alarm_id: str, message: str, priority: int | str, state: str,
-                  t_s: float, *, user: str | None = None, line_id: str = DEFAULT_LINE_ID) -> None:
+                  t_s: float, *, user: str | None = None, line_id: str = DEFAULT_LINE_ID, note: str | None = None,
+                  shelved_until_t_s: float | None = None) -> None:
         super().log_alarm(run_id, alarm_id, message, str(priority), state, t_s, user=user or self.actor,
-                          line_id=line_id)
+                          line_id=line_id, note=note, shelved_until_t_s=shelved_until_t_s)
 
 
 def checked_line_kind(plant_file: Path | str | None, line_kind: str | None) -> LineKind:

@@ -37,6 +37,8 @@ class AlarmEvent:
     state: AlarmState  # the state entered
     t_s: float
     user: str = ""
+    note: str = ""  # why (a shelve's reason, "shelve expired")
+    shelved_until_s: float | None = None
 
 
 @dataclass(slots=True)
@@ -81,9 +83,9 @@ class AlarmManager:
     def _emit(self, alarm: ActiveAlarm, t_s: float, user: str = "") -> None:
         self._emit_state(alarm, alarm.state, t_s, user)
 
-    def _emit_state(self, alarm: ActiveAlarm, state: AlarmState, t_s: float, user: str = "") -> None:
+    def _emit_state(self, alarm: ActiveAlarm, state: AlarmState, t_s: float, user: str = "", note: str = "") -> None:
         d = alarm.definition
-        event = AlarmEvent(d.alarm_id, d.message, d.priority, state, t_s, user)
+        event = AlarmEvent(d.alarm_id, d.message, d.priority, state, t_s, user, note, alarm.shelved_until_s)
         self.events.append(event)
         if self._listener is not None:
             self._listener(event)
@@ -119,7 +121,7 @@ class AlarmManager:
             elif not present and alarm.active:
                 self._set_cleared(alarm, t_s)
             if alarm.shelved_until_s is not None and t_s >= alarm.shelved_until_s:
-                self.unshelve(alarm.definition.alarm_id, t_s, "shelve expired")
+                self.unshelve(alarm.definition.alarm_id, t_s, "system", "shelve expired")
         return actions
 
     def raise_external(self, definition: AlarmDefinition, t_s: float) -> AlarmAction | None:
@@ -169,7 +171,7 @@ class AlarmManager:
             raise ValueError(f"alarm {alarm_id} is {alarm.state.value}: nothing to acknowledge")
         self._emit(alarm, t_s, user)
 
-    def shelve(self, alarm_id: str, t_s: float, until_s: float, user: str) -> None:
+    def shelve(self, alarm_id: str, t_s: float, until_s: float, user: str, reason: str = "") -> None:
         """Hide the alarm from the operator until ``until_s`` (journaled as SHELVED);
         its states, action and interlock go on as if it were not shelved."""
         alarm = self._alarms.get(alarm_id)
@@ -178,9 +180,9 @@ class AlarmManager:
         if until_s <= t_s:
             raise ValueError("a shelve needs an expiry in the future")
         alarm.shelved_until_s = until_s
-        self._emit_state(alarm, AlarmState.SHELVED, t_s, user)
+        self._emit_state(alarm, AlarmState.SHELVED, t_s, user, reason)
 
-    def unshelve(self, alarm_id: str, t_s: float, user: str) -> None:
+    def unshelve(self, alarm_id: str, t_s: float, user: str, note: str = "") -> None:
         """Show the alarm again, in the state it has reached (journaled with ``user``)."""
         alarm = self._alarms.get(alarm_id)
         if alarm is None:
@@ -188,7 +190,7 @@ class AlarmManager:
         if alarm.shelved_until_s is None:
             raise ValueError(f"alarm {alarm_id} is not shelved")
         alarm.shelved_until_s = None
-        self._emit(alarm, t_s, user)
+        self._emit_state(alarm, alarm.state, t_s, user, note)
 
     def annunciated(self) -> list[ActiveAlarm]:
         """Alarms an operator must see: active or not yet acknowledged, not shelved."""

@@ -30,7 +30,7 @@ class RunRecorder(Protocol):
 
     def log_alarm(  # run_id None: an alarm raised between runs
         self, run_id: int | None, alarm_id: str, message: str, priority: int, state: str, t_s: float,
-        *, line_id: str,
+        *, line_id: str, user: str | None = None, note: str | None = None, shelved_until_t_s: float | None = None,
     ) -> None: ...
 
     def add_samples(

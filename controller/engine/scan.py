@@ -294,6 +294,16 @@ class Engine:
                      "raised_t_s": a.raised_t_s} for a in self.alarms.annunciated()],
         )
 
+    def act_on_alarm(self, action: AlarmAction, alarm_id: str) -> None:
+        """Carry out an alarm's action raised outside the scan's own evaluation (the runtime's
+        supervision alarms): queued for the next scan with the alarm as its reason."""
+        self._internal_command(action, f"alarm {alarm_id}")
+
+    def shelve(self, alarm_id: str, user: str, until_s: float, reason: str) -> None:
+        """Shelve an alarm until engine time ``until_s`` (it still acts; see AlarmManager)."""
+        self.alarms.shelve(alarm_id, self.clock.now_s(), until_s, user, reason)
+        self._log_command_text(f"shelve {alarm_id}", user, True, reason)
+
     def acknowledge(self, alarm_id: str, user: str) -> None:
         self.alarms.acknowledge(alarm_id, self.clock.now_s(), user)
         self._log_command_text(f"acknowledge {alarm_id}", user, True, "")
@@ -721,7 +731,9 @@ class Engine:
     def _on_alarm_event(self, event: AlarmEvent) -> None:
         if self.recorder is not None:  # between runs too: run_id None journals a run-less alarm
             self.recorder.log_alarm(self.run_id, event.alarm_id, event.message, event.priority,
-                                    event.state.value, event.t_s, line_id=self.line.definition.name)
+                                    event.state.value, event.t_s, line_id=self.line.definition.name,
+                                    user=event.user or None, note=event.note or None,
+                                    shelved_until_t_s=event.shelved_until_s)
 
 
 _NEVER = Condition("false", frozenset(), lambda _image: False)

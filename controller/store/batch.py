@@ -338,6 +338,8 @@ class BatchRecorder:
         *,
         user: str | None = None,
         line_id: str = DEFAULT_LINE_ID,
+        note: str | None = None,
+        shelved_until_t_s: float | None = None,
     ) -> None:
         """Record that alarm ``alarm_id`` of line ``line_id`` entered ``state`` (an ISA-18.2 transition
         decided by the engine).  A new occurrence starts when an alarm that is not
@@ -347,8 +349,10 @@ class BatchRecorder:
         seconds (the store's convention for run-less alarms), so ``t_s`` - a clock
         reading that means nothing without a run - is replaced by the wall clock's."""
         state = AlarmState(state).value
-        if run_id is None:
-            t_s = self._wall_clock().timestamp()
+        if run_id is None:  # epoch seconds; a shelf's expiry keeps its distance from now
+            engine_t_s, t_s = t_s, self._wall_clock().timestamp()
+            if shelved_until_t_s is not None:
+                shelved_until_t_s = t_s + (shelved_until_t_s - engine_t_s)
         key = (line_id, run_id, alarm_id)
         with self._begin() as conn:
             alarm_pk = self._open_alarms.get(key)
@@ -371,7 +375,7 @@ class BatchRecorder:
                 elif state == AlarmState.NORMAL.value:
                     values.update(condition_active=False, cleared_t_s=func.coalesce(Alarm.cleared_t_s, t_s))
                 elif state == AlarmState.SHELVED.value:
-                    values.update(shelved_by=user)
+                    values.update(shelved_by=user, shelved_until_t_s=shelved_until_t_s)
                 if user is not None and state in (AlarmState.ACKNOWLEDGED.value, AlarmState.NORMAL.value):
                     values.update(acknowledged_by=user, acknowledged_at=self._wall_clock())
                 updated = (
@@ -402,7 +406,7 @@ class BatchRecorder:
                     ).inserted_primary_key[0]
                 )
             conn.execute(
-                insert(AlarmEvent.__table__).values(alarm_pk=alarm_pk, t_s=t_s, state=state, actor=user)
+                insert(AlarmEvent.__table__).values(alarm_pk=alarm_pk, t_s=t_s, state=state, actor=user, note=note)
             )
         if state == AlarmState.NORMAL.value:
             self._open_alarms.pop(key, None)

@@ -141,8 +141,10 @@ class HistorianWriter:
         self._put("log_command", (run_id, command, user, t_s, accepted, reason))
 
     def log_alarm(self, run_id: int | None, alarm_id: str, message: str, priority: int | str, state: str,
-                  t_s: float, *, line_id: str = DEFAULT_LINE_ID, user: str | None = None) -> None:
-        self._put("log_alarm", (run_id, alarm_id, message, str(priority), state, t_s, line_id, user))
+                  t_s: float, *, line_id: str = DEFAULT_LINE_ID, user: str | None = None, note: str | None = None,
+                  shelved_until_t_s: float | None = None) -> None:
+        self._put("log_alarm", (run_id, alarm_id, message, str(priority), state, t_s, line_id, user, note,
+                                shelved_until_t_s))
 
     def add_samples(self, run_id: int, t_s: float, samples: list[tuple[str, float | None, str]]) -> None:
         if len(self._queue) >= self._queue_max or self.status().spool_full:
@@ -150,6 +152,13 @@ class HistorianWriter:
                 self._dropped += 1
             return
         self._put(SAMPLES, (run_id, t_s, [list(s) for s in samples]))
+
+    def audit(self, actor: str, action: str, subject: str, details: dict[str, Any]) -> None:
+        """An audit entry, written in order with the batch record (spooled like it)."""
+        self._put("audit", (actor, action, subject, details))
+
+    def record_scan_stats(self, run_id: int, stats: dict[str, Any]) -> None:
+        self._put("record_scan_stats", (run_id, stats))
 
     def flush(self) -> None:
         self._wake.set()
@@ -223,8 +232,9 @@ class HistorianWriter:
                     run_id, t_s, samples = args
                     recorder.add_samples(run_id, t_s, [tuple(s) for s in samples])
                 elif kind == "log_alarm":
-                    run_id, alarm_id, message, priority, state, t_s, line_id, user = args
-                    recorder.log_alarm(run_id, alarm_id, message, priority, state, t_s, line_id=line_id, user=user)
+                    run_id, alarm_id, message, priority, state, t_s, line_id, user, note, until = args
+                    recorder.log_alarm(run_id, alarm_id, message, priority, state, t_s, line_id=line_id, user=user,
+                                       note=note, shelved_until_t_s=until)
                 else:
                     getattr(recorder, kind)(*args)
             recorder.flush()

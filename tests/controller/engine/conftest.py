@@ -117,7 +117,8 @@ class FakeRecorder:
         self.commands.append((command, user, accepted, reason))
 
     def log_alarm(self, run_id: int | None, alarm_id: str, message: str, priority: int, state: str,
-                  t_s: float, *, line_id: str) -> None:
+                  t_s: float, *, line_id: str, user: str | None = None, note: str | None = None,
+                  shelved_until_t_s: float | None = None) -> None:
         self.alarms.append((run_id, alarm_id, state, t_s))
 
     def add_samples(self, run_id: int, t_s: float, samples: list[tuple[str, float | None, str]]) -> None:

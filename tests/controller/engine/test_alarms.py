@@ -64,5 +64,6 @@ def test_shelved_alarm_is_not_annunciated_until_the_shelve_expires_but_still_act
     alarms.evaluate({"t.x": 60.0}, 10, 1.0, None)
     assert [a.definition.alarm_id for a in alarms.annunciated()] == ["TEMP_HIGH"]
     assert alarms.get("TEMP_HIGH").state is AlarmState.UNACKNOWLEDGED
-    assert [(e.state, e.user) for e in alarms.events] == [
-        (AlarmState.SHELVED, "ann"), (AlarmState.UNACKNOWLEDGED, ""), (AlarmState.UNACKNOWLEDGED, "shelve expired")]
+    assert [(e.state, e.user, e.note) for e in alarms.events] == [
+        (AlarmState.SHELVED, "ann", ""), (AlarmState.UNACKNOWLEDGED, "", ""),
+        (AlarmState.UNACKNOWLEDGED, "system", "shelve expired")]
