@@ -296,21 +296,25 @@ class AuditVerifyOut(BaseModel):
 
 
 # --------------------------------------------------------------------- sim
-class FaultKind(StrEnum):
-    HEATER = "heater"
-    PUMP = "pump"
-    BELT = "belt"
-    SENSOR = "sensor"
-
-
 class FaultRequest(_Strict):
-    kind: FaultKind = Field(description="heater: heater fails; pump: pump stalls; belt: belt stops; sensor: reading freezes")
-    device: str = Field(min_length=1, max_length=64, pattern=NAME_PATTERN, description="Device name (not for belt)")
-    tag: str | None = Field(None, min_length=1, max_length=64, pattern=NAME_PATTERN, description="Tag (sensor faults only)")
+    kind: str = Field(min_length=1, max_length=64, pattern=NAME_PATTERN,
+                      description="A fault kind the line's simulator offers (GET /sim/faults lists them)")
+    device: str = Field(min_length=1, max_length=64, pattern=NAME_PATTERN,
+                        description="Device name (one of the offered kind's devices)")
+    tag: str | None = Field(None, min_length=1, max_length=64, pattern=NAME_PATTERN,
+                            description="Tag (only for a kind that needs one, e.g. a frozen sensor)")
+
+
+class FaultOffered(BaseModel):
+    kind: str = Field(description="Fault kind, as POST /sim/faults takes it")
+    description: str = Field(description="What the fault does to the plant, in words")
+    devices: list[str] = Field(description="The devices of this line the fault applies to")
+    needs_tag: bool = Field(description="The fault is on one tag of the device (give the tag)")
 
 
 class FaultsOut(BaseModel):
     active: list[str] = Field(description="Active faults, in words")
+    offered: list[FaultOffered] = Field(description="The faults the running line's simulator offers")
 
 
 class Health(BaseModel):

@@ -1,9 +1,11 @@
 """The extrusion-foaming plant (seed 001) as a simpy simulation.
 
-``FoamingPlant`` implements ``drivers.sim_transport.PlantPort`` the way
-``simulator.casting.plant.CastingPlant`` does: one simpy process ticks every ``step_s`` and
-integrates every model over the step with the pure physics of ``simulator.physics``;
-measurements carry seeded noise drawn from a table at read time.
+``FoamingPlant`` is a :class:`simulator.plant.SimulatedPlant` (simpy time, seeded noise, the
+read/write paths, the faults): the tick at time t integrates the melt path over
+[t, t + step_s] with the pure physics of ``simulator.physics``; each device serves its true
+values through its own truth function, and its noise sigma by the tag's unit suffix (a true
+value of exactly 0.0, a stopped drive or no flow, reads 0 without noise). Its faults are
+:class:`simulator.foaming.faults.FoamingFaults`.
 
 The melt path: extruder (barrel-zone heat balances, drag minus pressure flow) → volume 1
 (screw tip, injection stage; CO2 and water metering pumps) → melt pump 1 → volume 2
@@ -17,17 +19,16 @@ single-phase minimum P_min(T) of ``simulator.physics.gas``.
 from __future__ import annotations
 
 import math
-import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-
-import simpy
+from typing import ClassVar
 
 from drivers.definition import DeviceSpec, LineDefinition
+from simulator.foaming.faults import FoamingFaults
 from simulator.physics import gas, heat_exchange, materials, melt_flow, pumps, rheology
+from simulator.plant import SimulatedPlant
 
 AMBIENT_C: float = 20.0
-NOISE_TABLE_SIZE: int = 1 << 16
 DELAY_BUFFER_STEPS: int = 1024  # longest exchanger transport delay modelled, in steps
 @dataclass(frozen=True, slots=True)
 class FoamingParameters:
@@ -71,50 +72,6 @@ class FoamingParameters:
     noise_flow_g_min: float = 0.02
 
 
-class FoamingFaults:
-    """Faults of the foaming plant (``plant.faults``), consulted on every step."""
-
-    def __init__(self, line: LineDefinition) -> None:
-        self._line = line
-        self.die_blocked = False
-        self.coolant_failed = False
-        self.head_cooling_failed: set[str] = set()
-        self.feed_starved = False  # pressure loss: the hopper runs empty, the screw conveys nothing
-        self.failed_heaters: set[str] = set()
-
-    def block_die(self) -> None:
-        self.die_blocked = True
-
-    def fail_coolant(self) -> None:
-        self.coolant_failed = True
-
-    def fail_head_cooling(self, device: str) -> None:
-        if self._line.device(device).profile.kind not in ("co2_metering_pump", "water_metering_pump"):
-            raise ValueError(f"{device} is not a metering pump")
-        self.head_cooling_failed.add(device)
-
-    def starve_feed(self) -> None:
-        self.feed_starved = True
-
-    def fail_heater(self, device: str) -> None:
-        if self._line.device(device).profile.kind not in ("extruder", "slit_die"):
-            raise ValueError(f"{device} has no heater zones")
-        self.failed_heaters.add(device)
-
-    def clear_all(self) -> None:
-        self.die_blocked = self.coolant_failed = self.feed_starved = False
-        self.head_cooling_failed.clear()
-        self.failed_heaters.clear()
-
-    def active(self) -> list[str]:
-        out = ["die blocked"] if self.die_blocked else []
-        out += ["coolant failed"] if self.coolant_failed else []
-        out += ["feed starved"] if self.feed_starved else []
-        out += [f"{d} head cooling failed" for d in sorted(self.head_cooling_failed)]
-        out += [f"{d} heater failed" for d in sorted(self.failed_heaters)]
-        return out
-
-
 def _single(line: LineDefinition, kind: str) -> DeviceSpec:
     found = line.devices_of_kind(kind)
     if len(found) != 1:
@@ -122,22 +79,18 @@ def _single(line: LineDefinition, kind: str) -> DeviceSpec:
     return found[0]
 
 
-class FoamingPlant:
+class FoamingPlant(SimulatedPlant):
     """Simulated extrusion-foaming line. Implements ``drivers.sim_transport.PlantPort``."""
+
+    NOISE_ON_ZERO: ClassVar[bool] = False  # a true 0.0 (drive stopped, no flow) reads exactly 0
+    faults: FoamingFaults
 
     def __init__(self, line: LineDefinition, seed: int = 0, step_s: float = 1.0,
                  parameters: FoamingParameters | None = None, polymer: str = "PSU") -> None:
         if line.kind != "foaming":
             raise ValueError(f"{line.name} is a {line.kind} line, not a foaming line")
-        if step_s <= 0.0:
-            raise ValueError("step_s must be positive")
-        self.line = line
-        self.step_s = step_s
+        super().__init__(line, seed=seed, step_s=step_s, faults=FoamingFaults(line))
         self.parameters = p = parameters or FoamingParameters()
-        rng = random.Random(seed)
-        self._noise_table = [rng.gauss(0.0, 1.0) for _ in range(NOISE_TABLE_SIZE)]
-        self._noise_index = 0
-        self.faults = FoamingFaults(line)
 
         ext = _single(line, "extruder")
         melt_pumps = line.devices_of_kind("melt_pump")
@@ -149,14 +102,18 @@ class FoamingPlant:
         water = _single(line, "water_metering_pump")
         self._names = {"extruder": ext.name, "pump_1": melt_pumps[0].name, "pump_2": melt_pumps[1].name,
                        "exchanger": hx.name, "die": die.name, "co2": co2.name, "water": water.name}
-        self._specs = {s.name: s for s in (ext, melt_pumps[0], melt_pumps[1], hx, die, co2, water)}
-        self.commands: dict[str, dict[str, float]] = {
-            s.name: {t.name: float(t.safe_value) for t in s.profile.outputs} for s in self._specs.values()}
-        # (tag, low, high, noise sigma) per measured tag, the sigma chosen by the tag's unit suffix
-        self._inputs = {s.name: tuple((t.name, t.low, t.high, self._noise_sigma(t.name)) for t in s.profile.inputs)
-                        for s in self._specs.values()}
+        # the true values of each device, by a truth function per device
+        self._truths: dict[str, Callable[[], dict[str, float]]] = {
+            ext.name: self._extruder_truth, melt_pumps[0].name: self._melt_pump_1_truth,
+            melt_pumps[1].name: self._melt_pump_2_truth, co2.name: self._co2_pump_truth,
+            water.name: self._water_pump_truth, hx.name: self._exchanger_truth, die.name: self._die_truth}
+        unknown = [s.name for s in line.devices if s.name not in self._truths]
+        if unknown:
+            raise ValueError(f"no simulator model for {', '.join(unknown)}")
         self._zone_count = sum(1 for t in ext.profile.tags if t.name.endswith("_heater_output_pct"))
         self._die_zone_count = sum(1 for t in die.profile.tags if t.name.endswith("_heater_output_pct"))
+        self._zone_tags = tuple(f"zone_{i + 1}_temperature_c" for i in range(self._zone_count))
+        self._die_zone_tags = tuple(f"zone_{i + 1}_temperature_c" for i in range(self._die_zone_count))
 
         # equipment
         self._barrel_zone = heat_exchange.BarrelZoneParameters(
@@ -221,28 +178,13 @@ class FoamingPlant:
         self._composition_lag = heat_exchange.first_order_lag_factor(step_s, 30.0)  # assumption: mixing in the injection section
         self._gap_step_mm = p.die_gap_rate_mm_s * step_s
 
-        self.env = simpy.Environment()
-        self.env.process(self._run())
-
     def set_polymer(self, name: str) -> None:
         """The polymer fed to the hopper (PSU or PES)."""
         self.polymer = materials.melt_properties(name)
         self._henry = materials.henry_correlations(name)
         self._viscosity_cache = {}
 
-    # ----------------------------------------------------------------- PlantPort
-    def advance_to(self, t_s: float) -> None:
-        if t_s > self.env.now:
-            self.env.run(until=t_s)
-
-    def write_device(self, device: str, values: Mapping[str, float]) -> None:
-        spec = self._specs.get(device)
-        if spec is None:
-            self.line.device(device)
-            raise KeyError(device)
-        checked = {name: spec.profile.tag(name).check_write(value, device) for name, value in values.items()}
-        self.commands[device].update(checked)
-
+    # ----------------------------------------------------------------- SimulatedPlant
     def _noise_sigma(self, tag: str) -> float:
         p = self.parameters
         for suffix, sigma in (("_c", p.noise_temperature_c), ("_bar", p.noise_pressure_bar),
@@ -251,52 +193,54 @@ class FoamingPlant:
                 return sigma
         return 0.0
 
-    def read_device(self, device: str) -> Mapping[str, float]:
-        truth = self._truth(device)
-        table = self._noise_table
-        index = self._noise_index
-        reading: dict[str, float] = {}
-        for name, low, high, sigma in self._inputs[device]:
-            value = truth[name]
-            if sigma and value != 0.0:
-                value += sigma * table[index]
-                index = (index + 1) & (NOISE_TABLE_SIZE - 1)
-            reading[name] = low if value < low else high if value > high else value
-        self._noise_index = index
-        reading.update(self.commands[device])
-        return reading
+    def _noise(self, device: str) -> Mapping[str, float]:
+        """Noise sigma per measured tag, chosen by the tag's unit suffix."""
+        return {t.name: self._noise_sigma(t.name) for t in self.line.device(device).profile.inputs}
 
-    def _truth(self, device: str) -> dict[str, float]:
-        n = self._names
-        if device == n["extruder"]:
-            t = {f"zone_{i + 1}_temperature_c": v for i, v in enumerate(self.zones_c)}
-            t.update(screw_speed_rpm=self.screw_rpm, motor_load_pct=self.motor_load_pct,
-                     melt_pressure_bar=self.p1_bar, melt_temperature_c=self.tip_c,
-                     running=1.0 if self.screw_rpm > 0.5 else 0.0)
-            return t
-        if device in (n["pump_1"], n["pump_2"]):
-            first = device == n["pump_1"]
-            speed = self.n1_rpm if first else self.n2_rpm
-            return {"speed_rpm": speed, "inlet_pressure_bar": self.p1_bar if first else self.p2_bar,
-                    "outlet_pressure_bar": self.p2_bar + self.hx_drop_bar if first else self.p3_bar,
-                    "running": 1.0 if speed > 0.2 else 0.0}
-        if device in (n["co2"], n["water"]):
-            co2 = device == n["co2"]
-            flow = self.co2_g_min if co2 else self.water_g_min
-            return {"mass_flow_g_min": flow,
-                    "discharge_pressure_bar": self.p1_bar + self.parameters.needle_pressure_drop_bar * flow / 100.0,
-                    "head_temperature_c": self.co2_head_c if co2 else self.water_head_c,
-                    "running": 1.0 if flow > 0.05 else 0.0}
-        if device == n["exchanger"]:
-            return {"coolant_temperature_c": self.coolant_c, "coolant_flow_l_min": self.coolant_flow_l_min,
-                    "melt_inlet_temperature_c": self.hx_in_c, "melt_outlet_temperature_c": self.hx_out_c,
-                    "pressure_drop_bar": self.hx_drop_bar}
-        if device == n["die"]:
-            t = {f"zone_{i + 1}_temperature_c": v for i, v in enumerate(self.die_zones_c)}
-            t.update(melt_pressure_bar=self.p3_bar, melt_temperature_c=self.die_melt_c, gap_mm=self.die_gap_mm)
-            return t
-        self.line.device(device)
-        raise KeyError(device)
+    def _truth(self, device: str) -> Mapping[str, float]:
+        return self._truths[device]()
+
+    def _truth_function(self, device: str) -> Callable[[], Mapping[str, float]]:
+        return self._truths[device]
+
+    # ----------------------------------------------------------------- truth per device
+    def _extruder_truth(self) -> dict[str, float]:
+        t = dict(zip(self._zone_tags, self.zones_c, strict=True))
+        t.update(screw_speed_rpm=self.screw_rpm, motor_load_pct=self.motor_load_pct,
+                 melt_pressure_bar=self.p1_bar, melt_temperature_c=self.tip_c,
+                 running=1.0 if self.screw_rpm > 0.5 else 0.0)
+        return t
+
+    def _melt_pump_1_truth(self) -> dict[str, float]:
+        return {"speed_rpm": self.n1_rpm, "inlet_pressure_bar": self.p1_bar,
+                "outlet_pressure_bar": self.p2_bar + self.hx_drop_bar,
+                "running": 1.0 if self.n1_rpm > 0.2 else 0.0}
+
+    def _melt_pump_2_truth(self) -> dict[str, float]:
+        return {"speed_rpm": self.n2_rpm, "inlet_pressure_bar": self.p2_bar, "outlet_pressure_bar": self.p3_bar,
+                "running": 1.0 if self.n2_rpm > 0.2 else 0.0}
+
+    def _metering_pump_truth(self, flow_g_min: float, head_c: float) -> dict[str, float]:
+        return {"mass_flow_g_min": flow_g_min,
+                "discharge_pressure_bar": self.p1_bar + self.parameters.needle_pressure_drop_bar * flow_g_min / 100.0,
+                "head_temperature_c": head_c,
+                "running": 1.0 if flow_g_min > 0.05 else 0.0}
+
+    def _co2_pump_truth(self) -> dict[str, float]:
+        return self._metering_pump_truth(self.co2_g_min, self.co2_head_c)
+
+    def _water_pump_truth(self) -> dict[str, float]:
+        return self._metering_pump_truth(self.water_g_min, self.water_head_c)
+
+    def _exchanger_truth(self) -> dict[str, float]:
+        return {"coolant_temperature_c": self.coolant_c, "coolant_flow_l_min": self.coolant_flow_l_min,
+                "melt_inlet_temperature_c": self.hx_in_c, "melt_outlet_temperature_c": self.hx_out_c,
+                "pressure_drop_bar": self.hx_drop_bar}
+
+    def _die_truth(self) -> dict[str, float]:
+        t = dict(zip(self._die_zone_tags, self.die_zones_c, strict=True))
+        t.update(melt_pressure_bar=self.p3_bar, melt_temperature_c=self.die_melt_c, gap_mm=self.die_gap_mm)
+        return t
 
     # ----------------------------------------------------------------- plant state for tests and the HMI
     def melt_state(self) -> dict[str, float]:
@@ -306,12 +250,6 @@ class FoamingPlant:
                 "throughput_kg_h": self.q2_m3_s * self.polymer.melt_density_kg_m3 * 3600.0}
 
     # ----------------------------------------------------------------- simulation
-    def _run(self):  # simpy process
-        step_s = self.step_s
-        while True:
-            self._step(step_s)
-            yield self.env.timeout(step_s)
-
     def _viscosity_pa_s(self, temperature_c: float, co2_fraction: float, shear_rate_1_s: float) -> float:
         """Carreau viscosity, cached on 0.5 K, 0.1 wt % CO2 and a factor-2 shear-rate grid."""
         rate_key = int(math.log2(shear_rate_1_s)) if shear_rate_1_s > 1.0 else 0

@@ -132,10 +132,11 @@ def test_foaming_recipe_runs_on_the_built_in_simulator(sqlite_client: TestClient
     devices = {d["device"]: d["kind"] for d in client.get("/line/devices", headers=h["view"]).json()}
     assert devices == {d.name: d.profile.kind for d in foaming_definition.devices}
 
-    # the foaming simulator takes heater faults; casting-only faults are refused with the reason
+    # the foaming simulator offers its own faults; a casting fault is refused naming them
     heated = next(d.name for d in foaming_definition.devices if d.profile.kind == "extruder")
     r = client.post("/sim/faults", json={"kind": "belt", "device": heated}, headers=h["eng_a"])
     assert r.status_code == 422 and "foaming" in r.json()["detail"], r.text
+    assert "die_blocked" in r.json()["detail"] and "heater" in r.json()["detail"], r.text
     r = client.post("/sim/faults", json={"kind": "heater", "device": heated}, headers=h["eng_a"])
     assert r.status_code == 201 and r.json()["active"] == [f"{heated} heater failed"], r.text
     r = client.delete("/sim/faults", params={"device": heated}, headers=h["eng_a"])

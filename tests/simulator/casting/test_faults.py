@@ -81,3 +81,31 @@ def test_stopped_belt():
     p.advance_to(660.0)
     assert p.read_device("support_belt")["running"] == 1.0
     assert p.faults.active() == []
+
+
+def test_the_casting_plant_offers_heater_pump_belt_and_sensor_faults():
+    faults = plant().faults
+    assert [s.kind for s in faults.offered] == ["heater", "pump", "belt", "sensor"]
+    assert faults.devices_for("heater") == ["dope_vessel_1", "dope_vessel_2", "quench_bath", "wash_bath", "dryer"]
+    assert faults.devices_for("pump") == ["dope_pump_1", "dope_pump_2"]
+    assert faults.devices_for("belt") == ["support_belt"]
+    with pytest.raises(ValueError, match="offers: heater, pump, belt, sensor"):
+        faults.inject("die_blocked", "support_belt")
+    with pytest.raises(ValueError, match="applies to dope_pump_1, dope_pump_2; not to support_belt"):
+        faults.inject("pump", "support_belt")
+
+
+def test_faults_injected_by_kind_act_as_the_named_operations():
+    p = plant()
+    p.write_device("support_belt", {"line_speed_setpoint_m_min": 2.0})
+    p.write_device("dope_pump_2", {"speed_setpoint_rpm": 50.0})
+    p.advance_to(60.0)
+    p.faults.inject("belt", "support_belt")
+    p.faults.inject("pump", "dope_pump_2")
+    p.advance_to(120.0)
+    assert p.read_device("support_belt")["running"] == 0.0
+    assert p.read_device("dope_pump_2")["running"] == 0.0
+    assert p.faults.active() == ["dope_pump_2 stalled", "support_belt stopped"]
+    p.faults.clear()
+    p.advance_to(180.0)
+    assert p.read_device("support_belt")["running"] == 1.0 and p.read_device("dope_pump_2")["running"] == 1.0
