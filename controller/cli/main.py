@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from controller.cli import admin, hil
+from controller.cli import admin, hil, line
 from controller.cli.common import RecipePath, compile_recipe_file, console, hms
 
 app = typer.Typer(help="Poreline: process control for membrane manufacturing lines.",
@@ -121,6 +121,7 @@ def tune(
 
 
 hil.register(app)
+line.register(app)
 admin.register(app)
 
 

@@ -1,0 +1,101 @@
+"""``poreline line run``: a line runtime in this process, until SIGTERM or SIGINT.
+
+Under systemd (``Type=notify``) it says READY once it scans and pings the watchdog from the
+scan loop (``WATCHDOG=1`` after every scan that ran, at most once a second), so a runtime
+that stops scanning is restarted. The notification protocol is one datagram to
+``$NOTIFY_SOCKET`` (sd_notify(3)); it is written here rather than pulled in as a library.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from controller.cli.common import LineOption, console
+
+
+def _notify(message: str) -> None:
+    """sd_notify(3): a datagram to $NOTIFY_SOCKET (an abstract socket when it starts with @)."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    target = "\0" + address[1:] if address.startswith("@") else address
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.sendto(message.encode("ascii"), target)
+
+
+def register(app: typer.Typer) -> None:
+    line_app = typer.Typer(help="The line runtime: one process per line.", no_args_is_help=True)
+    app.add_typer(line_app, name="line")
+
+    @line_app.command("run")
+    def run(
+        line_id: Annotated[str | None, typer.Option("--line-id", help="Line id (default: the kind's, e.g. casting-1)")] = None,
+        kind: LineOption = None,
+        plant: Annotated[Path | None, typer.Option("--plant", exists=True, dir_okay=False,
+                                                   help="Plant file: the PLCs to drive (default: the simulator)")] = None,
+        database: Annotated[str | None, typer.Option("--database", "-d", envvar="PORELINE_DATABASE_URL",
+                                                     help="Database URL (default sqlite:///var/poreline.db)")] = None,
+        state_dir: Annotated[Path, typer.Option("--state-dir", envvar="STATE_DIRECTORY",
+                                                help="The spool, the channel's socket and key")] = Path("var/runtime"),
+        endpoint: Annotated[str | None, typer.Option(
+            "--endpoint", help="Channel endpoint (default ipc://<state dir>/<line id>.sock; tcp://127.0.0.1:P)")] = None,
+        speed: Annotated[float, typer.Option(min=0.001, help="Simulated seconds per wall second (1 for a plant)")] = 1.0,
+        scan_period_s: Annotated[float, typer.Option("--scan-period", min=0.01, help="Scan period, s")] = 1.0,
+        sample_period_s: Annotated[float, typer.Option("--sample-period", min=0.01, help="Sample period, s")] = 10.0,
+        seed: Annotated[int, typer.Option(help="Simulator noise seed")] = 0,
+    ) -> None:
+        """Run one line: scan, record, and serve the channel the API and SCADA use."""
+        from controller.runtime import channel
+        from controller.runtime.server import RuntimeServer
+        from controller.runtime.service import LineService, RuntimeConfig
+        from controller.store import default_database_url
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        config = RuntimeConfig(database_url=database or default_database_url(), state_dir=state_dir.resolve(),
+                               kind=kind, plant_file=plant, line_id=line_id, speed=speed,
+                               scan_period_s=scan_period_s, sample_period_s=sample_period_s, seed=seed)
+        try:
+            service = LineService(config)
+        except ValueError as exc:
+            console.print(f"[red]{exc}[/red]", highlight=False)
+            raise typer.Exit(2) from None
+        address = endpoint or channel.endpoint_for(config.state_dir, service.line_id)
+        key = channel.ensure_key(channel.key_path_for(address, config.state_dir, service.line_id))
+
+        async def go() -> None:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, stop.set)
+            lost = await service.start()
+            for run_id, reason in lost:
+                console.print(f"run {run_id} closed as Aborted: {reason}", highlight=False)
+            server = RuntimeServer(service, endpoint=address, key=key)
+            await server.start()
+            last_ping = [0.0]
+
+            def ping(_service: LineService) -> None:
+                now = time.monotonic()
+                if now - last_ping[0] >= 1.0:
+                    last_ping[0] = now
+                    _notify("WATCHDOG=1")
+
+            service.on_scan(ping)
+            _notify("READY=1")
+            console.print(f"line {service.line_id} ({service.kind.name}) scanning; channel {address}", highlight=False)
+            await stop.wait()
+            _notify("STOPPING=1")
+            console.print(f"stopping line {service.line_id}", highlight=False)
+            await server.close()
+            await service.stop("runtime stopped (SIGTERM)")
+
+        asyncio.run(go())
