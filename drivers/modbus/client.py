@@ -26,8 +26,8 @@ import asyncio
 import math
 import struct
 from collections.abc import Mapping, Sequence
-from typing import Literal
 from dataclasses import dataclass
+from typing import Literal
 
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException

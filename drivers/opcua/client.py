@@ -36,10 +36,10 @@ from dataclasses import dataclass
 from asyncua import ua
 from asyncua.client.client import Client
 from asyncua.common.node import Node
-from asyncua.ua.attribute_ids import AttributeIds
-from asyncua.ua.uaerrors import UaStatusCodeError
 from asyncua.crypto import uacrypto
 from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
+from asyncua.ua.attribute_ids import AttributeIds
+from asyncua.ua.uaerrors import UaStatusCodeError
 
 from drivers.clock import Clock
 from drivers.definition import LineDefinition

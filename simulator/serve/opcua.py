@@ -45,7 +45,7 @@ import hmac
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from asyncua import Node, Server, ua
@@ -336,7 +336,7 @@ class OpcUaPlantServer:
         await self._publish_to(self._server)
 
     async def _publish_to(self, server: Server) -> None:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         idx = self._namespace_index
         for device in self._devices:
             values = self._plant.read_device(device)
@@ -426,5 +426,5 @@ async def _describe(node: Node, text: str) -> None:
 async def _stop_quietly(server: Server) -> None:
     try:
         await asyncio.wait_for(server.stop(), timeout=5.0)
-    except Exception:  # noqa: BLE001 - best effort while a failed start unwinds
+    except Exception:
         _logger.debug("stopping a half-started OPC UA server failed", exc_info=True)

@@ -9,8 +9,9 @@ empty tuple switches that server off).
 
 Time
     A :class:`drivers.clock.WallClock` with ``speed`` simulated seconds per wall second,
-    created with the ServedPlant (the plant catches up to it at :meth:`ServedPlant.start`). Every ``step_s`` wall seconds the runner task
-    advances the plant to the clock's time and publishes every running server.
+    created with the ServedPlant (the plant catches up to it at :meth:`ServedPlant.start`).
+    Every ``step_s`` wall seconds the runner task advances the plant to the clock's time and
+    publishes every running server.
 
 Modbus map
     The Modbus server serves ``plan_line_map(line, modbus_devices)``: the chosen devices in
@@ -148,9 +149,9 @@ class ServedPlant:
             task.cancel()
             try:
                 await asyncio.wait_for(task, timeout=5.0)
-            except (asyncio.CancelledError, asyncio.TimeoutError):
+            except (TimeoutError, asyncio.CancelledError):
                 pass
-            except Exception:  # noqa: BLE001 - the runner's failure is logged, stopping goes on
+            except Exception:
                 log.exception("served plant runner failed")
         await self._stop_servers()
 
@@ -176,7 +177,7 @@ class ServedPlant:
                 continue
             try:
                 await asyncio.wait_for(server.stop(), timeout=5.0)
-            except Exception:  # noqa: BLE001 - stop the other one anyway
+            except Exception:
                 log.exception("stopping %s failed", type(server).__name__)
 
     # ------------------------------------------------------------------ runner

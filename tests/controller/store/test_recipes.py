@@ -22,7 +22,7 @@ V2 = "id: pes-flat-sheet\nformula:\n  gap_um: 180\n  line_speed_m_min: 2.0\n"
 
 @pytest.fixture
 def team(session, fast_hasher):
-    make = lambda name, role: users.create_user(session, name, "pw", role, hasher=fast_hasher)  # noqa: E731
+    make = lambda name, role: users.create_user(session, name, "pw", role, hasher=fast_hasher)
     return {
         "alice": make("alice", "engineer"),
         "bob": make("bob", "engineer"),

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+from hil_support import served_plant, short_recipe, wait_for
+
 from drivers.clock import WallClock
 from drivers.modbus.client import ModbusEndpoint, ModbusTransport
 from drivers.opcua.client import OpcUaTransport
 from simulator.casting.plant import CastingPlant
-from hil_support import served_plant, short_recipe, wait_for
 from simulator.serve.runner import ServedPlant
-
 
 
 def at_safe(plant, line) -> bool:  # type: ignore[no-untyped-def]
