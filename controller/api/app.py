@@ -23,10 +23,11 @@ from controller.api import (
     routes_stream,
 )
 from controller.api.deps import Services
-from controller.api.runtime import LineRuntime
+from controller.api.runtime import LineConnection
 from controller.api.schemas import Health
 from controller.api.settings import Settings
 from controller.store import create_engine_for, session_factory, upgrade
+from controller.store.database import writer
 
 DESCRIPTION = """Operator REST API of a Poreline membrane line.
 
@@ -53,14 +54,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await run_in_threadpool(upgrade, settings.database_url)
         db = create_engine_for(settings.database_url)
         try:
-            runtime = LineRuntime(db, speed=settings.sim_speed, scan_period_s=settings.scan_period_s,
-                                  sample_period_s=settings.sample_period_s, seed=settings.sim_seed,
-                                  line_kind=settings.line_kind, plant_file=settings.plant)
+            runtime = LineConnection(settings)
             await runtime.start()
         except BaseException:
             db.dispose()
             raise
-        app.state.services = Services(settings, db, session_factory(db), runtime)
+        app.state.services = Services(settings, db, session_factory(db), session_factory(writer(db)), runtime)
         _freeze_startup_heap()
         try:
             yield

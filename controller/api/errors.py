@@ -11,9 +11,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError
 
-from controller.api.runtime import LineKindMismatch, RunBusy
+from controller.api.runtime import RuntimeAnswer
 from controller.api.schemas import ErrorResponse, RecipeInvalidResponse, StateConflict
-from controller.engine.states import CommandRejected
 from controller.recipe import RecipeInvalid
 from controller.store import (
     ImmutableVersionError,
@@ -32,6 +31,9 @@ R404: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse, "descript
 R409: dict[int | str, dict[str, Any]] = {409: {"model": ErrorResponse, "description": "Conflicts with the current state"}}
 R409_STATE: dict[int | str, dict[str, Any]] = {
     409: {"model": StateConflict, "description": "The command does not fit the current PackML state"}
+}
+R503: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorResponse, "description": "The line runtime is not connected (its state is unknown)"}
 }
 R422_RECIPE: dict[int | str, dict[str, Any]] = {
     422: {"model": RecipeInvalidResponse, "description": "Invalid recipe or request (errors name the field)"}
@@ -69,17 +71,12 @@ def _detail_handler(status_code: int) -> Callable[[Request, Exception], Awaitabl
 
 
 def install(app: FastAPI) -> None:
-    @app.exception_handler(CommandRejected)
-    async def _rejected(_r: Request, exc: CommandRejected) -> JSONResponse:
-        return _json(409, {"detail": str(exc), "state": exc.state.value})
-
-    @app.exception_handler(RunBusy)
-    async def _busy(_r: Request, exc: RunBusy) -> JSONResponse:
-        return _json(409, {"detail": str(exc), "state": exc.state.value})
-
-    @app.exception_handler(LineKindMismatch)
-    async def _kind(_r: Request, exc: LineKindMismatch) -> JSONResponse:
-        return _json(409, {"detail": f"recipe_id: {exc}", "state": exc.state.value})
+    @app.exception_handler(RuntimeAnswer)
+    async def _runtime(_r: Request, exc: RuntimeAnswer) -> JSONResponse:
+        body: dict[str, Any] = {"detail": exc.detail}
+        if exc.state is not None:
+            body["state"] = exc.state
+        return _json(exc.status_code, body)
 
     @app.exception_handler(RecipeInvalid)
     async def _invalid(_r: Request, exc: RecipeInvalid) -> JSONResponse:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from controller.api import auth
 from controller.api.deps import db_session, services
-from controller.api.errors import AUTH, R404, R409
+from controller.api.errors import AUTH, R404, R409, R503
 from controller.api.schemas import ActiveAlarmOut, AlarmEventOut, AlarmHistoryOut, ShelveRequest
 from controller.store import alarms as alarm_store
-from controller.store import audit
 
 router = APIRouter(prefix="/alarms", tags=["alarms"])
 
@@ -20,51 +19,28 @@ AlarmId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-
 
 
 @router.get("/active", response_model=list[ActiveAlarmOut], summary="Annunciated and shelved alarms",
-            responses=AUTH)
+            responses=AUTH | R503)
 async def active(request: Request, _: auth.CurrentUser = Depends(auth.viewer)) -> list[ActiveAlarmOut]:
-    return [ActiveAlarmOut(**a) for a in services(request).runtime.active_alarms()]
+    return [ActiveAlarmOut(**a) for a in services(request).runtime.status()["alarms"]]
 
 
 @router.post("/{alarm_id}/acknowledge", response_model=list[ActiveAlarmOut],
-             summary="Acknowledge an alarm (returns the active list)", responses=AUTH | R404 | R409)
-async def acknowledge(alarm_id: AlarmId, request: Request, user: auth.CurrentUser = Depends(auth.operator),
-                      session: Session = Depends(db_session)) -> list[ActiveAlarmOut]:
-    runtime = services(request).runtime
-    try:
-        runtime.acknowledge(alarm_id, user.username)
-    except KeyError:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"alarm_id: no alarm {alarm_id!r}") from None
-    except ValueError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"alarm_id: {exc}") from None
-    audit.append(session, user.username, "alarm.acknowledged", f"alarm {alarm_id}",
-                 {"run_id": runtime.engine.run_id})
-    session.commit()
-    return [ActiveAlarmOut(**a) for a in runtime.active_alarms()]
+             summary="Acknowledge an alarm (returns the active list)", responses=AUTH | R404 | R409 | R503)
+async def acknowledge(alarm_id: AlarmId, request: Request,
+                      user: auth.CurrentUser = Depends(auth.operator)) -> list[ActiveAlarmOut]:
+    status_now = await services(request).runtime.call("acknowledge", alarm_id=alarm_id, user=user.username)
+    return [ActiveAlarmOut(**a) for a in status_now["alarms"]]
 
 
 @router.post("/{alarm_id}/shelve", response_model=list[ActiveAlarmOut],
-             summary="Shelve an alarm for duration_s process seconds (returns the active list)",
-             responses=AUTH | R404 | R409)
+             summary="Shelve an alarm for duration_s wall seconds (ISA-18.2: it still acts; interlocks and "
+                     "priority-1 alarms by engineers only); returns the active list",
+             responses=AUTH | R404 | R409 | R503)
 async def shelve(alarm_id: AlarmId, body: ShelveRequest, request: Request,
-                 user: auth.CurrentUser = Depends(auth.operator),
-                 session: Session = Depends(db_session)) -> list[ActiveAlarmOut]:
-    runtime = services(request).runtime
-    engine = runtime.engine
-    if alarm_id not in engine.alarms:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"alarm_id: no alarm {alarm_id!r}")
-    if engine.alarms.get(alarm_id).state.value in ("normal", "shelved"):
-        raise HTTPException(status.HTTP_409_CONFLICT,
-                            f"alarm_id: alarm {alarm_id} is {engine.alarms.get(alarm_id).state.value}; "
-                            "only active alarms can be shelved")
-    _, until_s = runtime.shelve(alarm_id, user.username, body.duration_s)
-    run_id = engine.run_id
-    occurrence = alarm_store.open_occurrence(session, alarm_id, run_id)
-    if occurrence is not None:  # run-less occurrences keep Unix epoch seconds
-        occurrence.shelved_until_t_s = until_s if run_id is not None else runtime.epoch_s(until_s)
-    audit.append(session, user.username, "alarm.shelved", f"alarm {alarm_id}",
-                 {"run_id": run_id, "until_t_s": until_s, "reason": body.reason})
-    session.commit()
-    return [ActiveAlarmOut(**a) for a in runtime.active_alarms()]
+                 user: auth.CurrentUser = Depends(auth.operator)) -> list[ActiveAlarmOut]:
+    status_now = await services(request).runtime.call("shelve", alarm_id=alarm_id, user=user.username,
+                                                      role=user.role, duration_s=body.duration_s, reason=body.reason)
+    return [ActiveAlarmOut(**a) for a in status_now["alarms"]]
 
 
 @router.get("/history", response_model=list[AlarmHistoryOut], summary="Alarm occurrences, newest first",

@@ -1,58 +1,64 @@
-"""Live line state: every tag with unit, limits, quality and timestamp; device health."""
+"""Live line state: every tag with unit, limits, quality and timestamp; device health; the runtime's health."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
 from controller.api import auth
 from controller.api.deps import services
-from controller.api.errors import AUTH
-from controller.api.runtime import LineRuntime
-from controller.api.schemas import DeviceHealth, LineState, TagValue
+from controller.api.errors import AUTH, R503
+from controller.api.runtime import LineConnection
+from controller.api.schemas import DeviceHealth, LineHealth, LineState, TagValue
 from drivers.transport import Quality
 
 router = APIRouter(prefix="/line", tags=["line"])
-NOT_COMPUTED = "not_computed"  # a derived tag no soft sensor of this run computes
 
 
-def line_state(runtime: LineRuntime, only: frozenset[str] | None = None) -> LineState:
-    engine = runtime.engine
-    image = engine.image
-    quality = engine.quality
-    at = runtime.scanned_at
+async def line_state(runtime: LineConnection, only: frozenset[str] | None = None) -> LineState:
+    """Every device tag and derived tag (or those in ``only``) with its value and quality from
+    the runtime, units and limits from the line's definition."""
+    definition = runtime.definition
+    live = await runtime.call("tags")
+    at = datetime.fromtimestamp(live["scanned_at"], UTC) if live["scanned_at"] is not None else None
+    values: dict[str, list[Any]] = live["tags"]
     tags: list[TagValue] = []
-    for device in runtime.definition.devices:
-        q = quality[device.name].value
-        for tag in device.profile.tags:
-            address = f"{device.name}.{tag.name}"
-            if only is not None and address not in only:
-                continue
-            tags.append(TagValue(address=address, value=image.get(address), unit=tag.unit,
-                                 direction=tag.direction.value, low=tag.low, high=tag.high,
-                                 quality=q, timestamp=at))
-    computed = set(engine.derived_addresses)
-    for derived in runtime.definition.derived:  # computed by the soft sensors of the run (else no value)
-        address = derived.address
+    declared = [(f"{d.name}.{t.name}", t) for d in definition.devices for t in d.profile.tags]
+    declared += [(d.address, d.tag) for d in definition.derived]
+    for address, tag in declared:
         if only is not None and address not in only:
             continue
-        tag = derived.tag
-        tags.append(TagValue(address=address, value=image.get(address), unit=tag.unit,
-                             direction=tag.direction.value, low=tag.low, high=tag.high,
-                             quality=Quality.GOOD.value if address in computed else NOT_COMPUTED,
-                             timestamp=at))
-    return LineState(state=engine.state.value, t_s=engine.clock.now_s(), scanned_at=at, tags=tags)
+        value, quality = values.get(address, (None, "bad_comm"))
+        tags.append(TagValue(address=address, value=value, unit=tag.unit, direction=tag.direction.value,
+                             low=tag.low, high=tag.high, quality=quality, timestamp=at))
+    return LineState(state=live["state"], t_s=live["t_s"], scanned_at=at, tags=tags)
 
 
 @router.get("", response_model=LineState, summary="Live tag values with units, limits, quality and timestamps",
-            responses=AUTH)
+            responses=AUTH | R503)
 async def get_line(request: Request, _: auth.CurrentUser = Depends(auth.viewer)) -> LineState:
-    return line_state(services(request).runtime)
+    return await line_state(services(request).runtime)
 
 
 @router.get("/devices", response_model=list[DeviceHealth], summary="Device health: quality per device",
-            responses=AUTH)
+            responses=AUTH | R503)
 async def devices(request: Request, _: auth.CurrentUser = Depends(auth.viewer)) -> list[DeviceHealth]:
     runtime = services(request).runtime
-    quality = runtime.engine.quality
-    return [DeviceHealth(device=d.name, kind=d.profile.kind, quality=quality[d.name].value,
-                         healthy=quality[d.name] is Quality.GOOD) for d in runtime.definition.devices]
+    definition = runtime.definition
+    live = await runtime.call("tags")
+    quality = {d.name: live["tags"][f"{d.name}.{d.profile.tags[0].name}"][1] for d in definition.devices}
+    return [DeviceHealth(device=d.name, kind=d.profile.kind, quality=quality[d.name],
+                         healthy=quality[d.name] == Quality.GOOD.value) for d in definition.devices]
+
+
+@router.get("/health", response_model=LineHealth, summary="The line runtime: connected, scanning, scan period "
+            "and execution time (min, p50, p99, max), historian backlog", responses=AUTH)
+async def health(request: Request, _: auth.CurrentUser = Depends(auth.viewer)) -> LineHealth:
+    runtime = services(request).runtime
+    if not runtime.connected:
+        return LineHealth(connected=False, endpoint=runtime.endpoint, scanning=False)
+    report = await runtime.call("health")
+    return LineHealth(connected=True, endpoint=runtime.endpoint, scanning=report["scanning"], line_id=report["line_id"],
+                      scan=report["scan"], historian=report["historian"])

@@ -10,10 +10,9 @@ from sqlalchemy.orm import Session
 from controller.api import auth
 from controller.api.deps import db_session, services
 from controller.api.errors import AUTH, R404, R409_STATE, R422_RECIPE
-from controller.api.schemas import CommandAccepted, RunCommandName, RunStart, RunStatus
+from controller.api.schemas import CommandAccepted, CommandBody, RunCommandName, RunStart, RunStatus
 from controller.api.validation import compile_recipe_text, for_version
-from controller.engine.states import Command
-from controller.store import RecipeState, audit, recipes, role_allows
+from controller.store import RecipeState, recipes, role_allows
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
@@ -40,11 +39,10 @@ async def start_run(body: RunStart, request: Request, user: auth.CurrentUser = D
         code = status.HTTP_403_FORBIDDEN if version.state == RecipeState.RELEASED_FOR_TESTING.value else status.HTTP_409_CONFLICT
         raise HTTPException(code, f"version: {why_not}")
     compiled, _ = compile_recipe_text(version.yaml_text)
-    await runtime.start_run(for_version(compiled, version.version), user.username)
-    audit.append(session, user.username, "run.start", f"recipe {body.recipe_id} v{body.version}",
-                 {"recipe_state": version.state})
-    session.commit()
-    return RunStatus(**runtime.status())
+    session.commit()  # no transaction (and no SQLite write lock) held while the runtime opens the run's record
+    started = await runtime.start_run(for_version(compiled, version.version), user.username, body.reason,
+                                      {"recipe_state": version.state})  # the runtime audits it with the run
+    return RunStatus(**started)
 
 
 @router.get("/current", response_model=RunStatus, summary="The current run: state, step, alarms", responses=AUTH)
@@ -57,11 +55,8 @@ async def current_run(request: Request, _: auth.CurrentUser = Depends(auth.viewe
              responses=AUTH | R409_STATE)
 async def command_run(command: Annotated[RunCommandName, Path(description="PackML command")], request: Request,
                       user: auth.CurrentUser = Depends(auth.operator),
-                      session: Session = Depends(db_session)) -> CommandAccepted:
-    runtime = services(request).runtime
-    target = runtime.command(Command(command.value), user.username)
-    status_now = runtime.engine.status()
-    subject = f"run {status_now.run_id}" if status_now.run_id is not None else "line"
-    audit.append(session, user.username, f"run.{command.value}", subject, {"target_state": target.value})
-    session.commit()
-    return CommandAccepted(command=command.value, target_state=target.value)
+                      body: CommandBody | None = None) -> CommandAccepted:
+    body = body or CommandBody()
+    result = await services(request).runtime.call("command", command=command.value, user=user.username,
+                                                  reason=body.reason)  # acted on and audited by the runtime
+    return CommandAccepted(command=command.value, target_state=result["target_state"], state=result["state"])

@@ -14,19 +14,24 @@ from controller.api import auth
 from controller.api.deps import services
 from controller.api.errors import AUTH
 from controller.api.routes_line import line_state
-from controller.api.runtime import LineRuntime
+from controller.api.runtime import LineConnection
 
 router = APIRouter(tags=["stream"])
 
 
-async def _events(request: Request, runtime: LineRuntime, tags: frozenset[str] | None,
+async def _events(request: Request, runtime: LineConnection, tags: frozenset[str] | None,
                   interval_s: float, max_events: int | None) -> AsyncIterator[str]:
     sent = 0
     while max_events is None or sent < max_events:
         if await request.is_disconnected():
             return
+        if not runtime.connected:
+            yield f"id: {sent}\nevent: disconnected\ndata: {json.dumps({'endpoint': runtime.endpoint})}\n\n"
+            sent += 1
+            await asyncio.sleep(interval_s)
+            continue
         status = runtime.status()
-        live = line_state(runtime, tags if tags is not None else frozenset())
+        live = await line_state(runtime, tags if tags is not None else frozenset())
         payload = {
             "state": status["state"], "run_id": status["run_id"], "step_name": status["step_name"],
             "step_index": status["step_index"], "t_s": status["t_s"], "alarms": status["alarms"],

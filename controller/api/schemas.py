@@ -144,6 +144,11 @@ class RecipeDiff(BaseModel):
 class RunStart(_Strict):
     recipe_id: str = Field(min_length=1, max_length=100, pattern=NAME_PATTERN, description="Recipe to run")
     version: int = Field(ge=1, le=2_000_000_000, description="Version to run (must be released)")
+    reason: str = Field("", max_length=2000, description="Why (kept with the start in the batch record)")
+
+
+class CommandBody(_Strict):
+    reason: str = Field("", max_length=2000, description="Why (kept with the command in the batch record)")
 
 
 # The PackML commands of a current run: every engine command but start (POST /runs starts)
@@ -180,12 +185,15 @@ class RunStatus(_UnitClock):
     step_elapsed_s: float = Field(description="Time spent executing the current step, process s")
     accepted_commands: list[str] = Field(description="Commands the current state accepts")
     alarms: list[ActiveAlarmOut] = Field(description="Annunciated and shelved alarms")
-    simulator_error: str | None = Field(description="Set when the scan loop stopped on an error")
+    line_id: str = Field(description="The line's id (its built-in line's name unless configured)")
+    line_kind: str = Field(description="The line's kind")
+    scanning: bool = Field(description="The runtime scans (false: its state is not to be trusted, see /line/health)")
 
 
 class CommandAccepted(BaseModel):
-    command: str = Field(description="The command queued for the next scan")
+    command: str = Field(description="The command the runtime acted on")
     target_state: str = Field(description="The state the command leads to")
+    state: str = Field(description="The state after the runtime acted on it")
 
 
 class RunInfoOut(BaseModel):
@@ -245,6 +253,16 @@ class LineState(_UnitClock):
     tags: list[TagValue] = Field(description="Every tag of every device")
 
 
+class LineHealth(BaseModel):
+    connected: bool = Field(description="The API reaches the line runtime")
+    endpoint: str = Field(description="The runtime's channel")
+    scanning: bool = Field(description="The runtime scans on time (false: the line's state is not to be trusted)")
+    line_id: str | None = Field(None, description="The line")
+    scan: dict[str, Any] | None = Field(None, description="Scan period and execution time, wall s: min, p50, p99, "
+                                        "max over the last hour of scans; overruns, failed scans")
+    historian: dict[str, Any] | None = Field(None, description="Events queued and spooled, spool size, dropped samples")
+
+
 class DeviceHealth(BaseModel):
     device: str = Field(description="Device name")
     kind: str = Field(description="Device type")
@@ -254,7 +272,8 @@ class DeviceHealth(BaseModel):
 
 # ------------------------------------------------------------------ alarms
 class ShelveRequest(_Strict):
-    duration_s: float = Field(gt=0, le=7 * 86400, allow_inf_nan=False, description="Shelf length, process s")
+    duration_s: float = Field(gt=0, le=8 * 3600, allow_inf_nan=False,
+                              description="Shelf length, wall seconds (at most 8 h)")
     reason: str = Field(min_length=1, max_length=2000, description="Why the alarm is shelved")
 
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from controller.assembly.plant_file import build_transports, load_plant_config, plant_line_control
+from controller.assembly.plant_file import assignments, build_transports, load_plant_config, plant_line_control
 from controller.engine.recording import RunRecorder
 from controller.engine.scan import Engine
-from controller.lines import LineKind, kind_named
+from controller.lines import LineKind, default_kind, kind_named
 from controller.recipe.control import LineControl
 from controller.recipe.model import CompiledRecipe
 from drivers.clock import Clock, VirtualClock
@@ -57,6 +57,22 @@ def resolve_kind(kind: LineKind | str | None, recipe: CompiledRecipe | None,
     if chosen is None:
         raise ValueError("name a line kind, a recipe or a plant file")
     return chosen
+
+
+def checked_kind(plant_file: Path | str | None, line_kind: str | None) -> LineKind:
+    """The kind a runtime will drive: the plant file's ``line`` (else ``line_kind``, else the
+    default kind), after checking the plant file can be used for it (every device on exactly
+    one endpoint, its interlock settings). Raises PlantConfigError or ValueError naming the
+    problem, before anything starts."""
+    kind = default_kind() if line_kind is None else kind_named(line_kind)
+    if plant_file is None:
+        return kind
+    kind = resolve_kind(kind, None, plant_file)
+    config = load_plant_config(plant_file)
+    definition = kind.definition()
+    assignments(config, definition, str(plant_file))
+    plant_line_control(config, kind, definition, str(plant_file))
+    return kind
 
 
 def simulated_plant(kind: LineKind, definition: LineDefinition, recipe: CompiledRecipe | None = None,

@@ -35,6 +35,13 @@ def serve(
     line: Annotated[str | None, typer.Option(
         "--line", help="Line kind of the idle line unless the plant file gives one (default: the default kind, "
                        "`poreline kinds`)")] = None,
+    line_runtime: Annotated[str | None, typer.Option(
+        "--line-runtime", help="Attach to the line runtime at this channel endpoint (ipc://... or tcp://...) "
+                               "started elsewhere, e.g. by systemd, instead of starting one")] = None,
+    line_runtime_key: Annotated[Path | None, typer.Option(
+        "--line-runtime-key", dir_okay=False, help="Key file of that runtime (default: next to its ipc socket)")] = None,
+    state_dir: Annotated[Path, typer.Option(
+        "--state-dir", help="Where a runtime this server starts keeps its spool, socket and key")] = Path("var/runtime"),
     sim_speed: Annotated[float | None, typer.Option(
         "--sim-speed", help="Simulated seconds per wall second of the built-in simulator (default 1); "
                             "with --plant only for a served simulator running at that speed")] = None,
@@ -44,15 +51,16 @@ def serve(
     import uvicorn
 
     from controller.api import Settings, create_app
-    from controller.api.runtime import checked_line_kind
+    from controller.assembly import checked_kind
 
     try:  # PlantConfigError is a ValueError
-        kind = checked_line_kind(plant, line)
+        kind = checked_kind(plant, line)
     except ValueError as exc:
         console.print(f"[red]{exc}[/red]", highlight=False)
         raise typer.Exit(2) from None
     settings = Settings(database_url=_url(database), host=host, port=port, plant=plant, line_kind=line,
-                        sim_speed=1.0 if sim_speed is None else sim_speed)
+                        sim_speed=1.0 if sim_speed is None else sim_speed, line_runtime=line_runtime,
+                        line_runtime_key=line_runtime_key, state_dir=state_dir)
     where = f"the plant of {plant} ({kind.name} line, wall clock x{settings.sim_speed:g})" if plant is not None \
         else f"the built-in simulator ({kind.name} line, x{settings.sim_speed:g})"
     console.print(f"Poreline API on http://{settings.host}:{settings.port}/docs, controlling {where}",
@@ -78,12 +86,13 @@ def users_create(
 ) -> None:
     """Create a user (the first admin: --role admin)."""
     from controller.store import audit, create_engine_for, session_factory, upgrade, users
+    from controller.store.database import writer
 
     url = _url(database)
     upgrade(url)
     engine = create_engine_for(url)
     try:
-        with session_factory(engine)() as session:
+        with session_factory(writer(engine))() as session:
             if users.get_user(session, username) is not None:
                 console.print(f"[red]user {username!r} already exists[/red]")
                 raise typer.Exit(1)

@@ -38,7 +38,8 @@ def register(app: typer.Typer) -> None:
 
     @line_app.command("run")
     def run(
-        line_id: Annotated[str | None, typer.Option("--line-id", help="Line id (default: the name of the kind's built-in line)")] = None,
+        line_id: Annotated[str | None, typer.Option(
+            "--line-id", help="Line id (default: the name of the kind's built-in line)")] = None,
         kind: LineOption = None,
         plant: Annotated[Path | None, typer.Option("--plant", exists=True, dir_okay=False,
                                                    help="Plant file: the PLCs to drive (default: the simulator)")] = None,

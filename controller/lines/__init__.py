@@ -1,15 +1,18 @@
 """The registry of line kinds, and the recipe entry point that picks a recipe's kind.
 
-Line kinds are plug-ins: every subpackage of ``controller.lines`` (the built-in kinds) and
-every entry point in the group ``poreline.line_kinds`` (kinds installed as packages) is
-imported on first use, and each registers itself by subclassing :class:`LineKind`. A kind
-defined elsewhere (a test, a script) registers as soon as its module is imported.
+Line kinds are plug-ins: every subpackage of ``controller.lines`` (the built-in kinds), every
+entry point in the group ``poreline.line_kinds`` (kinds installed as packages) and every
+module named in ``$PORELINE_LINE_KINDS`` (comma-separated; a kind of a site's own, or a
+test's) is imported on first use, and each registers itself by subclassing
+:class:`LineKind`. A child process (the line runtime ``poreline serve`` starts) inherits the
+variable and so knows the same kinds.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+import os
 import pkgutil
 from importlib.metadata import entry_points
 
@@ -21,6 +24,7 @@ from controller.recipe.model import CompiledRecipe
 from drivers.definition import LineDefinition
 
 ENTRY_POINT_GROUP = "poreline.line_kinds"
+MODULES_ENV = "PORELINE_LINE_KINDS"
 
 
 @functools.cache
@@ -31,6 +35,9 @@ def _discover() -> None:
             importlib.import_module(module.name)
     for entry_point in entry_points(group=ENTRY_POINT_GROUP):
         entry_point.load()
+    for module in os.environ.get(MODULES_ENV, "").split(","):
+        if module.strip():
+            importlib.import_module(module.strip())
 
 
 def kinds() -> tuple[LineKind, ...]:

@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 REQUEST_TIMEOUT_S = 10.0
 STALE_AFTER_S = 3.0
+# the operations the runtime answers with its status (after acting, for commands)
+STATUS_REPLIES = frozenset({"status", "subscribe", "start_run", "command", "acknowledge", "shelve", "set_loop"})
 
 
 class RuntimeUnavailable(Exception):
@@ -109,7 +111,7 @@ class RuntimeClient:
             self._waiting.pop(request_id, None)
         if not reply.get("ok"):
             raise RuntimeRefused(int(reply.get("status", 500)), str(reply.get("detail", "")), reply.get("state"))
-        if op in ("status", "subscribe") or (isinstance(reply.get("result"), dict) and "state" in reply["result"]):
+        if op in STATUS_REPLIES:
             self._note_status(reply["result"])
         return reply.get("result")
 

@@ -101,7 +101,7 @@ class LineService:
         self.kind: LineKind = resolve_kind(config.kind or default_kind(), None, config.plant_file)
         self.line_id = config.line_id or self.kind.definition().name
         self._db = create_engine_for(config.database_url)
-        self.writer = HistorianWriter(BatchRecorder(self._db), line_id=self.line_id,
+        self.writer = HistorianWriter(BatchRecorder(self._db, clock_speed=config.speed), line_id=self.line_id,
                                       spool_path=config.state_dir / f"{self.line_id}.spool.jsonl")
         self.health = ScanHealth(config.scan_period_s / config.speed)
         self._line: AssembledLine | None = None
@@ -114,7 +114,8 @@ class LineService:
         self._on_scan: list[Callable[[LineService], None]] = []
         self._historian_checked_wall_s = 0.0
         self._scans_on_time = 0
-        self._stats_run: int | None = None  # the last run whose scan statistics were recorded
+        self._stats_run: int | None = None
+        self._last_scan_epoch_s: float | None = None  # the last run whose scan statistics were recorded
 
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> list[tuple[int, str]]:
@@ -189,6 +190,7 @@ class LineService:
                     if engine.state in TERMINAL and engine.run_id is not None and engine.run_id != self._stats_run:
                         self._stats_run = engine.run_id
                         self.writer.record_scan_stats(engine.run_id, self.health.run_statistics())
+                self._last_scan_epoch_s = time.time()
                 self._scanned.set()
                 self._scanned = asyncio.Event()
                 for listener in self._on_scan:
@@ -356,7 +358,7 @@ class LineService:
         }
 
     def tags(self) -> dict[str, Any]:
-        """Every device tag and derived tag with its value and quality (the process image)."""
+        """The state, the line clock and every device tag and derived tag as (value, quality)."""
         engine = self.line.engine
         image, quality = engine.image, engine.quality
         computed = set(engine.derived_addresses)
@@ -369,7 +371,8 @@ class LineService:
         for derived in engine.line.definition.derived:
             values[derived.address] = (image.get(derived.address),
                                        Quality.GOOD.value if derived.address in computed else "not_computed")
-        return values
+        return {"state": self.status()["state"], "t_s": engine.clock.now_s(), "scanned_at": self._last_scan_epoch_s,
+                "tags": values}
 
     def health_snapshot(self) -> dict[str, Any]:
         writer = self.writer.status()

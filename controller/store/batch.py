@@ -43,6 +43,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from controller.store import audit
+from controller.store.database import writer
 from controller.store.models import (
     ROLLUP_S,
     Alarm,
@@ -137,14 +138,19 @@ class BatchRecorder:
         max_buffer_age_s: float | None = 5.0,
         wall_clock: Callable[[], datetime] = utc_now,
         monotonic: Callable[[], float] = time.monotonic,
+        clock_speed: float = 1.0,
     ) -> None:
+        """``clock_speed``: the engine's seconds per wall second (a sped-up simulator), for
+        turning a run-less alarm's shelf expiry into epoch seconds."""
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
         self._engine = engine
+        self._writer = writer(engine)  # every transaction here writes
         self.batch_size = batch_size
         self.max_buffer_age_s = max_buffer_age_s
         self._wall_clock = wall_clock
         self._monotonic = monotonic
+        self._clock_speed = clock_speed
         self._buffer: list[tuple[int, float, str, float | None, str]] = []  # _SAMPLE_COLUMNS
         self._buffer_since: float | None = None
         self._open_steps: dict[tuple[int, int], int] = {}
@@ -162,7 +168,7 @@ class BatchRecorder:
         if self._conn is not None:
             yield self._conn
             return
-        with self._engine.begin() as conn:
+        with self._writer.begin() as conn:
             yield conn
 
     @contextmanager
@@ -171,7 +177,7 @@ class BatchRecorder:
         sequence number) it also records the historian's progress, so that the writes and
         the mark commit together or not at all. If it fails, the cached ids of open steps
         and alarms are forgotten (the database is asked again)."""
-        with self._engine.begin() as conn:
+        with self._writer.begin() as conn:
             self._conn = conn
             try:
                 yield
@@ -352,7 +358,7 @@ class BatchRecorder:
         if run_id is None:  # epoch seconds; a shelf's expiry keeps its distance from now
             engine_t_s, t_s = t_s, self._wall_clock().timestamp()
             if shelved_until_t_s is not None:
-                shelved_until_t_s = t_s + (shelved_until_t_s - engine_t_s)
+                shelved_until_t_s = t_s + (shelved_until_t_s - engine_t_s) / self._clock_speed
         key = (line_id, run_id, alarm_id)
         with self._begin() as conn:
             alarm_pk = self._open_alarms.get(key)

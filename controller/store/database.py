@@ -81,8 +81,10 @@ def create_engine_for(url: str | URL, *, sqlite_busy_timeout_ms: int = SQLITE_BU
     SQLite: the parent directory of the file is created; every connection gets
     ``journal_mode=WAL``, ``foreign_keys=ON``, ``busy_timeout`` and
     ``synchronous=NORMAL`` (durable in WAL mode except for the last commits on a
-    power cut), and SQLAlchemy emits ``BEGIN`` itself so that transactions are
-    real (pysqlite's legacy mode does not begin a transaction on ``SELECT``).
+    power cut), and SQLAlchemy emits ``BEGIN`` itself so that transactions are real
+    (pysqlite's legacy mode does not begin a transaction on ``SELECT``); transactions
+    through :func:`writer` begin IMMEDIATE, so they wait for the write lock instead of
+    failing on a concurrent commit.
 
     PostgreSQL: ``postgresql+psycopg`` with ``pool_pre_ping``, a connect timeout, a
     statement timeout and TCP keepalives, so a database that hangs without answering is
@@ -130,7 +132,21 @@ def _configure_sqlite(engine: Engine, *, wal: bool, busy_timeout_ms: int) -> Non
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # A writer (``writer(engine)``) begins IMMEDIATE: it takes the write lock at once,
+        # waiting up to busy_timeout for another writer (the line runtime's historian, say). A
+        # deferred transaction that read first and then writes would fail at once with
+        # "database is locked" when another connection committed in between (WAL snapshot).
+        # Readers stay deferred: in WAL mode they never block a writer nor wait for one.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITER_OPTION) else "BEGIN")
+
+
+WRITER_OPTION = "poreline_writer"
+
+
+def writer(engine: Engine) -> Engine:
+    """``engine`` for transactions that write: on SQLite they begin IMMEDIATE (see
+    :func:`create_engine_for`); elsewhere nothing changes."""
+    return engine.execution_options(**{WRITER_OPTION: True})
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -157,7 +173,7 @@ def upgrade(url: str | URL | Engine, revision: str = "head") -> None:
         engine, owned = create_engine_for(url), True
     try:
         cfg = alembic_config(engine.url)
-        with engine.begin() as connection:
+        with writer(engine).begin() as connection:
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, revision)
     finally:

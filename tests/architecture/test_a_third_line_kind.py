@@ -7,6 +7,7 @@ No module outside tests/ knows it."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -92,9 +93,14 @@ async def test_it_is_served_over_modbus_by_the_same_server_code(tmp_path: Path) 
 
 
 @pytest.fixture
-def toy_client(tmp_path: Path) -> Iterator[TestClient]:
+def toy_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    # the line runtime `poreline serve` starts is another process: it finds the toy kind the way
+    # a site's own kind is found, by the module named in PORELINE_LINE_KINDS
+    monkeypatch.setenv("PORELINE_LINE_KINDS", "toy_line")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, (str(Path(toy_line.__file__).parent),
+                                                                   os.environ.get("PYTHONPATH")))))
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'poreline.db'}", line_kind=toy_line.KIND,
-                        sim_speed=300.0, sample_period_s=5.0)
+                        sim_speed=300.0, sample_period_s=5.0, state_dir=tmp_path / "runtime")
     with TestClient(create_app(settings)) as client:
         yield client
 

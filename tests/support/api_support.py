@@ -115,3 +115,13 @@ def run_state(client: TestClient, headers: dict[str, str]) -> dict[str, Any]:
     response = client.get("/runs/current", headers=headers)
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def closed_record(client: TestClient, headers: dict[str, str], run_id: int, timeout_s: float = 10.0) -> dict[str, Any]:
+    """The batch record of ``run_id`` once it is closed: the runtime's historian writes it off
+    the scan path, moments after the line reached its final state."""
+    def closed() -> dict[str, Any] | None:
+        r = client.get(f"/runs/{run_id}/record", headers=headers)
+        return r.json() if r.status_code == 200 and r.json()["run"]["final_state"] is not None else None
+
+    return wait_for(closed, f"run {run_id}'s record to be closed", timeout_s)

@@ -29,20 +29,21 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'var' / 'poreline.db'}"
 
 
-def make_client(url: str) -> Iterator[TestClient]:
-    settings = Settings(database_url=url, sim_speed=SPEED, scan_period_s=1.0, sample_period_s=5.0)
+def make_client(url: str, state_dir: Path) -> Iterator[TestClient]:
+    settings = Settings(database_url=url, sim_speed=SPEED, scan_period_s=1.0, sample_period_s=5.0,
+                        state_dir=state_dir)
     with TestClient(create_app(settings)) as client:
         yield client
 
 
 @pytest.fixture
-def client(database_url: str) -> Iterator[TestClient]:
-    yield from make_client(database_url)
+def client(database_url: str, tmp_path: Path) -> Iterator[TestClient]:
+    yield from make_client(database_url, tmp_path / "runtime")
 
 
 @pytest.fixture
-def sqlite_client(sqlite_url: str) -> Iterator[TestClient]:
-    yield from make_client(sqlite_url)
+def sqlite_client(sqlite_url: str, tmp_path: Path) -> Iterator[TestClient]:
+    yield from make_client(sqlite_url, tmp_path / "runtime")
 
 
 @pytest.fixture

@@ -64,7 +64,8 @@ def test_alarm_between_runs_is_journaled_acknowledged_and_audited(client: TestCl
                          f"{ALARM} returned to normal, unacknowledged")
     assert entry["run_id"] is None and entry["acknowledged_by"] is None
     assert before_s - 1 <= entry["raised_t_s"] <= time.time() + 1  # run-less: Unix epoch seconds
-    assert active(client, h["view"])[ALARM]["state"] == "rtn_unacknowledged"
+    api.wait_for(lambda: active(client, h["view"])[ALARM]["state"] == "rtn_unacknowledged",
+                 "the pushed status (at most a tenth of a second old) to show it")
     assert all(a["run_id"] == done["run_id"] for a in history(client, h["view"])[1:])  # the run's, if any
 
     # the heater is repaired; the operator acknowledges: journaled with who, and audited
@@ -73,34 +74,47 @@ def test_alarm_between_runs_is_journaled_acknowledged_and_audited(client: TestCl
     r = client.post(f"/alarms/{ALARM}/acknowledge", headers=h["op"])
     assert r.status_code == 200, r.text
     assert ALARM not in {a["alarm_id"] for a in r.json()}
-    entry = history(client, h["view"])[0]
+    # the runtime's historian journals it off the scan path, within moments
+    entry = api.wait_for(lambda: (e := history(client, h["view"])[0])["state"] == "normal" and e, "the journal")
     assert entry["run_id"] is None and entry["state"] == "normal" and entry["acknowledged_by"] == "op"
     assert [(e["state"], e["actor"]) for e in entry["events"]] == [
         ("unacknowledged", None), ("rtn_unacknowledged", None), ("normal", "op")]
     r = client.post(f"/alarms/{ALARM}/acknowledge", headers=h["op"])
     assert r.status_code == 409, r.text  # nothing left to acknowledge
 
-    # it fails again: a new run-less occurrence, shelved by the operator (epoch-second expiry)
+    # it fails again: a new run-less occurrence; an operator may not shelve an interlock, an
+    # engineer may, with a reason (the expiry in wall time, epoch seconds for a run-less alarm)
     r = client.post("/sim/faults", json={"kind": "heater", "device": "quench_bath"}, headers=h["eng_a"])
     assert r.status_code == 201, r.text
     api.wait_for(lambda: ALARM in active(client, h["view"]), f"{ALARM} again")
     r = client.post(f"/alarms/{ALARM}/shelve", json={"duration_s": 3600, "reason": "heater on order"},
                     headers=h["op"])
+    assert r.status_code == 403 and "interlock" in r.json()["detail"], r.text
+    r = client.post(f"/alarms/{ALARM}/shelve", json={"duration_s": 3600, "reason": "heater on order"},
+                    headers=h["eng_a"])
     assert r.status_code == 200, r.text
-    journal = history(client, h["view"])
+    journal = api.wait_for(lambda: (j := history(client, h["view"]))[0]["state"] == "shelved" and j, "the journal")
     assert len([a for a in journal if a["run_id"] is None]) == 2
     assert journal[0]["state"] == "shelved" and journal[0]["run_id"] is None
     assert time.time() < journal[0]["shelved_until_t_s"] < time.time() + 3600
 
-    # a new run replaces the line: the run-less occurrence is closed in the journal
+    # shelved or not, a latched interlock refuses a start, naming it
+    r = client.post("/runs", json={"recipe_id": recipe_id, "version": version}, headers=h["eng_a"])
+    assert r.status_code == 409 and ALARM in r.json()["detail"], r.text
+    # repaired and acknowledged, the line starts; the run-less occurrence is closed in the journal
+    r = client.delete("/sim/faults", params={"device": "quench_bath"}, headers=h["eng_a"])
+    assert r.status_code == 200, r.text
+    r = client.post(f"/alarms/{ALARM}/acknowledge", headers=h["op"])  # its condition cleared before the shelve
+    assert r.status_code == 200, r.text
     r = client.post("/runs", json={"recipe_id": recipe_id, "version": version}, headers=h["eng_a"])
     assert r.status_code == 202, r.text
     api.wait_for(lambda: api.run_state(client, h["op"])["run_id"] not in (None, done["run_id"]), "the second run")
-    closed = next(a for a in history(client, h["view"]) if a["run_id"] is None)
-    assert closed["state"] == "normal"
-    assert "rebuilt" in (closed["events"][-1]["note"] or "")
+    closed = api.wait_for(lambda: (a := next(a for a in history(client, h["view"]) if a["run_id"] is None))["state"]
+                          == "normal" and a, "the journal")
+    assert closed["events"][-1]["actor"] == "op"
 
     audit = [(e["action"], e["actor"], e["details"]["run_id"]) for e in client.get("/audit", headers=h["view"]).json()
-             if e["action"] in ("alarm.acknowledged", "alarm.shelved")]
-    assert audit == [("alarm.acknowledged", "op", None), ("alarm.shelved", "op", None)]
+             if e["action"] in ("alarm.acknowledged", "alarm.shelved")]  # audited by the runtime, in order
+    assert audit == [("alarm.acknowledged", "op", None), ("alarm.shelved", "eng_a", None),
+                     ("alarm.acknowledged", "op", None)]
     assert client.get("/audit/verify", headers=h["view"]).json()["ok"] is True

@@ -95,7 +95,7 @@ def test_plant_file_drives_a_served_plant_with_live_good_tags(served: ServedPlan
 
         done = api.wait_for(lambda: (s := api.run_state(client, h["op"]))["state"] == "Complete" and s,
                             "Complete", timeout_s=60)
-        record = client.get(f"/runs/{done['run_id']}/record", headers=h["view"]).json()
+        record = api.closed_record(client, h["view"], done["run_id"])
         assert record["run"]["simulated"] is False and record["run"]["final_state"] == "Complete"
         assert record["sample_count"] > 0
         assert not served.tripped  # the controller's heartbeat kept the plant's watchdog quiet
@@ -145,7 +145,7 @@ def test_foaming_recipe_runs_on_the_built_in_simulator(sqlite_client: TestClient
     r = client.post("/runs/current/abort", headers=h["op"])
     assert r.status_code == 202, r.text
     done = api.wait_for(lambda: (s := api.run_state(client, h["op"]))["state"] == "Aborted" and s, "Aborted")
-    record = client.get(f"/runs/{done['run_id']}/record", headers=h["view"]).json()
+    record = api.closed_record(client, h["view"], done["run_id"])
     assert record["run"]["line_kind"] == "foaming"
     sampled = sorted(expected & set(record["tags"]))
     assert sampled  # foaming tags sampled into the batch record

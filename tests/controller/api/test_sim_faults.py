@@ -52,8 +52,10 @@ def test_the_foaming_line_offers_its_faults_and_a_blocked_die_injected_over_the_
     assert r.status_code == 201, r.text
     assert r.json()["active"] == ["die blocked"]
     assert client.get("/sim/faults", headers=h["view"]).json()["active"] == ["die blocked"]
-    entries = [e for e in client.get("/audit", headers=h["view"]).json() if e["action"] == "sim.fault_injected"]
-    assert entries[-1]["subject"] == "device die" and entries[-1]["details"] == {"kind": "die_blocked", "tag": None}
+    entries = api.wait_for(lambda: [e for e in client.get("/audit", headers=h["view"]).json()
+                                    if e["action"] == "sim.fault_injected"], "the runtime's audit entry")
+    assert entries[-1]["subject"] == "device die"
+    assert entries[-1]["details"] == {"kind": "die_blocked", "tag": None, "line_id": "foaming-1"}
 
     r = client.delete("/sim/faults", params={"device": "die"}, headers=h["eng_a"])
     assert r.status_code == 200 and r.json()["active"] == [], r.text
