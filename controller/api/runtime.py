@@ -84,6 +84,9 @@ class LineConnection:
         if not client.connected or client.status is None:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
                                 f"line runtime at {self.endpoint} is not connected; the line's state is unknown")
+        if not client.status.get("scanning", False):  # never a state the line is not scanning to keep
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
+                                f"line runtime at {self.endpoint} is not scanning; GET /line/health says why")
         return client.status
 
     @property

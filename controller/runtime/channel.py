@@ -25,6 +25,7 @@ Requests: ``{"id": n, "key": "...", "op": "...", "args": {...}}``; replies: ``{"
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -66,6 +67,17 @@ def read_key(path: Path) -> str:
     if len(key) != 64:
         raise ValueError(f"{path}: not a line runtime key")
     return key
+
+
+def configuration(*, kind: str, database_url: str, plant_file: Path | None, speed: float, scan_period_s: float,
+                  sample_period_s: float, seed: int) -> dict[str, Any]:
+    """What a runtime runs, as both ends of the channel state it: a server attaching to a
+    running runtime checks that it runs what the server was asked to run. The database is
+    named by a fingerprint, never by its URL (which may hold a password)."""
+    return {"kind": kind, "database": hashlib.sha256(database_url.encode()).hexdigest()[:16],
+            "plant_file": str(plant_file.resolve()) if plant_file is not None else None,
+            "speed": float(speed), "scan_period_s": float(scan_period_s), "sample_period_s": float(sample_period_s),
+            "seed": int(seed)}
 
 
 def encode(message: dict[str, Any]) -> bytes:

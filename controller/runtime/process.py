@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from controller.runtime import channel
 from controller.runtime.client import RuntimeClient, RuntimeRefused, RuntimeUnavailable
@@ -41,6 +42,11 @@ class ChildSettings:
     def endpoint(self) -> str:
         return channel.endpoint_for(self.state_dir, self.line_id)
 
+    def configuration(self) -> dict[str, Any]:
+        return channel.configuration(kind=self.kind or "", database_url=self.database_url, plant_file=self.plant_file,
+                                     speed=self.speed, scan_period_s=self.scan_period_s,
+                                     sample_period_s=self.sample_period_s, seed=self.seed)
+
     def arguments(self) -> list[str]:
         args = [sys.executable, "-m", "controller.cli", "line", "run", "--line-id", self.line_id,
                 "--state-dir", str(self.state_dir), "--database", self.database_url, "--speed", repr(self.speed),
@@ -64,7 +70,8 @@ class ChildRuntime:
         """(endpoint, key) of a runtime of the line that answers: an existing one, or a new child."""
         endpoint = self.settings.endpoint
         key_path = channel.key_path_for(endpoint)
-        if key_path.exists() and await answers(endpoint, channel.read_key(key_path)):
+        if key_path.exists() and (running := await configuration_of(endpoint, channel.read_key(key_path))) is not None:
+            self._check_same(running)
             log.info("attached to the running line runtime at %s", endpoint)
             return endpoint, channel.read_key(key_path)
         self.settings.state_dir.mkdir(parents=True, exist_ok=True)
@@ -77,11 +84,20 @@ class ChildRuntime:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the line runtime exited with {self.process.returncode}; see "
                                    f"{self.settings.state_dir / (self.settings.line_id + '.log')}")
-            if key_path.exists() and await answers(endpoint, channel.read_key(key_path)):
+            if key_path.exists() and await configuration_of(endpoint, channel.read_key(key_path)) is not None:
                 return endpoint, channel.read_key(key_path)
             await asyncio.sleep(0.1)
         self.process.terminate()
         raise RuntimeError(f"the line runtime did not answer on {endpoint} within {START_TIMEOUT_S:g} s")
+
+    def _check_same(self, running: dict[str, Any]) -> None:
+        """Refuse to attach to a runtime of this line that runs something else (another
+        database, plant file, kind or speed): the server would show one line and command another."""
+        wanted = self.settings.configuration()
+        differing = sorted(name for name, value in wanted.items() if running.get(name) != value)
+        if differing:
+            raise RuntimeError(f"a line runtime of {self.settings.line_id} already runs at {self.settings.endpoint} "
+                               f"with another {', '.join(differing)}; stop it or give this server its own --state-dir")
 
     async def stop(self) -> None:
         """Stop the child this process started (SIGTERM: the line stops through PackML Stop)."""
@@ -97,13 +113,15 @@ class ChildRuntime:
             process.kill()
 
 
-async def answers(endpoint: str, key: str, timeout_s: float = 1.0) -> bool:
+async def configuration_of(endpoint: str, key: str, timeout_s: float = 1.0) -> dict[str, Any] | None:
+    """What the runtime answering at ``endpoint`` runs; None when none answers."""
     client = RuntimeClient(endpoint, key, timeout_s=timeout_s)
     try:
         await client.connect()
-        await client.request("status")
-        return True
+        health = await client.request("health")
     except (RuntimeUnavailable, RuntimeRefused):
-        return False
+        return None
     finally:
         await client.close()
+    configuration: dict[str, Any] = health.get("configuration", {})
+    return configuration

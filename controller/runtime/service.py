@@ -13,8 +13,8 @@ Scan supervision (the documented rule):
 - an exception in a scan is logged, counted and raised as ``SCAN_FAULT`` (priority 1, hold);
   the next scan runs on time;
 - the runtime's health says ``scanning: false`` once three scans in a row have failed or no
-  scan has run for three periods; a client never sees Execute for a line that is not
-  scanning (the state reads ``Execute`` only with ``scanning: true``);
+  scan has run for three periods (and at least a second of wall time); the API then
+  answers 503 instead of a state, so no client sees Execute for a line that is not scanning;
 - a scan whose execution outlasts its period raises ``SCAN_OVERRUN`` (priority 3), cleared
   after a minute of scans on time;
 - the historian's backlog raises ``HISTORIAN_BEHIND`` (priority 3), a full spool
@@ -40,6 +40,7 @@ from controller.engine.states import TERMINAL, Command, CommandRejected, UnitSta
 from controller.lines import LineKind, default_kind, kind_named
 from controller.recipe.document import from_document
 from controller.recipe.model import AlarmAction, AlarmDefinition, CompiledRecipe, Condition, LoopAction, LoopMode
+from controller.runtime import channel
 from controller.runtime.health import ScanHealth
 from controller.store import BatchRecorder, create_engine_for, upgrade
 from controller.store.historian import HistorianWriter, historian_alarms
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FAILED_SCANS_NOT_SCANNING = 3
+NOT_SCANNING_AFTER_S = 1.0  # wall seconds without a scan (at least three periods) before health says so
 STOP_TIMEOUT_S = 30.0  # wall seconds a clean stop waits for the line to reach Stopped
 _NEVER = Condition("false", frozenset(), lambda _image: False)
 _RUNTIME_ALARMS: dict[str, tuple[int, AlarmAction]] = {
@@ -257,7 +259,7 @@ class LineService:
 
     def scanning(self) -> bool:
         last = self.health.last_scan_wall_s
-        stale = last is None or time.perf_counter() - last > 3.0 * max(self.health.scan_period_s, 0.05)
+        stale = last is None or time.perf_counter() - last > max(3.0 * self.health.scan_period_s, NOT_SCANNING_AFTER_S)
         return self.health.consecutive_failures < FAILED_SCANS_NOT_SCANNING and not stale
 
     # ------------------------------------------------------------ commands
@@ -376,11 +378,17 @@ class LineService:
 
     def health_snapshot(self) -> dict[str, Any]:
         writer = self.writer.status()
-        return {"line_id": self.line_id, "scanning": self.scanning(),
+        return {"line_id": self.line_id, "scanning": self.scanning(), "configuration": self.configuration(),
                 "scan": self.health.snapshot(time.perf_counter()),
                 "historian": {"queued": writer.queued, "spooled": writer.spooled, "spool_bytes": writer.spool_bytes,
                               "spool_full": writer.spool_full, "dropped_samples": writer.dropped_samples,
                               "last_error": writer.last_error}}
+
+    def configuration(self) -> dict[str, Any]:
+        config = self.config
+        return channel.configuration(kind=self.kind.name, database_url=config.database_url, plant_file=config.plant_file,
+                                     speed=config.speed, scan_period_s=config.scan_period_s,
+                                     sample_period_s=config.sample_period_s, seed=config.seed)
 
     def loop_mode(self, loop: str) -> LoopMode:
         return self.line.engine.loops[loop].mode

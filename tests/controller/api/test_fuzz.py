@@ -28,14 +28,15 @@ schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.N
 def fuzz_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, dict[str, str]]]:
     from controller.store import create_engine_for, session_factory, upgrade, users
 
-    url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'poreline.db'}"
+    home = tmp_path_factory.mktemp("fuzz")
+    url = f"sqlite:///{home / 'poreline.db'}"
     upgrade(url)
     engine = create_engine_for(url)
     with session_factory(engine)() as session:
         users.create_user(session, "admin", "fuzz-password", "admin")
         session.commit()
     engine.dispose()
-    with TestClient(create_app(Settings(database_url=url, sim_speed=10.0)), raise_server_exceptions=False) as client:
+    with TestClient(create_app(Settings(database_url=url, sim_speed=10.0, state_dir=home / "runtime")), raise_server_exceptions=False) as client:
         token = client.post("/auth/login", json={"username": "admin", "password": "fuzz-password"}).json()
         yield client, {"Authorization": f"Bearer {token['access_token']}"}
 

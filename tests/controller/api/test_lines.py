@@ -69,7 +69,7 @@ def test_plant_file_drives_a_served_plant_with_live_good_tags(served: ServedPlan
                       modbus_devices="[dope_vessel_1, dope_vessel_2, dope_pump_1, dope_pump_2, casting_knife]",
                       opcua_devices="[support_belt, quench_bath, wash_bath, dryer]")
     settings = Settings(database_url=sqlite_url, plant=path, sim_speed=SERVED_SPEED, scan_period_s=1.0,
-                        sample_period_s=5.0)
+                        sample_period_s=5.0, state_dir=tmp_path / "runtime")
     with TestClient(create_app(settings)) as client:
         h = api.create_users(client, sqlite_url)
         # no simulator in the API process: fault injection has nothing to act on

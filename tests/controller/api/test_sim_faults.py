@@ -22,7 +22,7 @@ def foaming_client(tmp_path: Path) -> Iterator[tuple[TestClient, str]]:
     """The API with the foaming line idle on the built-in simulator (``serve --line-kind foaming``)."""
     url = f"sqlite:///{tmp_path / 'var' / 'poreline.db'}"
     settings = Settings(database_url=url, line_kind="foaming", sim_speed=300.0, scan_period_s=1.0,
-                        sample_period_s=5.0)
+                        sample_period_s=5.0, state_dir=tmp_path / "runtime")
     with TestClient(create_app(settings)) as client:
         yield client, url
 
