@@ -36,7 +36,8 @@ def fuzz_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Test
         users.create_user(session, "admin", "fuzz-password", "admin")
         session.commit()
     engine.dispose()
-    with TestClient(create_app(Settings(database_url=url, sim_speed=10.0, state_dir=home / "runtime")), raise_server_exceptions=False) as client:
+    settings = Settings(database_url=url, sim_speed=10.0, state_dir=home / "runtime")
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         token = client.post("/auth/login", json={"username": "admin", "password": "fuzz-password"}).json()
         yield client, {"Authorization": f"Bearer {token['access_token']}"}
 

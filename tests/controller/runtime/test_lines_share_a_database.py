@@ -4,21 +4,20 @@ runs, samples and alarms stay apart (issue: several lines share one plant databa
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
+from paths import HIL_DATA
 from sqlalchemy import text
 
 from controller.lines import compile_for_line, kind_named
 from controller.recipe.document import to_document
 from controller.runtime.service import LineService, RuntimeConfig
 from controller.store import create_engine_for
-from paths import HIL_DATA
 
 SPEED = 200.0
 
 
-async def run_to_end(service: LineService, recipe_file: Path) -> int:
-    recipe = compile_for_line(recipe_file.read_text(encoding="utf-8"))
+async def run_to_end(service: LineService, recipe_text: str) -> int:
+    recipe = compile_for_line(recipe_text)
     document = to_document(recipe, kind_named(recipe.header.line_kind).block_document)
     started = await service.start_run(document, "ann", "two lines, one database")
     for _ in range(600):  # bounded: 60 s of wall time
@@ -34,10 +33,11 @@ async def test_two_lines_record_into_one_database_and_stay_apart(postgres_schema
     lines = [LineService(RuntimeConfig(database_url=url, state_dir=tmp_path / line_id, kind="casting",
                                        line_id=line_id, speed=SPEED, sample_period_s=5.0))
              for line_id in ("casting-1", "casting-2")]
+    recipe = (HIL_DATA / "short-casting.yaml").read_text(encoding="utf-8")
     for service in lines:
         await service.start()
     try:
-        run_ids = await asyncio.gather(*(run_to_end(s, HIL_DATA / "short-casting.yaml") for s in lines))
+        run_ids = await asyncio.gather(*(run_to_end(s, recipe) for s in lines))
         for service in lines:
             assert service.writer.wait_idle(10.0)
     finally:
