@@ -13,6 +13,12 @@ Notes on spelling:
 - ``AU`` is absorbance units, dimensionless; ``""`` is a plain number (bool tags).
   Absorbance, percentages and plain numbers are all dimensionless to pint, so
   ``to_unit`` also refuses to turn one into another ("0.6 AU" is not "60 percent").
+
+Unit text is bounded before pint sees it: at most ``MAX_UNIT_CHARS`` characters, and a
+digit only in an exponent of at most two digits (``m**2``, ``s^-1``) or as the ``1`` of a
+reciprocal (``1/min``). pint evaluates a
+unit expression with Python's big integers, so ``m*10**3200000`` costs seconds of CPU
+and ``m*9**9**9`` never ends; no recipe unit needs a number other than a small power.
 """
 
 from __future__ import annotations
@@ -47,6 +53,9 @@ def registry() -> pint.UnitRegistry[float]:
 
 
 _NUMBER = re.compile(r"^\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
+MAX_UNIT_CHARS = 40
+_EXPONENT = re.compile(r"(?:\*\*|\^)\s*\(?\s*[-+]?\d{1,2}\b(?!\s*(?:\*\*|\^|\.\d))")
+_PER = re.compile(r"^\s*\(?\s*1\s*/")  # "1/min": a reciprocal, the one number a unit may start with
 _UNIT_WORDS = [
     (re.compile(r"\bwt\s*\.?\s*%"), "percent"),
     (re.compile(r"%"), "percent"),
@@ -79,7 +88,17 @@ def normalise_unit(unit: str) -> str:
     return text
 
 
+def _bounded(unit: str, text: str, what: str) -> None:
+    """Refuse unit text pint would spend unbounded time on (see the module notes)."""
+    if len(unit) > MAX_UNIT_CHARS:
+        raise UnitError(f"{_prefix(what)}'{text[:60]}': a unit is at most {MAX_UNIT_CHARS} characters")
+    if any(ch.isdigit() for ch in _EXPONENT.sub("", _PER.sub("", unit))):
+        raise UnitError(f"{_prefix(what)}'{text[:60]}': a unit holds no numbers other than powers up to 99 "
+                        "(write 'm**2', not 'm*10**3')")
+
+
 def _parse_unit(unit: str, text: str, what: str) -> pint.Unit:
+    _bounded(unit, text, what)
     try:
         return registry().parse_units(normalise_unit(unit)) if unit.strip() else registry().dimensionless
     except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError) as exc:

@@ -120,3 +120,13 @@ def test_stream_sends_bounded_server_sent_events(sqlite_client, h):
                 events.append(line)
     assert len(events) == 3
     assert '"quench_bath.temperature_c"' in events[0] and '"state": "Idle"' in events[0]
+
+
+def test_a_unit_pint_would_compute_for_ever_is_an_error_in_the_validation_not_a_stall(sqlite_client, h, api):
+    # "1 m*9**9**9" hung the whole process for good (big-integer arithmetic under the GIL)
+    bad = api.short_recipe().replace('polymer_wt_pct: "9.5 wt%"', 'polymer_wt_pct: "9.5 wt%*9**9**9"')
+    assert bad != api.short_recipe()
+    r = sqlite_client.post("/recipes/validate", json={"yaml_text": bad}, headers=h["view"])
+    assert r.status_code == 200 and r.json()["valid"] is False, r.text
+    messages = [e["message"] for e in r.json()["errors"] if "polymer_wt_pct" in e["field"]]
+    assert messages and "a unit holds no numbers other than powers" in messages[0], r.json()

@@ -93,3 +93,17 @@ def test_dimension_names() -> None:
 def test_one_registry_per_process() -> None:
     assert registry() is registry()
     assert math.isclose(registry().Quantity(1, "inch").to("mm").magnitude, 25.4)
+
+
+@pytest.mark.parametrize("text", ["1 m*10**3200000", "1 m*9**9**9", "1 m**2**9", "1 m2", "1 m**100", "1 m**2.5",
+                                  "1 " + "m*" * 30 + "m"])
+def test_unit_text_pint_would_compute_for_ever_is_refused_before_pint_sees_it(text: str) -> None:
+    # pint evaluates unit expressions with big integers: 9**9**9 never ends, 10**3200000 takes seconds
+    with pytest.raises(UnitError, match=r"a unit (holds no numbers other than powers up to 99|is at most 40 characters)"):
+        to_unit(text, "m")
+
+
+@pytest.mark.parametrize(("text", "unit", "expected"), [("1 m**2", "cm**2", 1e4), ("3 s^-1", "1/min", 180.0),
+                                                        ("2 kg/m**3", "g/L", 2.0), ("1 m**(2)", "m**2", 1.0)])
+def test_small_powers_stay_readable(text: str, unit: str, expected: float) -> None:
+    assert to_unit(text, unit) == pytest.approx(expected)
