@@ -14,6 +14,7 @@ from controller.api.errors import AUTH, R404, R409, R422_RECIPE
 from controller.api.schemas import (
     NAME_PATTERN,
     ErrorResponse,
+    ProductionReleaseRequest,
     RecipeDiff,
     RecipeDraftUpdate,
     RecipeErrorOut,
@@ -49,7 +50,8 @@ def _out(v: RecipeVersion, session: Session) -> RecipeVersionOut:
     return RecipeVersionOut(
         recipe_id=v.recipe.recipe_id, version=v.version, state=v.state, yaml_text=v.yaml_text,
         content_sha256=v.content_sha256, author=v.author, last_modified_by=v.last_modified_by,
-        created_at=v.created_at, updated_at=v.updated_at, comment=v.comment, signatures=signatures,
+        created_at=v.created_at, updated_at=v.updated_at, comment=v.comment, released_for_line=v.released_for_line,
+        signatures=signatures,
     )
 
 
@@ -141,13 +143,13 @@ def release_for_testing(recipe_id: RecipeId, version: Version, body: SignatureRe
 @router.post("/{recipe_id}/versions/{version}/release-for-production", response_model=RecipeVersionOut,
              summary="released_for_testing -> released_for_production, signed by an engineer other than the author",
              responses=AUTH | R403_SIGN | R404 | R409 | R422_RECIPE)
-def release_for_production(recipe_id: RecipeId, version: Version, body: SignatureRequest,
+def release_for_production(recipe_id: RecipeId, version: Version, body: ProductionReleaseRequest,
                            user: auth.CurrentUser = Depends(auth.engineer),
                            session: Session = Depends(db_session)) -> RecipeVersionOut:
     target = recipes.get_version(session, recipe_id, version)
     signer = _signer(session, user, body.password)
     compile_recipe_text(target.yaml_text)
-    recipes.release_for_production(session, recipe_id, version, signer, body.reason)
+    recipes.release_for_production(session, recipe_id, version, signer, body.reason, line_id=body.line_id)
     return _released(session, recipe_id, version)
 
 

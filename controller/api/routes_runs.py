@@ -41,7 +41,8 @@ async def start_run(body: RunStart, request: Request, user: auth.CurrentUser = D
     compiled, _ = compile_recipe_text(version.yaml_text)
     session.commit()  # no transaction (and no SQLite write lock) held while the runtime opens the run's record
     started = await runtime.start_run(for_version(compiled, version.version), user.username, body.reason,
-                                      {"recipe_state": version.state})  # the runtime audits it with the run
+                                      {"recipe_state": version.state},  # the runtime audits it with the run
+                                      released_for_line=version.released_for_line)
     return RunStatus(**started)
 
 

@@ -105,10 +105,10 @@ class LineConnection:
 
     # ------------------------------------------------------------ commands
     async def start_run(self, recipe: CompiledRecipe, user: str, reason: str,
-                        audit: dict[str, Any]) -> dict[str, Any]:
+                        audit: dict[str, Any], released_for_line: str | None = None) -> dict[str, Any]:
         document = to_document(recipe, kind_named(recipe.header.line_kind).block_document)
         result: dict[str, Any] = await self.call("start_run", document=document, user=user, reason=reason,
-                                                 audit=audit)
+                                                 audit=audit, released_for_line=released_for_line)
         return result
 
 

@@ -94,6 +94,12 @@ class SignatureRequest(_Strict):
     reason: str = Field(min_length=1, max_length=2000, description="Why the signer signs (recorded)")
 
 
+class ProductionReleaseRequest(SignatureRequest):
+    line_id: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",
+                                description="The one line the release is for (e.g. casting-2); omitted: every line "
+                                            "of the recipe's kind. A run on another line is refused.")
+
+
 class SignatureOut(BaseModel):
     username: str = Field(description="Who signed")
     meaning: str = Field(description="What the signature means, e.g. released_for_production")
@@ -124,6 +130,8 @@ class RecipeVersionOut(BaseModel):
     created_at: datetime = Field(description="Created (UTC)")
     updated_at: datetime = Field(description="Last change (UTC)")
     comment: str | None = Field(description="Comment given at creation")
+    released_for_line: str | None = Field(None, description="The one line a production release is for; null: every "
+                                                            "line of the recipe's kind")
     signatures: list[SignatureOut] = Field(description="Electronic signatures, oldest first")
 
 

@@ -40,8 +40,10 @@ async def _health(service: LineService, args: dict[str, Any]) -> Any:
 
 
 async def _start_run(service: LineService, args: dict[str, Any]) -> Any:
+    released_for_line = args.get("released_for_line")
     return await service.start_run(args["document"], _user(args), str(args.get("reason", "")),
-                                   dict(args.get("audit", {})))
+                                   dict(args.get("audit", {})),
+                                   released_for_line=None if released_for_line is None else str(released_for_line))
 
 
 async def _command(service: LineService, args: dict[str, Any]) -> Any:

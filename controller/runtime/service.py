@@ -264,14 +264,21 @@ class LineService:
 
     # ------------------------------------------------------------ commands
     async def start_run(self, document: dict[str, Any], user: str, reason: str = "",
-                        audit_details: dict[str, Any] | None = None) -> dict[str, Any]:
+                        audit_details: dict[str, Any] | None = None, *,
+                        released_for_line: str | None = None) -> dict[str, Any]:
         """Load a compiled recipe document, open its batch record (with the run.start audit
-        entry, in one transaction) and start it; a simulated line is rebuilt for the recipe."""
+        entry, in one transaction) and start it; a simulated line is rebuilt for the recipe.
+        A version released for production on one line (``released_for_line``) runs on that
+        line only."""
         async with self._start_lock:
             state = self.line.engine.state
             if self._start_pending or state not in _STARTABLE:
                 raise ServiceError(409, f"a run is already active (state {state.value}); one run at a time",
                                    state.value)
+            if released_for_line is not None and released_for_line != self.line_id:
+                header = document.get("header", {})
+                raise ServiceError(409, f"recipe {header.get('recipe_id')} version {header.get('version')} is released "
+                                        f"for production on {released_for_line}, not on {self.line_id}", state.value)
             kind = kind_named(str(document.get("header", {}).get("line_kind", "")))
             if self.config.plant_file is not None and kind is not self.kind:
                 raise ServiceError(409, f"recipe is for a {kind.name} line; this runtime drives a {self.kind.name} "
@@ -293,7 +300,8 @@ class LineService:
                     run_id = await asyncio.to_thread(
                         BatchRecorder(self._db).open_run, header.recipe_id, header.version, header.line_kind,
                         parameters, user, line.plant is not None, line_id=self.line_id,
-                        audit_details={"reason": reason, **(audit_details or {})})
+                        audit_details={"reason": reason, **(audit_details or {}),
+                                       **({"released_for_line": released_for_line} if released_for_line else {})})
                 except Exception as exc:  # noqa: BLE001 - no batch record, no run
                     raise ServiceError(503, f"the batch record cannot be opened: {type(exc).__name__}: {exc}"[:300],
                                        state.value) from None

@@ -201,6 +201,7 @@ class RecipeVersion(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utc_now)
     state: Mapped[str] = mapped_column(String(32), default=RecipeState.DRAFT.value)
     comment: Mapped[str | None] = mapped_column(Text)
+    released_for_line: Mapped[str | None] = mapped_column(String(64))  # None: every line of the recipe's kind
 
     recipe: Mapped[Recipe] = relationship(back_populates="versions")
     signatures: Mapped[list[Signature]] = relationship(

@@ -23,7 +23,7 @@ import difflib
 import hashlib
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from controller.store import audit
@@ -104,14 +104,18 @@ def list_versions(session: Session, recipe_id: str) -> Sequence[RecipeVersion]:
     )
 
 
-def production_version(session: Session, recipe_id: str) -> RecipeVersion | None:
-    """The newest version released for production, if any."""
+def production_version(session: Session, recipe_id: str, line_id: str | None = None) -> RecipeVersion | None:
+    """The newest version released for production (on ``line_id``: for that line or for
+    every line), if any."""
+    on_line = [] if line_id is None else [or_(RecipeVersion.released_for_line.is_(None),
+                                              RecipeVersion.released_for_line == line_id)]
     return session.execute(
         select(RecipeVersion)
         .join(Recipe)
         .where(
             Recipe.recipe_id == recipe_id,
             RecipeVersion.state == RecipeState.RELEASED_FOR_PRODUCTION.value,
+            *on_line,
         )
         .order_by(RecipeVersion.version.desc())
         .limit(1)
@@ -216,7 +220,8 @@ def _require_signer(signer: User, action: str) -> None:
         )
 
 
-def _sign(session: Session, version: RecipeVersion, signer: User, meaning: str, reason: str) -> Signature:
+def _sign(session: Session, version: RecipeVersion, signer: User, meaning: str, reason: str,
+          details: dict[str, str] | None = None) -> Signature:
     if not reason or not reason.strip():
         raise SignatureRequiredError(f"a signature with meaning {meaning!r} needs a reason")
     signature = Signature(
@@ -229,7 +234,7 @@ def _sign(session: Session, version: RecipeVersion, signer: User, meaning: str, 
         signer.username,
         f"recipe.{meaning}",
         _subject(version),
-        {"sha256": version.content_sha256, "reason": reason, "signature_id": signature.id},
+        {"sha256": version.content_sha256, "reason": reason, "signature_id": signature.id, **(details or {})},
     )
     return signature
 
@@ -267,11 +272,14 @@ def release_for_production(
     reason: str,
     *,
     supersede_previous: bool = True,
+    line_id: str | None = None,
 ) -> Signature:
     """released_for_testing -> released_for_production, signed by a second engineer.
 
-    With ``supersede_previous`` (default) earlier production versions of the
-    same recipe become obsolete, so operators always get one approved version.
+    ``line_id``: the one line the release is for (a run on another line is refused);
+    None: every line of the recipe's kind. With ``supersede_previous`` (default) earlier
+    production versions of the same recipe for the same lines become obsolete (a release
+    for every line supersedes them all), so operators get one approved version per line.
     """
     target = get_version(session, recipe_id, version)
     _require_signer(signer, "releasing a recipe for production")
@@ -282,13 +290,17 @@ def release_for_production(
             "for production; another engineer must sign"
         )
     _transition(session, target, (RecipeState.RELEASED_FOR_TESTING,), RecipeState.RELEASED_FOR_PRODUCTION)
-    signature = _sign(session, target, signer, RecipeState.RELEASED_FOR_PRODUCTION.value, reason)
+    target.released_for_line = line_id
+    signature = _sign(session, target, signer, RecipeState.RELEASED_FOR_PRODUCTION.value, reason,
+                      {"released_for_line": line_id} if line_id is not None else None)
     if supersede_previous:
+        same_lines = [] if line_id is None else [RecipeVersion.released_for_line == line_id]
         older = session.execute(
             select(RecipeVersion).where(
                 RecipeVersion.recipe_pk == target.recipe_pk,
                 RecipeVersion.state == RecipeState.RELEASED_FOR_PRODUCTION.value,
                 RecipeVersion.id != target.id,
+                *same_lines,
             )
         ).scalars()
         for previous in older:

@@ -46,15 +46,18 @@ def create_users(client: TestClient, url: str) -> dict[str, dict[str, str]]:
     return headers
 
 
-def release(client: TestClient, h: dict[str, dict[str, str]], yaml_text: str, password: str) -> tuple[str, int]:
-    """Create a recipe as eng_a, release it for testing (eng_a) and production (eng_b)."""
+def release(client: TestClient, h: dict[str, dict[str, str]], yaml_text: str, password: str,
+            line_id: str | None = None) -> tuple[str, int]:
+    """Create a recipe as eng_a, release it for testing (eng_a) and production (eng_b), on
+    ``line_id`` only when given."""
     created = client.post("/recipes", json={"yaml_text": yaml_text, "comment": "test"}, headers=h["eng_a"])
     assert created.status_code == 201, created.text
     recipe_id, version = created.json()["recipe_id"], created.json()["version"]
     url = f"/recipes/{recipe_id}/versions/{version}"
     sign = {"password": password, "reason": "tested"}
     for step, who in (("release-for-testing", "eng_a"), ("release-for-production", "eng_b")):
-        r = client.post(f"{url}/{step}", json=sign, headers=h[who])
+        body = sign | ({"line_id": line_id} if line_id and step == "release-for-production" else {})
+        r = client.post(f"{url}/{step}", json=body, headers=h[who])
         assert r.status_code == 200, r.text
     return recipe_id, version
 

@@ -95,7 +95,8 @@ async def test_two_concurrent_starts_make_exactly_one_run_and_unhold_while_runni
     assert client.post("/runs/current/abort", headers=h["op"]).status_code == 202
     api.wait_for(lambda: api.run_state(client, h["op"])["state"] == "Aborted", "Aborted")
     runs = client.get("/runs", params={"recipe_id": recipe_id}, headers=h["view"]).json()
-    assert len(runs) == 1 and runs[0]["final_state"] == "Aborted"
+    assert len(runs) == 1
+    assert api.closed_record(client, h["view"], runs[0]["id"])["run"]["final_state"] == "Aborted"
 
 
 def test_line_state_has_units_quality_and_timestamps(sqlite_client, h, api):
@@ -130,3 +131,31 @@ def test_a_unit_pint_would_compute_for_ever_is_an_error_in_the_validation_not_a_
     assert r.status_code == 200 and r.json()["valid"] is False, r.text
     messages = [e["message"] for e in r.json()["errors"] if "polymer_wt_pct" in e["field"]]
     assert messages and "a unit holds no numbers other than powers" in messages[0], r.json()
+
+
+def test_a_version_released_for_another_line_is_refused_and_one_for_this_line_runs(sqlite_client, h, api):
+    client = sqlite_client
+    other = api.short_recipe(version_comment="for the second casting line")
+    recipe_id, version = api.release(client, h, other, api.PASSWORD, line_id="casting-2")
+    assert client.get(f"/recipes/{recipe_id}/versions/{version}", headers=h["view"]).json()["released_for_line"] == \
+        "casting-2"
+    r = client.post("/runs", json={"recipe_id": recipe_id, "version": version}, headers=h["op"])
+    assert r.status_code == 409, r.text
+    assert "released for production on casting-2, not on casting-1" in r.json()["detail"]
+    assert client.get("/runs", params={"recipe_id": recipe_id}, headers=h["view"]).json() == []  # nothing opened
+
+    recipe_id, version = api.release(client, h, api.short_recipe(), api.PASSWORD, line_id="casting-1")
+    r = client.post("/runs", json={"recipe_id": recipe_id, "version": version}, headers=h["op"])
+    assert r.status_code == 202, r.text
+    assert client.post("/runs/current/abort", headers=h["op"]).status_code == 202
+    api.wait_for(lambda: api.run_state(client, h["op"])["state"] == "Aborted", "Aborted")
+
+
+def test_a_line_id_a_release_cannot_name_is_a_422(sqlite_client, h, api):
+    created = sqlite_client.post("/recipes", json={"yaml_text": api.short_recipe()}, headers=h["eng_a"]).json()
+    url = f"/recipes/{created['recipe_id']}/versions/{created['version']}"
+    assert sqlite_client.post(f"{url}/release-for-testing", json={"password": api.PASSWORD, "reason": "ok"},
+                              headers=h["eng_a"]).status_code == 200
+    r = sqlite_client.post(f"{url}/release-for-production",
+                           json={"password": api.PASSWORD, "reason": "ok", "line_id": "Casting 1; DROP"}, headers=h["eng_b"])
+    assert r.status_code == 422 and "line_id" in r.text

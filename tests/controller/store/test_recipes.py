@@ -170,3 +170,33 @@ def test_a_validator_rejection_stores_nothing(session):
     with pytest.raises(ValueError, match="gap too wide"):
         recipes.update_draft(session, "pes-flat-sheet", 1, V2, "alice", validator=validator)
     assert recipes.get_version(session, "pes-flat-sheet", 1).yaml_text == V1
+
+
+def test_a_release_for_one_line_supersedes_only_that_lines_release(session, team):
+    _tested(session, team)
+    recipes.release_for_production(session, "pes-flat-sheet", 1, team["bob"], "line 1 trial in spec", line_id="casting-1")
+    recipes.edit_recipe(session, "pes-flat-sheet", V2, "alice")
+    recipes.release_for_testing(session, "pes-flat-sheet", 2, team["alice"], "sim OK")
+    recipes.release_for_production(session, "pes-flat-sheet", 2, team["ada"], "line 2 trial in spec", line_id="casting-2")
+    session.commit()
+
+    v1, v2 = (recipes.get_version(session, "pes-flat-sheet", n) for n in (1, 2))
+    assert (v1.state, v1.released_for_line) == ("released_for_production", "casting-1")  # still casting-1's
+    assert (v2.state, v2.released_for_line) == ("released_for_production", "casting-2")
+    assert recipes.production_version(session, "pes-flat-sheet", "casting-1").version == 1
+    assert recipes.production_version(session, "pes-flat-sheet", "casting-2").version == 2
+    assert recipes.production_version(session, "pes-flat-sheet", "casting-3") is None
+    details = session.execute(select(AuditEntry.details).where(
+        AuditEntry.action == "recipe.released_for_production").order_by(AuditEntry.id)).scalars().all()
+    assert [d["released_for_line"] for d in details] == ["casting-1", "casting-2"]  # signed and chained
+    assert audit.verify(session).ok
+
+
+def test_a_release_for_every_line_supersedes_the_line_releases(session, team):
+    _tested(session, team)
+    recipes.release_for_production(session, "pes-flat-sheet", 1, team["bob"], "ok", line_id="casting-1")
+    recipes.edit_recipe(session, "pes-flat-sheet", V2, "alice")
+    recipes.release_for_testing(session, "pes-flat-sheet", 2, team["alice"], "sim OK")
+    recipes.release_for_production(session, "pes-flat-sheet", 2, team["ada"], "every line")
+    assert recipes.get_version(session, "pes-flat-sheet", 1).state == RecipeState.OBSOLETE.value
+    assert recipes.production_version(session, "pes-flat-sheet", "casting-1").version == 2
