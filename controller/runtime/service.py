@@ -125,9 +125,13 @@ class LineService:
         line and start scanning. Returns the runs closed as lost (id, reason)."""
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(upgrade, self._db)
-        lost = await asyncio.to_thread(BatchRecorder(self._db).close_lost_runs, self.line_id)
+        recorder = BatchRecorder(self._db)
+        lost = await asyncio.to_thread(recorder.close_lost_runs, self.line_id)
         for run_id, reason in lost:
             log.warning("run %d of %s closed as Aborted: %s", run_id, self.line_id, reason)
+        # the alarms a previous runtime raised between runs stood on its engine; this one
+        # evaluates them afresh (a condition that still holds is raised again on the first scans)
+        await asyncio.to_thread(recorder.close_runless_alarms, "line runtime restarted", self.line_id)
         self.writer.start()
         line = self._build(None, "operator")
         await line.line.connect()
@@ -307,6 +311,8 @@ class LineService:
                                        state.value) from None
                 await line.line.connect()
                 line.engine.request(Command.START, user, reason=reason, run_id=run_id)
+                # the idle engine and its run-less alarms go; the run's engine raises what still holds
+                self.writer.close_runless_alarms(f"line rebuilt for run {run_id}")
                 old = self._line
                 self._line = line
                 self.health.start_run()

@@ -157,6 +157,11 @@ class HistorianWriter:
         """An audit entry, written in order with the batch record (spooled like it)."""
         self._put("audit", (actor, action, subject, details))
 
+    def close_runless_alarms(self, note: str) -> None:
+        """Return the line's open run-less alarm occurrences to normal, in order with the
+        events before (the engine that raised them was replaced)."""
+        self._put("close_runless_alarms", (note, self.line_id))
+
     def record_scan_stats(self, run_id: int, stats: dict[str, Any]) -> None:
         self._put("record_scan_stats", (run_id, stats))
 
