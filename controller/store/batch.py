@@ -649,39 +649,229 @@ def load_batch_record(source: Session | Engine, run_id: int) -> BatchRecord:
         )
 
 
+EXPORT_CHUNK_ROWS = 5000  # samples per read of an export: a short read transaction, a few hundred kB of CSV
+EXPORT_LAYOUTS = ("long", "wide")
+_LONG_HEADER = ("t_s", "timestamp", "tag", "value", "quality")
+
+
+class CsvExport:
+    """A run's samples as CSV text, read in bounded chunks: iterate it for the pieces.
+
+    * ``layout="long"``: ``t_s,timestamp,tag,value,quality``, one row per sample, ordered by
+      tag, then time, then insertion.
+    * ``layout="wide"``: ``timestamp,t_s,<tag>...``, one row per instant (distinct ``t_s``) in
+      time order, one column per tag (in the database's order of tag names); a cell is the
+      tag's value at that instant, empty when the tag has no sample then, its value is null or
+      its quality is not good (the long layout keeps every sample with its quality); two
+      samples of one tag at one instant: the later written wins.
+
+    Samples are read by keyset pagination, per tag on ``(t_s, id)``, at most ``chunk_rows``
+    rows a read (the wide layout reads every tag at once, ``chunk_rows`` over them all, at
+    least 256 a tag). Given an Engine, every read takes a connection of its own and gives it
+    back before the next, so no transaction spans the export: on SQLite the runtime's
+    historian writes meanwhile (samples it commits during the export appear if their tag
+    and time are still ahead of the export's position). Given a Session, the reads run in
+    its transaction, the caller's choice. The first piece (the header and the first rows)
+    comes after one read; memory is bounded by a chunk, never by the run.
+
+    The run's time origin is read on construction: ``LookupError`` if there is no such run.
+    """
+
+    def __init__(
+        self,
+        source: Session | Engine,
+        run_id: int,
+        *,
+        tags: Iterable[str] | None = None,
+        layout: str = "long",
+        chunk_rows: int = EXPORT_CHUNK_ROWS,
+    ) -> None:
+        if layout not in EXPORT_LAYOUTS:
+            raise ValueError(f"layout must be one of {EXPORT_LAYOUTS}, got {layout!r}")
+        if chunk_rows < 1:
+            raise ValueError("chunk_rows must be >= 1")
+        self._source = source
+        self.run_id = run_id
+        self.layout = layout
+        self.chunk_rows = chunk_rows
+        self._tags = None if tags is None else sorted(set(tags))
+        self.chunks_read = 0  # sample reads so far (the tag look-ups not counted)
+        self.samples = 0  # samples exported so far
+        self.rows = 0  # CSV rows so far, the header not counted (long: one per sample)
+        origin = self._read(lambda c: c.execute(select(Run.time_origin).where(Run.id == run_id)).scalar_one_or_none())
+        if origin is None:
+            raise LookupError(f"run {run_id} not found")
+        self.time_origin: datetime = origin
+
+    def __iter__(self) -> Iterator[str]:
+        return self._long() if self.layout == "long" else self._wide()
+
+    # ---------------------------------------------------------------- reads
+    def _read(self, query: Callable[[Connection | Session], Any]) -> Any:
+        """One read: on a connection of its own (an Engine), or in the caller's Session."""
+        if isinstance(self._source, Session):
+            return query(self._source)
+        with self._source.connect() as conn:
+            return query(conn)
+
+    def _next_tag(self, after: str | None) -> str | None:
+        """The run's first tag after ``after`` in the database's order (one index seek)."""
+        stmt = select(Sample.tag).where(Sample.run_id == self.run_id).order_by(Sample.tag).limit(1)
+        if after is not None:
+            stmt = stmt.where(Sample.tag > after)
+        if self._tags is not None:
+            stmt = stmt.where(Sample.tag.in_(self._tags))
+        tag: str | None = self._read(lambda c: c.execute(stmt).scalar_one_or_none())
+        return tag
+
+    def _all_tags(self) -> Iterator[str]:
+        tag = self._next_tag(None)
+        while tag is not None:
+            yield tag
+            tag = self._next_tag(tag)
+
+    def _chunk(self, tag: str, after: tuple[float, int] | None, limit: int) -> list[Any]:
+        """Up to ``limit`` samples (t_s, id, value, quality) of ``tag`` after ``after`` (t_s, id)."""
+        stmt = (
+            select(Sample.t_s, Sample.id, Sample.value, Sample.quality)
+            .where(Sample.run_id == self.run_id, Sample.tag == tag)
+            .order_by(Sample.t_s, Sample.id)
+            .limit(limit)
+        )
+        if after is not None:
+            # a range on the index's t_s, the tie on id filtered inside it
+            stmt = stmt.where(Sample.t_s >= after[0], (Sample.t_s > after[0]) | (Sample.id > after[1]))
+        rows = self._read(lambda c: c.execute(stmt).all())
+        self.chunks_read += 1
+        return list(rows)
+
+    def _series(self, tag: str, limit: int) -> Iterator[list[Any]]:
+        """``tag``'s samples, chunk by chunk (the last one may be empty)."""
+        after: tuple[float, int] | None = None
+        while True:
+            rows = self._chunk(tag, after, limit)
+            yield rows
+            if len(rows) < limit:
+                return
+            after = (rows[-1][0], rows[-1][1])
+
+    # --------------------------------------------------------------- layouts
+    def _timestamp(self, t_s: float) -> str:
+        return (self.time_origin + timedelta(seconds=t_s)).isoformat()
+
+    def _long(self) -> Iterator[str]:
+        pieces = _Pieces()
+        out = csv.writer(pieces)
+        out.writerow(_LONG_HEADER)
+        origin = self.time_origin
+        for tag in self._all_tags():
+            for rows in self._series(tag, self.chunk_rows):
+                out.writerows(
+                    [repr(t_s), (origin + timedelta(seconds=t_s)).isoformat(), tag,
+                     "" if value is None else repr(value), quality]
+                    for t_s, _id, value, quality in rows
+                )
+                self.samples += len(rows)
+                self.rows += len(rows)
+                if pieces:
+                    yield pieces.take()
+        if pieces:  # the header of a run without samples
+            yield pieces.take()
+
+    def _wide(self) -> Iterator[str]:
+        tags = list(self._all_tags())
+        pieces = _Pieces()
+        out = csv.writer(pieces)
+        out.writerow(["timestamp", "t_s", *tags])
+        per_tag = max(256, self.chunk_rows // max(1, len(tags)))
+        series = [self._series(tag, per_tag) for tag in tags]
+        pending: list[list[tuple[float, int, str]]] = [[] for _ in tags]  # (t_s, tag index, cell) each
+        ends: list[float | None] = [None] * len(tags)  # last t_s read of a tag; None: the tag is read to its end
+
+        def refill(k: int) -> None:
+            rows = next(series[k], [])
+            self.samples += len(rows)
+            pending[k].extend((t_s, k, repr(value) if value is not None and quality == "good" else "")
+                              for t_s, _id, value, quality in rows)
+            ends[k] = rows[-1][0] if len(rows) == per_tag else None
+
+        for k in range(len(tags)):
+            refill(k)
+        while True:
+            open_ends = [end for end in ends if end is not None]
+            horizon = min(open_ends) if open_ends else None
+            # every instant before the horizon is complete: no tag can have more samples there
+            ready: list[tuple[float, int, str]] = []
+            for items in pending:
+                cut = len(items) if horizon is None else _count_before(items, horizon)
+                ready.extend(items[:cut])
+                del items[:cut]
+            ready.sort(key=lambda item: (item[0], item[1]))  # stable: a tag's later sample last
+            cells = [""] * len(tags)
+            current: float | None = None
+            for t_s, k, cell in ready:
+                if current is not None and t_s != current:
+                    out.writerow([self._timestamp(current), repr(current), *cells])
+                    self.rows += 1
+                    cells = [""] * len(tags)
+                current = t_s
+                cells[k] = cell
+            if current is not None:
+                out.writerow([self._timestamp(current), repr(current), *cells])
+                self.rows += 1
+            if pieces:
+                yield pieces.take()
+            if horizon is None:
+                return
+            for k, end in enumerate(ends):
+                if end is not None and end <= horizon:
+                    refill(k)
+
+
+class _Pieces(list[str]):
+    """What a ``csv.writer`` writes, kept until :meth:`take` joins it into one piece."""
+
+    def write(self, text: str) -> int:
+        self.append(text)
+        return len(text)
+
+    def take(self) -> str:
+        text = "".join(self)
+        self.clear()
+        return text
+
+
+def _count_before(items: list[tuple[float, int, str]], horizon: float) -> int:
+    """How many of ``items`` (ordered by t_s) lie before ``horizon`` (bisection)."""
+    lo, hi = 0, len(items)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if items[mid][0] < horizon:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
 def export_csv(
     source: Session | Engine,
     run_id: int,
     out: TextIO | str | Path,
     *,
     tags: Iterable[str] | None = None,
+    layout: str = "long",
+    chunk_rows: int = EXPORT_CHUNK_ROWS,
 ) -> int:
-    """Write the run's samples as long-format CSV (``t_s,timestamp,tag,value,quality``),
-    ordered by tag then time; returns the number of samples written."""
+    """Write the run's samples as CSV (:class:`CsvExport`: long-format
+    ``t_s,timestamp,tag,value,quality`` ordered by tag then time, or ``layout="wide"``), in
+    bounded chunks; returns the number of samples written."""
     if isinstance(out, (str, Path)):
         with open(out, "w", newline="", encoding="utf-8") as fh:
-            return export_csv(source, run_id, fh, tags=tags)
-    with _session(source) as session:
-        origin = session.execute(select(Run.time_origin).where(Run.id == run_id)).scalar_one_or_none()
-        if origin is None:
-            raise LookupError(f"run {run_id} not found")
-        stmt = (
-            select(Sample.t_s, Sample.tag, Sample.value, Sample.quality)
-            .where(Sample.run_id == run_id)
-            .order_by(Sample.tag, Sample.t_s, Sample.id)
-            .execution_options(yield_per=10_000)
-        )
-        if tags is not None:
-            stmt = stmt.where(Sample.tag.in_(list(tags)))
-        writer = csv.writer(out)
-        writer.writerow(["t_s", "timestamp", "tag", "value", "quality"])
-        count = 0
-        for t_s, tag, value, quality in session.execute(stmt):
-            writer.writerow(
-                [repr(t_s), (origin + timedelta(seconds=t_s)).isoformat(), tag, "" if value is None else repr(value), quality]
-            )
-            count += 1
-        return count
+            return export_csv(source, run_id, fh, tags=tags, layout=layout, chunk_rows=chunk_rows)
+    export = CsvExport(source, run_id, tags=tags, layout=layout, chunk_rows=chunk_rows)
+    for piece in export:
+        out.write(piece)
+    return export.samples
 
 
 def trend(
