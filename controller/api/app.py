@@ -23,7 +23,7 @@ from controller.api import (
     routes_stream,
 )
 from controller.api.deps import Services
-from controller.api.runtime import LineConnection
+from controller.api.runtime import LineConnection, runtime_addresses
 from controller.api.schemas import Health
 from controller.api.settings import Settings
 from controller.store import create_engine_for, session_factory, upgrade
@@ -46,6 +46,21 @@ def _freeze_startup_heap() -> None:
     gc.freeze()
 
 
+async def _connect_lines(settings: Settings, lines: dict[str, LineConnection]) -> None:
+    """The runtimes named by ``--line-runtime``, else one this server starts as its child."""
+    if not settings.line_runtime:
+        connection = await LineConnection.start_child(settings)
+        lines[connection.line_id] = connection
+        return
+    for address, key_path in runtime_addresses(settings):
+        connection = await LineConnection.attach(address, key_path)
+        if connection.line_id in lines:
+            await connection.close()
+            raise ValueError(f"two line runtimes run line {connection.line_id} "
+                             f"({lines[connection.line_id].endpoint}, {address.endpoint})")
+        lines[connection.line_id] = connection
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings if settings is not None else Settings()
 
@@ -53,18 +68,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(upgrade, settings.database_url)
         db = create_engine_for(settings.database_url)
+        lines: dict[str, LineConnection] = {}
         try:
-            runtime = LineConnection(settings)
-            await runtime.start()
+            await _connect_lines(settings, lines)
         except BaseException:
+            for connection in lines.values():
+                await connection.close()
             db.dispose()
             raise
-        app.state.services = Services(settings, db, session_factory(db), session_factory(writer(db)), runtime)
+        app.state.services = Services(settings, db, session_factory(db), session_factory(writer(db)), lines)
         _freeze_startup_heap()
         try:
             yield
         finally:
-            await runtime.close()
+            for connection in lines.values():
+                await connection.close()
             db.dispose()
 
     app = FastAPI(title="Poreline", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy.orm import Session
 
 from controller.api import auth
-from controller.api.deps import db_session, services
+from controller.api.deps import LineRuntime, db_session
 from controller.api.errors import AUTH, R404, R409, R503
 from controller.api.schemas import ActiveAlarmOut, AlarmEventOut, AlarmHistoryOut, ShelveRequest
 from controller.store import alarms as alarm_store
@@ -20,15 +20,15 @@ AlarmId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-
 
 @router.get("/active", response_model=list[ActiveAlarmOut], summary="Annunciated and shelved alarms",
             responses=AUTH | R503)
-async def active(request: Request, _: auth.CurrentUser = Depends(auth.viewer)) -> list[ActiveAlarmOut]:
-    return [ActiveAlarmOut(**a) for a in services(request).runtime.status()["alarms"]]
+async def active(runtime: LineRuntime, _: auth.CurrentUser = Depends(auth.viewer)) -> list[ActiveAlarmOut]:
+    return [ActiveAlarmOut(**a) for a in runtime.status()["alarms"]]
 
 
 @router.post("/{alarm_id}/acknowledge", response_model=list[ActiveAlarmOut],
              summary="Acknowledge an alarm (returns the active list)", responses=AUTH | R404 | R409 | R503)
-async def acknowledge(alarm_id: AlarmId, request: Request,
+async def acknowledge(alarm_id: AlarmId, runtime: LineRuntime,
                       user: auth.CurrentUser = Depends(auth.operator)) -> list[ActiveAlarmOut]:
-    status_now = await services(request).runtime.call("acknowledge", alarm_id=alarm_id, user=user.username)
+    status_now = await runtime.call("acknowledge", alarm_id=alarm_id, user=user.username)
     return [ActiveAlarmOut(**a) for a in status_now["alarms"]]
 
 
@@ -36,10 +36,10 @@ async def acknowledge(alarm_id: AlarmId, request: Request,
              summary="Shelve an alarm for duration_s wall seconds (ISA-18.2: it still acts; interlocks and "
                      "priority-1 alarms by engineers only); returns the active list",
              responses=AUTH | R404 | R409 | R503)
-async def shelve(alarm_id: AlarmId, body: ShelveRequest, request: Request,
+async def shelve(alarm_id: AlarmId, body: ShelveRequest, runtime: LineRuntime,
                  user: auth.CurrentUser = Depends(auth.operator)) -> list[ActiveAlarmOut]:
-    status_now = await services(request).runtime.call("shelve", alarm_id=alarm_id, user=user.username,
-                                                      role=user.role, duration_s=body.duration_s, reason=body.reason)
+    status_now = await runtime.call("shelve", alarm_id=alarm_id, user=user.username,
+                                    role=user.role, duration_s=body.duration_s, reason=body.reason)
     return [ActiveAlarmOut(**a) for a in status_now["alarms"]]
 
 

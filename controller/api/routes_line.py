@@ -8,13 +8,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from controller.api import auth
-from controller.api.deps import services
+from controller.api.deps import LineRuntime, services
 from controller.api.errors import AUTH, R503
 from controller.api.runtime import LineConnection
-from controller.api.schemas import DeviceHealth, LineHealth, LineState, TagValue
+from controller.api.schemas import DeviceHealth, LineHealth, LineState, LineSummary, TagValue
 from drivers.transport import Quality
 
-router = APIRouter(prefix="/line", tags=["line"])
+router = APIRouter(tags=["line"])
 
 
 async def line_state(runtime: LineConnection, only: frozenset[str] | None = None) -> LineState:
@@ -36,16 +36,30 @@ async def line_state(runtime: LineConnection, only: frozenset[str] | None = None
     return LineState(state=live["state"], t_s=live["t_s"], scanned_at=at, tags=tags)
 
 
-@router.get("", response_model=LineState, summary="Live tag values with units, limits, quality and timestamps",
-            responses=AUTH | R503)
-async def get_line(request: Request, _: auth.CurrentUser = Depends(auth.viewer)) -> LineState:
-    return await line_state(services(request).runtime)
+@router.get("/lines", response_model=list[LineSummary], summary="The lines this server controls, with their state",
+            responses=AUTH)
+async def lines(request: Request, _: auth.CurrentUser = Depends(auth.viewer)) -> list[LineSummary]:
+    summaries = []
+    for line_id, connection in services(request).lines.items():
+        status_now = connection.client.status if connection.connected else None
+        scanning = bool(status_now and status_now.get("scanning")) and status_now.get("line_id") == line_id
+        summaries.append(LineSummary(
+            line_id=line_id, endpoint=connection.endpoint, connected=connection.connected, scanning=scanning,
+            line_kind=status_now.get("line_kind") if status_now else None,
+            state=status_now.get("state") if scanning and status_now else None,
+            run_id=status_now.get("run_id") if scanning and status_now else None))
+    return summaries
 
 
-@router.get("/devices", response_model=list[DeviceHealth], summary="Device health: quality per device",
+@router.get("/line", response_model=LineState, summary="Live tag values with units, limits, quality and timestamps",
             responses=AUTH | R503)
-async def devices(request: Request, _: auth.CurrentUser = Depends(auth.viewer)) -> list[DeviceHealth]:
-    runtime = services(request).runtime
+async def get_line(runtime: LineRuntime, _: auth.CurrentUser = Depends(auth.viewer)) -> LineState:
+    return await line_state(runtime)
+
+
+@router.get("/line/devices", response_model=list[DeviceHealth], summary="Device health: quality per device",
+            responses=AUTH | R503)
+async def devices(runtime: LineRuntime, _: auth.CurrentUser = Depends(auth.viewer)) -> list[DeviceHealth]:
     definition = runtime.definition
     live = await runtime.call("tags")
     quality = {d.name: live["tags"][f"{d.name}.{d.profile.tags[0].name}"][1] for d in definition.devices}
@@ -53,10 +67,9 @@ async def devices(request: Request, _: auth.CurrentUser = Depends(auth.viewer)) 
                          healthy=quality[d.name] == Quality.GOOD.value) for d in definition.devices]
 
 
-@router.get("/health", response_model=LineHealth, summary="The line runtime: connected, scanning, scan period "
+@router.get("/line/health", response_model=LineHealth, summary="The line runtime: connected, scanning, scan period "
             "and execution time (min, p50, p99, max), historian backlog", responses=AUTH)
-async def health(request: Request, _: auth.CurrentUser = Depends(auth.viewer)) -> LineHealth:
-    runtime = services(request).runtime
+async def health(runtime: LineRuntime, _: auth.CurrentUser = Depends(auth.viewer)) -> LineHealth:
     if not runtime.connected:
         return LineHealth(connected=False, endpoint=runtime.endpoint, scanning=False)
     report = await runtime.call("health")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, status
 from sqlalchemy.orm import Session
 
 from controller.api import auth
-from controller.api.deps import db_session, services
+from controller.api.deps import LineRuntime, db_session
 from controller.api.errors import AUTH, R404, R409_STATE, R422_RECIPE
 from controller.api.schemas import CommandAccepted, CommandBody, RunCommandName, RunStart, RunStatus
 from controller.api.validation import compile_recipe_text, for_version
@@ -30,9 +30,8 @@ def _may_run(role: str, state: str) -> str | None:
 @router.post("", response_model=RunStatus, status_code=202,
              summary="Start a released recipe version (operators: released_for_production; engineers also released_for_testing)",
              responses=AUTH | R404 | R409_STATE | R422_RECIPE)
-async def start_run(body: RunStart, request: Request, user: auth.CurrentUser = Depends(auth.operator),
+async def start_run(body: RunStart, runtime: LineRuntime, user: auth.CurrentUser = Depends(auth.operator),
                     session: Session = Depends(db_session)) -> RunStatus:
-    runtime = services(request).runtime
     version = recipes.get_version(session, body.recipe_id, body.version)
     why_not = _may_run(user.role, version.state)
     if why_not is not None:
@@ -47,17 +46,17 @@ async def start_run(body: RunStart, request: Request, user: auth.CurrentUser = D
 
 
 @router.get("/current", response_model=RunStatus, summary="The current run: state, step, alarms", responses=AUTH)
-async def current_run(request: Request, _: auth.CurrentUser = Depends(auth.viewer)) -> RunStatus:
-    return RunStatus(**services(request).runtime.status())
+async def current_run(runtime: LineRuntime, _: auth.CurrentUser = Depends(auth.viewer)) -> RunStatus:
+    return RunStatus(**runtime.status())
 
 
 @router.post("/current/{command}", response_model=CommandAccepted, status_code=202,
              summary="Command the current run (hold, unhold, stop, abort, reset, ...); 409 with the state when it does not fit",
              responses=AUTH | R409_STATE)
-async def command_run(command: Annotated[RunCommandName, Path(description="PackML command")], request: Request,
+async def command_run(command: Annotated[RunCommandName, Path(description="PackML command")], runtime: LineRuntime,
                       user: auth.CurrentUser = Depends(auth.operator),
                       body: CommandBody | None = None) -> CommandAccepted:
     body = body or CommandBody()
-    result = await services(request).runtime.call("command", command=command.value, user=user.username,
-                                                  reason=body.reason)  # acted on and audited by the runtime
+    result = await runtime.call("command", command=command.value, user=user.username,
+                                reason=body.reason)  # acted on and audited by the runtime
     return CommandAccepted(command=command.value, target_state=result["target_state"], state=result["state"])

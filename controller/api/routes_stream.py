@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from controller.api import auth
-from controller.api.deps import services
+from controller.api.deps import LineRuntime
 from controller.api.errors import AUTH
 from controller.api.routes_line import line_state
 from controller.api.runtime import LineConnection
@@ -47,11 +47,12 @@ async def _events(request: Request, runtime: LineConnection, tags: frozenset[str
             responses=AUTH | {200: {"content": {"text/event-stream": {}}, "description": "event: status, data: JSON"}})
 async def stream(
     request: Request,
+    runtime: LineRuntime,
     _: auth.CurrentUser = Depends(auth.viewer),
     tags: Annotated[str | None, Query(max_length=4000, description="Comma-separated device.tag list")] = None,
     interval_s: Annotated[float, Query(ge=0.05, le=60, allow_inf_nan=False, description="Seconds between events")] = 1.0,
     max_events: Annotated[int | None, Query(ge=1, le=1_000_000, description="Close after this many events")] = None,
 ) -> StreamingResponse:
     selected = frozenset(t.strip() for t in tags.split(",") if t.strip()) if tags else None
-    return StreamingResponse(_events(request, services(request).runtime, selected, interval_s, max_events),
+    return StreamingResponse(_events(request, runtime, selected, interval_s, max_events),
                              media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

@@ -271,6 +271,16 @@ class LineHealth(BaseModel):
     historian: dict[str, Any] | None = Field(None, description="Events queued and spooled, spool size, dropped samples")
 
 
+class LineSummary(BaseModel):
+    line_id: str = Field(description="The line, e.g. casting-1 (the line_id parameter of the line's routes)")
+    endpoint: str = Field(description="Its runtime's channel")
+    connected: bool = Field(description="The API reaches the runtime")
+    scanning: bool = Field(description="The runtime scans on time")
+    line_kind: str | None = Field(None, description="casting, foaming, ... (null while not connected)")
+    state: str | None = Field(None, description="PackML state (null while not connected or not scanning)")
+    run_id: int | None = Field(None, description="The current run")
+
+
 class DeviceHealth(BaseModel):
     device: str = Field(description="Device name")
     kind: str = Field(description="Device type")

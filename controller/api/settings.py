@@ -31,11 +31,13 @@ class Settings(BaseSettings):
         description="Line kind of the idle line when no plant file says it (default: the default kind, "
         "`poreline kinds`); on the built-in simulator each run uses its recipe's line kind",
     )
-    line_runtime: str | None = Field(
-        None, description="Attach to the line runtime at this channel endpoint (ipc://... or tcp://...) started "
-        "elsewhere (systemd) instead of starting one (PORELINE_LINE_RUNTIME)")
-    line_runtime_key: Path | None = Field(
-        None, description="Key file of an attached runtime (default: next to its ipc socket)")
+    line_runtime: list[str] = Field(
+        default_factory=list, description="Attach to the line runtimes at these channel endpoints, each "
+        "[LINE_ID=]ipc://PATH or [LINE_ID=]tcp://HOST:PORT, started elsewhere (systemd) instead of starting one "
+        "(PORELINE_LINE_RUNTIME, a JSON list)")
+    line_runtime_key: list[Path] = Field(
+        default_factory=list, description="Key files of the attached runtimes, in their order (default: next to "
+        "an ipc socket)")
     state_dir: Path = Field(Path("var/runtime"), description="Where a runtime this server starts keeps its spool, "
                             "socket and key (relative to the working directory)")
     token_ttl_s: float = Field(12 * 3600.0, gt=0, description="Lifetime of a bearer token, s")

@@ -35,11 +35,13 @@ def serve(
     line: Annotated[str | None, typer.Option(
         "--line", help="Line kind of the idle line unless the plant file gives one (default: the default kind, "
                        "`poreline kinds`)")] = None,
-    line_runtime: Annotated[str | None, typer.Option(
-        "--line-runtime", help="Attach to the line runtime at this channel endpoint (ipc://... or tcp://...) "
-                               "started elsewhere, e.g. by systemd, instead of starting one")] = None,
-    line_runtime_key: Annotated[Path | None, typer.Option(
-        "--line-runtime-key", dir_okay=False, help="Key file of that runtime (default: next to its ipc socket)")] = None,
+    line_runtime: Annotated[list[str] | None, typer.Option(
+        "--line-runtime", metavar="[LINE_ID=]ENDPOINT",
+        help="Attach to the line runtime at [LINE_ID=]ipc://PATH or [LINE_ID=]tcp://HOST:PORT, started elsewhere "
+             "(e.g. by systemd), instead of starting one; repeat it for several lines")] = None,
+    line_runtime_key: Annotated[list[Path] | None, typer.Option(
+        "--line-runtime-key", dir_okay=False, metavar="FILE",
+        help="Key file of the runtime given in the same position (default: next to its ipc socket)")] = None,
     state_dir: Annotated[Path, typer.Option(
         "--state-dir", help="Where a runtime this server starts keeps its spool, socket and key")] = Path("var/runtime"),
     sim_speed: Annotated[float | None, typer.Option(
@@ -51,6 +53,7 @@ def serve(
     import uvicorn
 
     from controller.api import Settings, create_app
+    from controller.api.runtime import runtime_addresses
     from controller.assembly import checked_kind
 
     try:  # PlantConfigError is a ValueError
@@ -59,10 +62,19 @@ def serve(
         console.print(f"[red]{exc}[/red]", highlight=False)
         raise typer.Exit(2) from None
     settings = Settings(database_url=_url(database), host=host, port=port, plant=plant, line_kind=line,
-                        sim_speed=1.0 if sim_speed is None else sim_speed, line_runtime=line_runtime,
-                        line_runtime_key=line_runtime_key, state_dir=state_dir)
-    where = f"the plant of {plant} ({kind.name} line, wall clock x{settings.sim_speed:g})" if plant is not None \
-        else f"the built-in simulator ({kind.name} line, x{settings.sim_speed:g})"
+                        sim_speed=1.0 if sim_speed is None else sim_speed, line_runtime=line_runtime or [],
+                        line_runtime_key=line_runtime_key or [], state_dir=state_dir)
+    try:
+        attached = runtime_addresses(settings)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    if attached:
+        where = "the line runtimes at " + ", ".join(a.endpoint for a, _key in attached)
+    elif plant is not None:
+        where = f"the plant of {plant} ({kind.name} line, wall clock x{settings.sim_speed:g})"
+    else:
+        where = f"the built-in simulator ({kind.name} line, x{settings.sim_speed:g})"
     console.print(f"Poreline API on http://{settings.host}:{settings.port}/docs, controlling {where}",
                   highlight=False)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
