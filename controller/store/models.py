@@ -148,6 +148,11 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    full_name: Mapped[str | None] = mapped_column(String(200))  # printed on the user's signatures
+    created_by: Mapped[str | None] = mapped_column(String(64))  # None: created from the CLI
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
+    password_changed_at: Mapped[datetime | None]
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
@@ -165,6 +170,7 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]  # for the idle timeout
 
     user: Mapped[User] = relationship(back_populates="tokens")
 
@@ -202,6 +208,7 @@ class RecipeVersion(Base):
     state: Mapped[str] = mapped_column(String(32), default=RecipeState.DRAFT.value)
     comment: Mapped[str | None] = mapped_column(Text)
     released_for_line: Mapped[str | None] = mapped_column(String(64))  # None: every line of the recipe's kind
+    editors: Mapped[list[str] | None] = mapped_column(JSON)  # every user who wrote this version
 
     recipe: Mapped[Recipe] = relationship(back_populates="versions")
     signatures: Mapped[list[Signature]] = relationship(
@@ -238,6 +245,8 @@ class Signature(Base):
     meaning: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str] = mapped_column(Text)
     signed_at: Mapped[datetime] = mapped_column(default=utc_now)
+    full_name: Mapped[str | None] = mapped_column(String(200))  # the signer's printed name when signing
+    content_sha256: Mapped[str | None] = mapped_column(String(64))  # the text signed
 
     recipe_version: Mapped[RecipeVersion] = relationship(back_populates="signatures")
     user: Mapped[User] = relationship()
