@@ -125,12 +125,16 @@ class AlarmManager:
         return actions
 
     def raise_external(self, definition: AlarmDefinition, t_s: float) -> AlarmAction | None:
-        """Raise an alarm detected outside the condition grammar (e.g. lost communication)."""
+        """Raise an alarm detected outside the condition grammar (e.g. lost communication).
+        Raised again after it cleared, it carries the message of this raising (the values it
+        names are this occasion's); while active it is left as it is (None returned)."""
         alarm = self._alarms.get(definition.alarm_id)
         if alarm is None:
             alarm = self._alarms[definition.alarm_id] = ActiveAlarm(definition, external=True)
         if alarm.active:
             return None
+        if alarm.external:
+            alarm.definition = definition
         self._set_active(alarm, t_s)
         return definition.action
 

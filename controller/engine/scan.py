@@ -5,7 +5,13 @@ One scan, as on a PLC:
 2. take the queued operator commands and the alarms' actions through the PackML state
    machine; run the acting state's actions or, in Execute, the recipe's current step;
 3. run the PID loops, then force the outputs of tripped interlocks to their safe values;
+   watch the loops for a frozen measurement or a heater that cannot lift its measurement
+   (``controller.engine.loop_watch``);
 4. write only the outputs that changed; sample the historian when its period is due.
+
+Every reading's readback of the outputs is checked against what was last written
+(``controller.engine.readback``): an output changed behind the controller's back is
+alarmed and written again.
 
 Time comes from the injected clock, so the same code runs on a virtual clock against the
 in-process simulator and on a wall clock against hardware.
@@ -14,12 +20,14 @@ in-process simulator and on a wall clock against hardware.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from controller.engine.alarms import ActiveAlarm, AlarmEvent, AlarmManager, AlarmState
+from controller.engine.loop_watch import LoopWatch, LoopWatcher
 from controller.engine.pid import Pid
 from controller.engine.ratio import RatioStation
+from controller.engine.readback import ReadbackVerifier
 from controller.engine.recording import RunRecorder
 from controller.engine.soft_sensors import RecipeExtensions, SoftSensor
 from controller.engine.states import (
@@ -120,9 +128,12 @@ class Engine:
         simulated: bool = True,
         comm_loss_action: AlarmAction = AlarmAction.HOLD,
         extensions: RecipeExtensions | None = None,
+        loop_watch: Mapping[str, LoopWatch] | None = None,
     ) -> None:
         """``extensions``: the line kind's soft sensors and recipe-dependent alarms for each
-        recipe loaded (None: a line without any)."""
+        recipe loaded (None: a line without any). ``loop_watch``: per loop, how its
+        measurement and heater are watched (a loop not named: the defaults of
+        ``controller.engine.loop_watch``)."""
         if scan_period_s <= 0 or sample_period_s <= 0:
             raise ValueError("scan and sample periods must be positive")
         self.line = line
@@ -193,6 +204,8 @@ class Engine:
             self.ratios[ratio.name] = RatioStation(scale=ratio.scale, output_low=out_tag.low, output_high=out_tag.high,
                                                    output=out_tag.safe_value or 0.0)
             self._ratio_io[ratio.name] = (ratio.wild, ratio.output)
+        self._readback = ReadbackVerifier(definition)
+        self._loop_watch = LoopWatcher(control.loops, self.loops, definition, loop_watch)
 
         self.alarms = AlarmManager(self._on_alarm_event)
         known = frozenset(self._all_addresses())
@@ -353,6 +366,7 @@ class Engine:
         self.scan_count += 1
 
         await self._read_inputs(now_s)
+        self._readback.verify(now_s, self.image, self.quality, self._written, self.alarms)
         for sensor in self.soft_sensors:
             sensor.update(self.image, dt_s)
         actions = self.alarms.evaluate(self.image, now_s, dt_s,
@@ -363,6 +377,7 @@ class Engine:
         self._act(now_s, dt_s)
         self._run_loops(dt_s)
         self._force_interlocks()
+        self._loop_watch.check(now_s, self.image, self.quality, self.outputs, self.alarms)
         await self._write_outputs(now_s)
         await self.line.heartbeat(self.scan_count)  # watchdog; Line.heartbeat logs and swallows TransportError
         self._sample(now_s)
@@ -393,7 +408,9 @@ class Engine:
         if quality is Quality.GOOD:
             self.alarms.clear_external(alarm_id, now_s)
             # The device may have restarted or its watchdog may have driven it safe while
-            # we could not see it: forget what we wrote so every output is written again.
+            # we could not see it: forget what we wrote so every output is written again, in
+            # this very scan. (A restart the link never noticed shows as readbacks off what
+            # was written: the readback check rewrites those, controller.engine.readback.)
             for address, (owner, _) in self._output_device.items():
                 if owner == device:
                     self._written.pop(address, None)

@@ -12,7 +12,9 @@ and can be switched to fail:
   an error text;
 - ``fail_writes(device)`` (or every device): ``write()`` raises ``TransportError`` and the
   attempt is recorded in ``refused``, not in ``writes``; failing every device fails the
-  heartbeat too.
+  heartbeat too;
+- ``restart(device)`` (or every device): the plant side restarted (or its watchdog tripped)
+  without the link dropping: the device's outputs read back at their safe values.
 """
 
 from __future__ import annotations
@@ -85,6 +87,16 @@ class FakeTransport:
         else:
             self._read_failures.pop(device, None)
             self._write_failures.pop(device, None)
+
+    def restart(self, device: str | None = None) -> None:
+        """The PLC of ``device`` (None: of every device) restarted, or its watchdog drove it
+        safe, and the link never dropped: its outputs are at their safe values from the next
+        read on, and its readings stay GOOD."""
+        for name in (device,) if device is not None else self._devices:
+            self._check_device(name)
+            for tag in self._definition.device(name).profile.outputs:
+                assert tag.safe_value is not None
+                self._values[name][tag.name] = tag.safe_value
 
     def on_write(self, callback: WriteCallback) -> None:
         """Call ``callback(device, values)`` after every successful write (a plant's response)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from controller.engine.loop_watch import LoopWatch, WatchedLoop
 from controller.recipe.control import LineControl, LoopDefinition, RatioDefinition, StandingAlarm
 from drivers.definition import LineDefinition
 
@@ -24,6 +25,11 @@ WATER_HEAD_TRIP_C: float = 40.0  # assumption: cooled head of the water pump (se
 # per recipe by ``controller.lines.foaming.soft_sensors.foaming_interlocks``.
 DIE_FREEZE_MARGIN_K: float = 15.0
 COOLANT_MIN_FLOW_L_MIN: float = 2.0  # assumption: a tenth of the circulation pump's 20 L/min
+# The melt outlet answers a coolant change only after the coolant unit (180 s), the wall
+# (120 s) and the transport delay (≈ 10 min) above, about 900 s: its frozen-sensor watch
+# (controller.engine.loop_watch, default 300 s) waits twice that before it calls a still
+# reading frozen.
+MELT_COOLING_FROZEN_AFTER_S: float = 1800.0
 # What a gas interlock closes: the metering pumps' flows only. Their head cooling stays on
 # (a pump stopped hot is what the head-temperature trip guards against, and CO2 must stay
 # liquid in the head to restart).
@@ -72,10 +78,11 @@ def foaming_control(line: LineDefinition, *, melt_overpressure_trip_bar: float =
         description="Melt pump 1 speed holds the second mixing stage's pressure (seed 001: > 150 bar); "
         "melt pump 2 sets the throughput",
     ))
-    loops.append(LoopDefinition(
+    loops.append(WatchedLoop(
         name="melt_cooling", pv="heat_exchanger.melt_outlet_temperature_c",
         output="heat_exchanger.coolant_setpoint_c", gain=0.3, integral_time_s=300.0,
         description="Coolant temperature setpoint holds the exchanger's melt outlet temperature",
+        watch=LoopWatch(frozen_after_s=MELT_COOLING_FROZEN_AFTER_S),
     ))
     # Gas in ratio to the polymer throughput (issue 4; seed 001 gives the loading in wt %):
     # the wild flow is the polymer passing the injection stage, melt pump 1's delivery

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from fake_transport import FakeTransport
 
+from controller.engine.loop_watch import LoopWatch
 from controller.engine.scan import Engine
 from controller.engine.soft_sensors import RecipeExtensions
 from controller.engine.states import Command, UnitState
@@ -183,15 +184,16 @@ MakeRig = Callable[..., Rig]
 def make_rig() -> MakeRig:
     def make(*, alarms: tuple[StandingAlarm, ...] = (), extensions: RecipeExtensions | None = None,
              recorder: FakeRecorder | None = None, scan_period_s: float = 1.0, sample_period_s: float = 1.0,
-             comm_loss_action: AlarmAction = AlarmAction.HOLD) -> Rig:
+             comm_loss_action: AlarmAction = AlarmAction.HOLD,
+             loop_watch: Mapping[str, LoopWatch] | None = None, tank_loop: LoopDefinition = TANK_LOOP) -> Rig:
         clock = VirtualClock()
         transport = FakeTransport(DEFINITION, clock=clock)
         for address, value in PLANT_AT_REST.items():
             transport.set(address, value)
-        control = LineControl(loops=(TANK_LOOP,), alarms=alarms, ratios=(DOSING_RATIO,))
+        control = LineControl(loops=(tank_loop,), alarms=alarms, ratios=(DOSING_RATIO,))
         engine = Engine(Line(DEFINITION, [transport]), control, clock, scan_period_s=scan_period_s,
                         sample_period_s=sample_period_s, recorder=recorder, operator="tester",
-                        comm_loss_action=comm_loss_action, extensions=extensions)
+                        comm_loss_action=comm_loss_action, extensions=extensions, loop_watch=loop_watch)
         return Rig(engine, transport, clock)
 
     return make
