@@ -127,15 +127,22 @@ class Engine:
         operator: str = "operator",
         simulated: bool = True,
         comm_loss_action: AlarmAction = AlarmAction.HOLD,
+        comm_loss_after_reads: int = 2,
         extensions: RecipeExtensions | None = None,
         loop_watch: Mapping[str, LoopWatch] | None = None,
     ) -> None:
         """``extensions``: the line kind's soft sensors and recipe-dependent alarms for each
         recipe loaded (None: a line without any). ``loop_watch``: per loop, how its
         measurement and heater are watched (a loop not named: the defaults of
-        ``controller.engine.loop_watch``)."""
+        ``controller.engine.loop_watch``). ``comm_loss_after_reads``: a device's COMM alarm
+        (and its action) is raised after this many consecutive failed reads, one per scan,
+        so that one lost poll is not a trip (the "attempts before timeout" of OPC servers
+        such as Kepware); the device's quality is bad from the first failed read, so what
+        is sampled is marked and no loop or readback judges on it meanwhile."""
         if scan_period_s <= 0 or sample_period_s <= 0:
             raise ValueError("scan and sample periods must be positive")
+        if comm_loss_after_reads < 1:
+            raise ValueError("comm_loss_after_reads must be at least 1")
         self.line = line
         self.control = control
         self.clock = clock
@@ -145,6 +152,7 @@ class Engine:
         self.operator = operator
         self.simulated = simulated
         self.comm_loss_action = comm_loss_action
+        self.comm_loss_after_reads = comm_loss_after_reads
         self.extensions = extensions
 
         self.state = UnitState.IDLE
@@ -174,6 +182,7 @@ class Engine:
         self.image: dict[str, float] = {}
         self.quality: dict[str, Quality] = {d.name: Quality.BAD_COMM for d in definition.devices}
         self._reported_quality: dict[str, Quality] = {}  # the quality each device's readings last had
+        self._failed_reads: dict[str, int] = {}  # consecutive reads that were not GOOD, per device
         self.outputs: dict[str, float] = {}
         self._written: dict[str, float] = {}
         self._ramps: dict[str, Ramp] = {}
@@ -395,26 +404,33 @@ class Engine:
                 image[keys[tag]] = value
             previous = self._reported_quality.get(device)  # None before the device's first reading
             self.quality[device] = self._reported_quality[device] = reading.quality
-            if reading.quality is not previous:
-                self._on_quality_change(device, reading.quality, reading.error, now_s)
+            if reading.quality is Quality.GOOD:
+                self._failed_reads[device] = 0
+                if previous is not Quality.GOOD:
+                    self._on_link_back(device, now_s)
+                continue
+            failed = self._failed_reads[device] = self._failed_reads.get(device, 0) + 1
+            if failed == self.comm_loss_after_reads or (failed > self.comm_loss_after_reads
+                                                        and reading.quality is not previous):
+                self._on_link_lost(device, reading.quality, reading.error, now_s)
         if not self.outputs:  # first scan: adopt the plant's current outputs
             for address in self._output_device:
                 if address in image:
                     self.outputs[address] = image[address]
                     self._written[address] = image[address]
 
-    def _on_quality_change(self, device: str, quality: Quality, error: str, now_s: float) -> None:
+    def _on_link_back(self, device: str, now_s: float) -> None:
+        self.alarms.clear_external(f"COMM_{device.upper()}", now_s)
+        # The device may have restarted or its watchdog may have driven it safe while
+        # we could not see it: forget what we wrote so every output is written again, in
+        # this very scan. (A restart the link never noticed shows as readbacks off what
+        # was written: the readback check rewrites those, controller.engine.readback.)
+        for address, (owner, _) in self._output_device.items():
+            if owner == device:
+                self._written.pop(address, None)
+
+    def _on_link_lost(self, device: str, quality: Quality, error: str, now_s: float) -> None:
         alarm_id = f"COMM_{device.upper()}"
-        if quality is Quality.GOOD:
-            self.alarms.clear_external(alarm_id, now_s)
-            # The device may have restarted or its watchdog may have driven it safe while
-            # we could not see it: forget what we wrote so every output is written again, in
-            # this very scan. (A restart the link never noticed shows as readbacks off what
-            # was written: the readback check rewrites those, controller.engine.readback.)
-            for address, (owner, _) in self._output_device.items():
-                if owner == device:
-                    self._written.pop(address, None)
-            return
         action = self.alarms.raise_external(AlarmDefinition(
             alarm_id=alarm_id, message=f"{device}: communication lost ({error or quality.value})",
             priority=1, condition=_NEVER, action=self.comm_loss_action,

@@ -37,6 +37,9 @@ async def test_a_device_that_stops_answering_raises_its_comm_alarm_and_holds_the
     rig.transport.fail_writes("tank")
 
     await rig.scan()
+    assert rig.engine.quality["tank"] is not Quality.GOOD  # bad from the first failed read ...
+    assert rig.state is UnitState.EXECUTE and "COMM_TANK" not in annunciated(rig)  # ... a trip from the second
+    await rig.scan()
 
     alarm = rig.engine.alarms.get("COMM_TANK")
     assert alarm.definition.priority == 1 and "timeout" in alarm.definition.message
@@ -44,6 +47,18 @@ async def test_a_device_that_stops_answering_raises_its_comm_alarm_and_holds_the
                                                      if alarm_id == "COMM_TANK"]
     assert rig.state is UnitState.HELD
     assert rig.transport.writes == [("pump", {"speed_setpoint_rpm": 0.0})]  # the pump's link still works
+
+
+async def test_one_lost_poll_is_not_a_trip(running, recorder):
+    rig = running
+    rig.transport.fail_reads("tank", error="no response (timeout)")
+    await rig.scan()
+    rig.transport.restore("tank")
+    await rig.scan(3)
+
+    assert rig.state is UnitState.EXECUTE
+    assert [alarm_id for _, alarm_id, _, _ in recorder.alarms] == []
+    assert rig.engine.quality["tank"] is Quality.GOOD
 
 
 async def test_the_comm_alarm_stays_active_while_the_device_is_lost(running, recorder):
@@ -123,6 +138,8 @@ async def test_a_device_that_never_answers_raises_its_comm_alarm(rig):
     rig.transport.fail_reads("tank", error="connection refused")
 
     await rig.scan()
+    assert rig.engine.quality["tank"] is Quality.BAD_COMM and "COMM_TANK" not in annunciated(rig)
+    await rig.scan()  # the second failed read in a row
 
     assert "COMM_TANK" in annunciated(rig)
 
