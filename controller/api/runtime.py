@@ -49,7 +49,9 @@ class RuntimeAddress:
         if not endpoint.startswith(("ipc://", "tcp://")):
             raise ValueError(f"line runtime {text!r}: expected [LINE_ID=]ipc://PATH or [LINE_ID=]tcp://HOST:PORT")
         if separator and not LINE_ID.fullmatch(line_id):
-            raise ValueError(f"line runtime {text!r}: {line_id!r} is not a line id (e.g. casting-2)")
+            raise ValueError(
+                f"line runtime {text!r}: {line_id!r} is not a line id (lower-case letters, digits, - and _; e.g. line-2)"
+            )
         return cls(endpoint, line_id or None)
 
 
