@@ -8,9 +8,15 @@ States: ``draft`` -> ``released_for_testing`` -> ``released_for_production`` ->
   released recipe with :func:`edit_recipe` creates a new draft version.
 * Every release-state change is an electronic signature (who, when, meaning,
   reason) by an active user with role ``engineer`` or above, and an audit entry.
-* Releasing for production needs a second person: the signer must be neither
-  the version's author nor its last editor (:class:`SameAuthorError`).  The
-  caller (REST API) is responsible for re-authenticating the signer.
+* Each signature keeps the signer's printed name (``users.full_name``, else the
+  user name) and the sha256 of the text signed; a run refuses a text whose hash
+  differs from the one signed (:func:`unsigned_content`).
+* Releasing for production (approval) needs a second person: the signer must not
+  be any of the version's editors (``recipe_versions.editors``: everyone who created
+  or edited it), must not be an admin, and must not hold an account an admin created
+  less than ``admin_created_wait`` ago (default 30 days) (:class:`SameAuthorError`,
+  :class:`SignatureRequiredError`).  The caller (REST API) is responsible for
+  re-authenticating the signer (user name and password for each signature).
 
 Content validation is not done here: pass ``validator`` (a callable that raises
 on invalid yaml text) to check content before it is stored.  Functions flush but
@@ -22,6 +28,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -38,6 +45,7 @@ from controller.store.models import Recipe, RecipeState, RecipeVersion, Role, Si
 from controller.store.users import role_allows
 
 __all__ = [
+    "ADMIN_CREATED_WAIT",
     "ImmutableVersionError",
     "InvalidTransitionError",
     "SameAuthorError",
@@ -47,17 +55,21 @@ __all__ = [
     "create_version",
     "diff_versions",
     "edit_recipe",
+    "editors_of",
     "get_version",
     "list_versions",
     "obsolete",
     "production_version",
     "release_for_production",
     "release_for_testing",
+    "unsigned_content",
     "update_draft",
 ]
 
 Validator = Callable[[str], object]
 SIGNING_ROLE = Role.ENGINEER
+# an account an admin created may approve (release for production) only this long after its creation
+ADMIN_CREATED_WAIT = timedelta(days=30)
 
 
 def content_sha256(yaml_text: str) -> str:
@@ -66,6 +78,12 @@ def content_sha256(yaml_text: str) -> str:
 
 def _subject(version: RecipeVersion) -> str:
     return f"recipe {version.recipe.recipe_id} v{version.version}"
+
+
+def editors_of(version: RecipeVersion) -> list[str]:
+    """Everyone who created or edited ``version``, in the order they first wrote it."""
+    names = [version.author, *(version.editors or []), version.last_modified_by]
+    return list(dict.fromkeys(names))
 
 
 def _get_recipe(session: Session, recipe_id: str) -> Recipe | None:
@@ -151,6 +169,7 @@ def create_version(
         content_sha256=content_sha256(yaml_text),
         author=author,
         last_modified_by=author,
+        editors=[author],
         created_at=now,
         updated_at=now,
         comment=comment,
@@ -184,6 +203,7 @@ def update_draft(
     target.yaml_text = yaml_text
     target.content_sha256 = content_sha256(yaml_text)
     target.last_modified_by = editor
+    target.editors = editors_of(target)  # the editor is now the last one: added if new
     target.updated_at = utc_now()
     session.flush()
     audit.append(session, editor, "recipe.draft_updated", _subject(target), {"sha256": target.content_sha256})
@@ -220,12 +240,46 @@ def _require_signer(signer: User, action: str) -> None:
         )
 
 
+def _require_approver(signer: User, target: RecipeVersion, admin_created_wait: timedelta, now: datetime) -> None:
+    """Separation of duties for an approval (release for production)."""
+    what = f"recipe {target.recipe.recipe_id!r} version {target.version}"
+    if signer.username in editors_of(target):
+        raise SameAuthorError(
+            f"{signer.username} wrote or edited {what} and cannot release it for production; "
+            "another engineer must sign"
+        )
+    if signer.role == Role.ADMIN.value:
+        raise SignatureRequiredError(
+            f"{signer.username} is an admin and may not approve recipes for production; "
+            "an engineer who did not write the version must sign"
+        )
+    if signer.created_by is not None and now < signer.created_at + admin_created_wait:
+        raise SignatureRequiredError(
+            f"{signer.username}'s account was created by admin {signer.created_by} on "
+            f"{signer.created_at:%Y-%m-%d} and may approve for production only from "
+            f"{signer.created_at + admin_created_wait:%Y-%m-%d}; another engineer must sign"
+        )
+
+
+def _require_intact(target: RecipeVersion) -> None:
+    """Refuse to sign a text that no longer matches the hash stored with it (written behind
+    the application's back)."""
+    if content_sha256(target.yaml_text) != target.content_sha256:
+        raise SignatureRequiredError(
+            f"recipe {target.recipe.recipe_id!r} version {target.version}: its text does not match its stored "
+            "sha256 (changed outside Poreline); do not sign it, ask the administrator to check the database"
+        )
+
+
 def _sign(session: Session, version: RecipeVersion, signer: User, meaning: str, reason: str,
           details: dict[str, str] | None = None) -> Signature:
     if not reason or not reason.strip():
         raise SignatureRequiredError(f"a signature with meaning {meaning!r} needs a reason")
+    signed_hash = content_sha256(version.yaml_text)
+    full_name = signer.full_name or signer.username
     signature = Signature(
-        recipe_version=version, user_id=signer.id, meaning=meaning, reason=reason, signed_at=utc_now()
+        recipe_version=version, user_id=signer.id, meaning=meaning, reason=reason, signed_at=utc_now(),
+        full_name=full_name, content_sha256=signed_hash,
     )
     session.add(signature)
     session.flush()
@@ -234,7 +288,8 @@ def _sign(session: Session, version: RecipeVersion, signer: User, meaning: str, 
         signer.username,
         f"recipe.{meaning}",
         _subject(version),
-        {"sha256": version.content_sha256, "reason": reason, "signature_id": signature.id, **(details or {})},
+        {"sha256": signed_hash, "reason": reason, "signature_id": signature.id, "full_name": full_name,
+         **(details or {})},
     )
     return signature
 
@@ -260,6 +315,7 @@ def release_for_testing(
     """draft -> released_for_testing (the author may sign this one)."""
     target = get_version(session, recipe_id, version)
     _require_signer(signer, "releasing a recipe for testing")
+    _require_intact(target)
     _transition(session, target, (RecipeState.DRAFT,), RecipeState.RELEASED_FOR_TESTING)
     return _sign(session, target, signer, RecipeState.RELEASED_FOR_TESTING.value, reason)
 
@@ -273,8 +329,12 @@ def release_for_production(
     *,
     supersede_previous: bool = True,
     line_id: str | None = None,
+    admin_created_wait: timedelta = ADMIN_CREATED_WAIT,
+    now: datetime | None = None,
 ) -> Signature:
-    """released_for_testing -> released_for_production, signed by a second engineer.
+    """released_for_testing -> released_for_production (approval), signed by a second engineer:
+    neither one of the version's editors, nor an admin, nor an account an admin created less
+    than ``admin_created_wait`` before ``now`` (default: the current time).
 
     ``line_id``: the one line the release is for (a run on another line is refused);
     None: every line of the recipe's kind. With ``supersede_previous`` (default) earlier
@@ -283,12 +343,8 @@ def release_for_production(
     """
     target = get_version(session, recipe_id, version)
     _require_signer(signer, "releasing a recipe for production")
-    writers = {target.author, target.last_modified_by}
-    if signer.username in writers:
-        raise SameAuthorError(
-            f"{signer.username} wrote recipe {recipe_id!r} version {version} and cannot release it "
-            "for production; another engineer must sign"
-        )
+    _require_approver(signer, target, admin_created_wait, now or utc_now())
+    _require_intact(target)
     _transition(session, target, (RecipeState.RELEASED_FOR_TESTING,), RecipeState.RELEASED_FOR_PRODUCTION)
     target.released_for_line = line_id
     signature = _sign(session, target, signer, RecipeState.RELEASED_FOR_PRODUCTION.value, reason,
@@ -320,6 +376,25 @@ def obsolete(session: Session, recipe_id: str, version: int, signer: User, reaso
         RecipeState.OBSOLETE,
     )
     return _sign(session, target, signer, "obsoleted", reason)
+
+
+def unsigned_content(version: RecipeVersion) -> str | None:
+    """Why ``version``'s text may not run as released: its sha256 differs from the hash signed
+    by its newest release signature (the one of its current state), or there is no such
+    signature. None: the text is the one signed."""
+    what = f"recipe {version.recipe.recipe_id!r} version {version.version}"
+    signed = [s for s in version.signatures if s.meaning == version.state]
+    if not signed:
+        return f"{what} is {version.state} but has no {version.state} signature; release it again"
+    signature = max(signed, key=lambda s: s.id)
+    actual = content_sha256(version.yaml_text)
+    if signature.content_sha256 != actual:
+        return (
+            f"{what}: the text's sha256 {actual[:12]}... differs from the {str(signature.content_sha256)[:12]}... "
+            f"signed for {version.state} on {signature.signed_at:%Y-%m-%d %H:%M} UTC; the stored text was changed "
+            "outside Poreline: do not run it, release a new version and ask the administrator to check the database"
+        )
+    return None
 
 
 def diff_versions(session: Session, recipe_id: str, from_version: int, to_version: int) -> str:

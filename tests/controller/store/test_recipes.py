@@ -22,10 +22,11 @@ V2 = "id: pes-flat-sheet\nformula:\n  gap_um: 180\n  line_speed_m_min: 2.0\n"
 
 @pytest.fixture
 def team(session, fast_hasher):
-    make = lambda name, role: users.create_user(session, name, "pw", role, hasher=fast_hasher)
+    make = lambda name, role: users.create_user(session, name, "long-enough-password", role, hasher=fast_hasher)
     return {
         "alice": make("alice", "engineer"),
         "bob": make("bob", "engineer"),
+        "carl": make("carl", "engineer"),
         "oscar": make("oscar", "operator"),
         "ada": make("ada", "admin"),
     }
@@ -84,7 +85,7 @@ def test_editing_a_released_recipe_creates_a_new_editable_draft(session, team):
 
 def test_the_author_cannot_release_their_own_version_for_production(session, team):
     _tested(session, team)
-    with pytest.raises(SameAuthorError, match=r"alice wrote .* another engineer must sign"):
+    with pytest.raises(SameAuthorError, match=r"alice wrote or edited .* another engineer must sign"):
         recipes.release_for_production(session, "pes-flat-sheet", 1, team["alice"], "looks good")
     assert recipes.get_version(session, "pes-flat-sheet", 1).state == "released_for_testing"
 
@@ -131,7 +132,7 @@ def test_a_new_production_release_obsoletes_the_previous_one(session, team):
     recipes.release_for_production(session, "pes-flat-sheet", 1, team["bob"], "ok")
     recipes.edit_recipe(session, "pes-flat-sheet", V2, "alice")
     recipes.release_for_testing(session, "pes-flat-sheet", 2, team["alice"], "sim OK")
-    recipes.release_for_production(session, "pes-flat-sheet", 2, team["ada"], "ok")
+    recipes.release_for_production(session, "pes-flat-sheet", 2, team["carl"], "ok")
     v1 = recipes.get_version(session, "pes-flat-sheet", 1)
     assert v1.state == RecipeState.OBSOLETE.value
     assert v1.signatures[-1].meaning == "obsoleted" and "superseded by version 2" in v1.signatures[-1].reason
@@ -142,7 +143,7 @@ def test_obsoleting_is_signed_and_final(session, team):
     _tested(session, team)
     recipes.obsolete(session, "pes-flat-sheet", 1, team["bob"], "solvent withdrawn")
     with pytest.raises(InvalidTransitionError):
-        recipes.release_for_production(session, "pes-flat-sheet", 1, team["ada"], "ok")
+        recipes.release_for_production(session, "pes-flat-sheet", 1, team["carl"], "ok")
     assert recipes.get_version(session, "pes-flat-sheet", 1).signatures[-1].meaning == "obsoleted"
 
 
@@ -177,7 +178,7 @@ def test_a_release_for_one_line_supersedes_only_that_lines_release(session, team
     recipes.release_for_production(session, "pes-flat-sheet", 1, team["bob"], "line 1 trial in spec", line_id="casting-1")
     recipes.edit_recipe(session, "pes-flat-sheet", V2, "alice")
     recipes.release_for_testing(session, "pes-flat-sheet", 2, team["alice"], "sim OK")
-    recipes.release_for_production(session, "pes-flat-sheet", 2, team["ada"], "line 2 trial in spec", line_id="casting-2")
+    recipes.release_for_production(session, "pes-flat-sheet", 2, team["carl"], "line 2 trial in spec", line_id="casting-2")
     session.commit()
 
     v1, v2 = (recipes.get_version(session, "pes-flat-sheet", n) for n in (1, 2))
@@ -197,6 +198,6 @@ def test_a_release_for_every_line_supersedes_the_line_releases(session, team):
     recipes.release_for_production(session, "pes-flat-sheet", 1, team["bob"], "ok", line_id="casting-1")
     recipes.edit_recipe(session, "pes-flat-sheet", V2, "alice")
     recipes.release_for_testing(session, "pes-flat-sheet", 2, team["alice"], "sim OK")
-    recipes.release_for_production(session, "pes-flat-sheet", 2, team["ada"], "every line")
+    recipes.release_for_production(session, "pes-flat-sheet", 2, team["carl"], "every line")
     assert recipes.get_version(session, "pes-flat-sheet", 1).state == RecipeState.OBSOLETE.value
     assert recipes.production_version(session, "pes-flat-sheet", "casting-1").version == 2
