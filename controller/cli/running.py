@@ -136,6 +136,14 @@ def print_summary(assembled: AssembledLine, compiled: CompiledRecipe, tally: Pro
     console.print(f"Alarms raised: {len(alarms)}")
     for event in alarms:
         console.print(f"  {hms(event.t_s)}  P{event.priority}  {event.alarm_id}: {event.message}")
+    deviations = engine.deviations
+    if deviations:
+        total_s = sum(d.seconds for d in deviations)
+        console.print(f"[bold red]Production deviations: {len(deviations)}[/bold red] "
+                      f"({hms(total_s)} of production with outputs forced safe; not made to the recipe)")
+        for d in deviations:
+            console.print(f"  {hms(d.started_t_s)}-{hms(d.ended_t_s)}  {', '.join(d.alarm_ids)}  "
+                          f"forced: {', '.join(d.outputs)}", highlight=False)
     image = engine.image
     finals = Table(title="Key final values")
     finals.add_column("tag")
@@ -158,3 +166,6 @@ def print_summary(assembled: AssembledLine, compiled: CompiledRecipe, tally: Pro
     sim_s = engine.clock.now_s()
     console.print(f"{product}   simulated {hms(sim_s)} in {wall_s:.1f} s wall ({sim_s / max(wall_s, 1e-9):.0f}x)")
     console.print(f"Batch record: run {engine.run_id} in {url}")
+    head = getattr(engine.recorder, "audit_head", None)  # keep it with the report: `audit verify --head ID:HASH`
+    if head is not None:
+        console.print(f"Audit trail head at the end: row {head[0]} sha256 {head[1]}", highlight=False)

@@ -1,7 +1,8 @@
 """The scan-cycle engine: PackML states, alarms and interlocks, PID loops, ratio stations,
 the loops' watch (frozen sensors, failed heaters) and the outputs' readback check, the
-production tally, and the protocols it drives (soft sensors, the batch-record writer)."""
+production tally and deviations, and the protocols it drives (soft sensors, the batch-record writer)."""
 
+from controller.engine.deviation import ProductionDeviation
 from controller.engine.loop_watch import LoopWatch, WatchedLoop
 from controller.engine.production import ProductionTally, ProductQuantity
 from controller.engine.recording import RunRecorder
@@ -9,5 +10,5 @@ from controller.engine.scan import Engine, EngineStatus, StepLogEntry
 from controller.engine.soft_sensors import RecipeExtensions, SoftSensor
 from controller.engine.states import Command, CommandRejected, UnitState
 
-__all__ = ["Command", "CommandRejected", "Engine", "EngineStatus", "LoopWatch", "ProductQuantity", "ProductionTally",
-           "RecipeExtensions", "RunRecorder", "SoftSensor", "StepLogEntry", "UnitState", "WatchedLoop"]
+__all__ = ["Command", "CommandRejected", "Engine", "EngineStatus", "LoopWatch", "ProductQuantity", "ProductionDeviation",
+           "ProductionTally", "RecipeExtensions", "RunRecorder", "SoftSensor", "StepLogEntry", "UnitState", "WatchedLoop"]

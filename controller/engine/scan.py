@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from controller.engine.alarms import ActiveAlarm, AlarmEvent, AlarmManager, AlarmState
+from controller.engine.deviation import DeviationTracker, ProductionDeviation
 from controller.engine.loop_watch import LoopWatch, LoopWatcher
 from controller.engine.pid import Pid
 from controller.engine.ratio import RatioStation
@@ -191,8 +192,11 @@ class Engine:
         self._pending: list[tuple[Command, str, str]] = []  # (command, user, reason)
         self._opened_run_id: int | None = None
         self._recording = False  # a run's batch record is open: samples go to it
+        self._deviation = DeviationTracker()
+        self.deviations: list[ProductionDeviation] = []  # the run's production deviations so far (closed ones)
         self._last_scan_s: float | None = None
         self._next_sample_s = 0.0
+        self._last_sample_s: float | None = None  # the line time of the last sample taken
 
         self.loops: dict[str, Pid] = {}
         self._loop_io: dict[str, tuple[str, str]] = {}
@@ -385,7 +389,8 @@ class Engine:
         self._process_commands(now_s)
         self._act(now_s, dt_s)
         self._run_loops(dt_s)
-        self._force_interlocks()
+        forced = self._force_interlocks()
+        self._track_deviation(now_s, forced)
         self._loop_watch.check(now_s, self.image, self.quality, self.outputs, self.alarms)
         await self._write_outputs(now_s)
         await self.line.heartbeat(self.scan_count)  # watchdog; Line.heartbeat logs and swallows TransportError
@@ -666,16 +671,19 @@ class Engine:
                     continue
                 self.outputs[output_address] = station.update(image.get(wild_address, 0.0), dt_s)
 
-    def _force_interlocks(self) -> None:
-        forced: set[str] = set()
+    def _force_interlocks(self) -> dict[str, set[str]]:
+        """Force the outputs of every latched interlock safe; returns them per interlock."""
+        by_alarm: dict[str, set[str]] = {}
         for definition in self.alarms.latched_interlocks():
+            outputs = by_alarm.setdefault(definition.alarm_id, set())
             for target in definition.force_safe:
                 if "." in target:
-                    forced.add(target)
+                    outputs.add(target)
                 else:
-                    forced.update(a for a, (device, _) in self._output_device.items() if device == target)
+                    outputs.update(a for a, (device, _) in self._output_device.items() if device == target)
+        forced = set().union(*by_alarm.values())
         if not forced:
-            return
+            return by_alarm
         for address in forced:
             self.outputs[address] = self._safe[address]
         for name, pid in self.loops.items():  # output tracking: no bump when released
@@ -684,6 +692,22 @@ class Engine:
         for name, station in self.ratios.items():  # ramps in again when released
             if self._ratio_io[name][1] in forced:
                 station.track(self._safe[self._ratio_io[name][1]])
+        return by_alarm
+
+    def _track_deviation(self, now_s: float, forced: dict[str, set[str]]) -> None:
+        if not self._recording:
+            return
+        producing = self.step is not None and self.step.production
+        ended = self._deviation.update(now_s, {a: o for a, o in forced.items() if o}, producing=producing,
+                                       executing=self.state is UnitState.EXECUTE)
+        if ended is not None:
+            self._log_deviation(ended)
+
+    def _log_deviation(self, deviation: ProductionDeviation) -> None:
+        self.deviations.append(deviation)
+        if self.recorder is not None and self.run_id is not None:
+            self.recorder.log_deviation(self.run_id, deviation.started_t_s, deviation.ended_t_s,
+                                        list(deviation.alarm_ids), list(deviation.outputs))
 
     async def _write_outputs(self, now_s: float) -> None:
         written = self._written
@@ -707,6 +731,7 @@ class Engine:
         if self.recorder is None or self.run_id is None or not self._recording or now_s < self._next_sample_s:
             return
         self._next_sample_s = now_s + self.sample_period_s - 1e-9
+        self._last_sample_s = now_s
         image = self.image
         samples: list[tuple[str, float | None, str]] = []
         for device, keys in self._keys.items():
@@ -724,6 +749,8 @@ class Engine:
     def _start_run(self, now_s: float) -> None:
         assert self.recipe is not None
         self.step_log = []
+        self.deviations = []
+        self._deviation = DeviationTracker()
         self.progress = StepProgress()
         self._next_sample_s = now_s
         if self.recorder is not None:
@@ -743,12 +770,17 @@ class Engine:
 
     def _finish_run(self, now_s: float) -> None:
         if self.recorder is not None and self.run_id is not None and self._recording:
+            ended = self._deviation.close(now_s)
+            if ended is not None:
+                self._log_deviation(ended)
             self._sample_final(now_s)
             self._recording = False  # samples stop with the run
             self.recorder.end_run(self.run_id, self.state.value, now_s)
             self.recorder.flush()
 
     def _sample_final(self, now_s: float) -> None:
+        if self._last_sample_s == now_s:  # the scan that ended the run has sampled these values already
+            return
         self._next_sample_s = now_s
         self._sample(now_s)
 

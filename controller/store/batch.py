@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -40,6 +41,7 @@ from typing import Any, TextIO
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection, Engine, Integer, cast, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from controller.store import audit
@@ -52,12 +54,15 @@ from controller.store.models import (
     HistorianProgress,
     Run,
     RunCommand,
+    RunDeviation,
     RunStep,
     Sample,
     SampleQuality,
     SampleRollup,
     utc_now,
 )
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "AlarmEventRecord",
@@ -157,6 +162,7 @@ class BatchRecorder:
         self._open_alarms: dict[tuple[str, int | None, str], int] = {}  # (line, run, alarm id) -> row
         self._conn: Connection | None = None  # the transaction of :meth:`transaction`, while open
         self.samples_written = 0
+        self.audit_head: tuple[int, str] | None = None  # (id, hash) of the trail when the last run ended
 
     @property
     def engine(self) -> Engine:
@@ -284,7 +290,10 @@ class BatchRecorder:
         return closed
 
     def end_run(self, run_id: int, final_state: str, t_s: float) -> None:
-        """Flush buffered samples and close the record (``ended_at`` is wall time now)."""
+        """Flush buffered samples and close the record (``ended_at`` is wall time now). The
+        audit trail's committed head is logged as a checkpoint (kept in the runtime's log,
+        outside the database) and kept in :attr:`audit_head` for the run's printed report."""
+        self._log_audit_head(run_id, final_state)
         self.flush()
         with self._begin() as conn:
             conn.execute(
@@ -294,6 +303,20 @@ class BatchRecorder:
             )
         self._open_steps = {k: v for k, v in self._open_steps.items() if k[0] != run_id}
         self._open_alarms = {k: v for k, v in self._open_alarms.items() if k[1] != run_id}
+
+    def _log_audit_head(self, run_id: int, final_state: str) -> None:
+        try:  # committed rows only (another connection): a rolled-back append is never anchored
+            with self._engine.connect() as conn, Session(bind=conn) as session:
+                self.audit_head = audit.head(session)
+        except SQLAlchemyError as exc:
+            log.warning("audit checkpoint: run %d: cannot read the audit trail's head: %s", run_id,
+                        str(exc).splitlines()[0][:300])
+            return
+        if self.audit_head is not None:
+            head_id, head_hash = self.audit_head
+            log.info("audit checkpoint: run %d %s; audit trail head row %d sha256 %s "
+                     "(poreline audit verify --head %d:%s)", run_id, final_state, head_id, head_hash, head_id,
+                     head_hash)
 
     # -------------------------------------------------------------- events
     def log_step_started(self, run_id: int, index: int, name: str, t_s: float) -> None:
@@ -332,6 +355,13 @@ class BatchRecorder:
                     run_id=run_id, command=command, username=user, t_s=t_s, accepted=accepted, reason=reason
                 )
             )
+
+    def log_deviation(self, run_id: int, started_t_s: float, ended_t_s: float, alarm_ids: list[str],
+                      outputs: list[str]) -> None:
+        with self._begin() as conn:
+            conn.execute(insert(RunDeviation.__table__).values(
+                run_id=run_id, started_t_s=started_t_s, ended_t_s=ended_t_s, alarm_ids=list(alarm_ids),
+                outputs=list(outputs)))
 
     def log_alarm(
         self,
@@ -594,11 +624,25 @@ class AlarmRecord(_Record):
     events: list[AlarmEventRecord]
 
 
+class DeviationRecord(_Record):
+    """Production with outputs forced safe by ``alarm_ids`` from ``started_t_s`` to ``ended_t_s``."""
+
+    started_t_s: float
+    ended_t_s: float
+    alarm_ids: list[str]
+    outputs: list[str]
+
+    @property
+    def seconds(self) -> float:
+        return self.ended_t_s - self.started_t_s
+
+
 class BatchRecord(_Record):
     run: RunInfo
     steps: list[StepRecord]
     commands: list[CommandRecord]
     alarms: list[AlarmRecord]
+    deviations: list[DeviationRecord]
     sample_count: int
     tags: list[str]
 
@@ -639,11 +683,15 @@ def load_batch_record(source: Session | Engine, run_id: int) -> BatchRecord:
         tag_counts = session.execute(
             select(Sample.tag, func.count()).where(Sample.run_id == run_id).group_by(Sample.tag).order_by(Sample.tag)
         ).all()
+        deviations = session.execute(
+            select(RunDeviation).where(RunDeviation.run_id == run_id).order_by(RunDeviation.started_t_s, RunDeviation.id)
+        ).scalars()
         return BatchRecord(
             run=RunInfo.model_validate(run),
             steps=[StepRecord.model_validate(s) for s in run.steps],
             commands=[CommandRecord.model_validate(c) for c in run.commands],
             alarms=[AlarmRecord.model_validate(a) for a in alarms],
+            deviations=[DeviationRecord.model_validate(d) for d in deviations],
             sample_count=sum(count for _, count in tag_counts),
             tags=[tag for tag, _ in tag_counts],
         )

@@ -10,12 +10,24 @@ When the database fails, the writer spools the events it holds to a local file (
 lines, in order) and keeps spooling new ones; it retries every ``retry_s`` and, once the
 database answers, replays the spool in order, skipping what the progress mark says was
 already committed (a replay never writes an event twice), then truncates it.
+
+A database that neither answers nor fails (a lock held by another program, a link that
+hangs without data, a disk stalled) counts as failed once a call has lasted ``stall_s``:
+the database calls run in a thread of their own, the writer stops waiting for a call that
+outlasts ``stall_s``, spools what that call was writing and everything after it, and makes
+no other database call until the stalled one has returned. The stalled call may still
+commit; the replay then skips what it committed (the progress mark), so nothing is written
+twice. From the moment a call stalls, a longer outage changes nothing but the spool's size.
 :meth:`HistorianWriter.status` tells the runtime how far behind the record is, so it can
 raise its alarm ("batch record behind: N events spooled") and, when the spool is full, hold.
 
-What can be lost: the events still in the in-memory queue when the runtime process is
-killed (at most ``flush_period_s`` of samples and the events of those seconds; a clean
-stop drains the queue first). When the spool is full, new samples are counted as
+What can be lost (the largest data-loss window): the events not yet committed nor
+spooled when the runtime process is killed. An event waits at most ``flush_period_s`` in
+the queue (steps, commands, alarms and the end of a run wake the writer at once) and then
+at most ``stall_s`` in a database call before it is spooled (the spool is fsynced), so a
+kill loses at most ``flush_period_s + stall_s`` of samples (3 s of wall time by default;
+a database that answers in milliseconds: ``flush_period_s``). A clean stop drains the
+queue first. When the spool is full, new samples are counted as
 dropped (and reported) while events (steps, commands, alarms, the end of a run) are kept
 in memory up to the queue's bound.
 """
@@ -25,10 +37,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +56,56 @@ SAMPLES = "samples"  # the event kind of one scan's samples
 # holds a day of a line sampled every 2 s.
 DEFAULT_SPOOL_MAX_BYTES = 256 * 1024 * 1024
 DEFAULT_QUEUE_MAX_EVENTS = 100_000  # assumption: a day of 1 s samples fits without a spool
+DEFAULT_STALL_S = 2.0  # assumption: a healthy commit of a flush period's events takes milliseconds
+
+
+class DatabaseStalled(Exception):
+    """A database call outlasted the writer's ``stall_s`` (it goes on in its thread)."""
+
+
+class _DatabaseThread:
+    """The one thread that makes the writer's database calls, one at a time, so that the
+    writer can stop waiting for a call that hangs while the call itself goes on."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._calls: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]] | None] = queue.SimpleQueue()
+        self._current: Future[Any] | None = None
+        self._thread: threading.Thread | None = None
+
+    def busy(self) -> bool:
+        return self._current is not None and not self._current.done()
+
+    def call(self, function: Callable[[], Any], timeout_s: float) -> Any:
+        """``function()`` in the database thread; :class:`DatabaseStalled` when it has not
+        returned after ``timeout_s``, or at once while an earlier call has not returned."""
+        if self.busy():
+            raise DatabaseStalled("an earlier database call has not returned yet")
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+            self._thread.start()
+        future: Future[Any] = Future()
+        self._current = future
+        self._calls.put((function, future))
+        try:
+            return future.result(timeout_s)
+        except TimeoutError:
+            raise DatabaseStalled(f"a database call has not returned after {timeout_s:g} s") from None
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._calls.put(None)
+
+    def _run(self) -> None:
+        while True:
+            item = self._calls.get()
+            if item is None:
+                return
+            function, future = item
+            try:
+                future.set_result(function())
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                future.set_exception(exc)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +129,14 @@ class HistorianWriter:
     def __init__(self, recorder: BatchRecorder, *, spool_path: Path, line_id: str = DEFAULT_LINE_ID,
                  flush_period_s: float = 1.0, retry_s: float = 2.0, samples_per_commit: int = 5000,
                  queue_max_events: int = DEFAULT_QUEUE_MAX_EVENTS,
-                 spool_max_bytes: int = DEFAULT_SPOOL_MAX_BYTES) -> None:
+                 spool_max_bytes: int = DEFAULT_SPOOL_MAX_BYTES, stall_s: float = DEFAULT_STALL_S) -> None:
         self._recorder = recorder
         self.line_id = line_id
         self._spool_path = spool_path
         self._flush_period_s = flush_period_s
         self._retry_s = retry_s
+        self._stall_s = stall_s
+        self._database = _DatabaseThread(f"historian-{line_id}")
         self._samples_per_commit = samples_per_commit
         self._queue_max = queue_max_events
         self._spool_max_bytes = spool_max_bytes
@@ -96,7 +162,7 @@ class HistorianWriter:
             self._last_error = f"{type(exc).__name__}: {exc}"
         self._seq = max(self._committed, spool_last)
         self._spooled = self._count_spooled()
-        self._thread = threading.Thread(target=self._run, name=f"historian-{self.line_id}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"historian-{self.line_id}-queue", daemon=True)
         self._thread.start()
 
     def close(self, timeout_s: float = 10.0) -> None:
@@ -108,6 +174,7 @@ class HistorianWriter:
             if self._thread.is_alive():
                 log.error("historian writer did not stop within %.0f s; %d events in memory", timeout_s,
                           len(self._queue))
+        self._database.close()
 
     def status(self) -> HistorianStatus:
         with self._lock:
@@ -146,6 +213,10 @@ class HistorianWriter:
         self._put("log_alarm", (run_id, alarm_id, message, str(priority), state, t_s, line_id, user, note,
                                 shelved_until_t_s))
 
+    def log_deviation(self, run_id: int, started_t_s: float, ended_t_s: float, alarm_ids: list[str],
+                      outputs: list[str]) -> None:
+        self._put("log_deviation", (run_id, started_t_s, ended_t_s, list(alarm_ids), list(outputs)))
+
     def add_samples(self, run_id: int, t_s: float, samples: list[tuple[str, float | None, str]]) -> None:
         if len(self._queue) >= self._queue_max or self.status().spool_full:
             with self._lock:
@@ -161,6 +232,11 @@ class HistorianWriter:
         """Return the line's open run-less alarm occurrences to normal, in order with the
         events before (the engine that raised them was replaced)."""
         self._put("close_runless_alarms", (note, self.line_id))
+
+    def close_lost_runs(self) -> None:
+        """Close the runs of the line a killed runtime left open, after the events before
+        (:meth:`BatchRecorder.close_lost_runs`)."""
+        self._put("close_lost_runs", (self.line_id,))
 
     def record_scan_stats(self, run_id: int, stats: dict[str, Any]) -> None:
         self._put("record_scan_stats", (run_id, stats))
@@ -230,21 +306,29 @@ class HistorianWriter:
         return end
 
     def _commit(self, events: list[tuple[int, str, tuple[Any, ...]]]) -> None:
+        """Commit ``events`` in the database thread; DatabaseStalled after ``stall_s``."""
+        self._database.call(lambda: self._commit_now(events), self._stall_s)
+
+    def _commit_now(self, events: list[tuple[int, str, tuple[Any, ...]]]) -> None:
         recorder = self._recorder
-        with recorder.transaction(progress=(self.line_id, events[-1][0])):
-            for _seq, kind, args in events:
-                if kind == SAMPLES:
-                    run_id, t_s, samples = args
-                    recorder.add_samples(run_id, t_s, [tuple(s) for s in samples])
-                elif kind == "log_alarm":
-                    run_id, alarm_id, message, priority, state, t_s, line_id, user, note, until = args
-                    recorder.log_alarm(run_id, alarm_id, message, priority, state, t_s, line_id=line_id, user=user,
-                                       note=note, shelved_until_t_s=until)
-                else:
-                    getattr(recorder, kind)(*args)
-            recorder.flush()
+        try:
+            with recorder.transaction(progress=(self.line_id, events[-1][0])):
+                for _seq, kind, args in events:
+                    if kind == SAMPLES:
+                        run_id, t_s, samples = args
+                        recorder.add_samples(run_id, t_s, [tuple(s) for s in samples])
+                    elif kind == "log_alarm":
+                        run_id, alarm_id, message, priority, state, t_s, line_id, user, note, until = args
+                        recorder.log_alarm(run_id, alarm_id, message, priority, state, t_s, line_id=line_id,
+                                           user=user, note=note, shelved_until_t_s=until)
+                    else:
+                        getattr(recorder, kind)(*args)
+                recorder.flush()
+        except BaseException:
+            recorder.discard_buffer()  # the events are spooled; their buffered samples go with them
+            raise
         with self._lock:
-            self._committed = events[-1][0]
+            self._committed = max(self._committed, events[-1][0])
             self._last_error = ""
 
     def _failed(self, exc: BaseException) -> None:
@@ -253,7 +337,6 @@ class HistorianWriter:
             log.warning("historian: database write failed, spooling: %s", message)
         with self._lock:
             self._last_error = message
-        self._recorder.discard_buffer()
 
     # ----------------------------------------------------------- the spool
     def _spool(self, events: list[tuple[int, str, tuple[Any, ...]]]) -> None:
@@ -287,7 +370,7 @@ class HistorianWriter:
     def _drain_spool(self) -> None:
         """Replay the spool in order once the database answers; drop what is committed."""
         try:
-            committed = self._recorder.progress(self.line_id)
+            committed = int(self._database.call(lambda: self._recorder.progress(self.line_id), self._stall_s))
         except Exception as exc:  # noqa: BLE001 - still away: try again after retry_s
             self._failed(exc)
             self._wake.wait(self._retry_s)

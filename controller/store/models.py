@@ -307,6 +307,20 @@ class RunCommand(Base):
     reason: Mapped[str | None] = mapped_column(Text)
 
 
+class RunDeviation(Base):
+    """A span of a run's production with outputs forced safe by interlocks
+    (``controller.engine.deviation``): the product made meanwhile is not the recipe's."""
+
+    __tablename__ = "run_deviations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    started_t_s: Mapped[float] = mapped_column(Float)
+    ended_t_s: Mapped[float] = mapped_column(Float)
+    alarm_ids: Mapped[list[str]] = mapped_column(JSON)
+    outputs: Mapped[list[str]] = mapped_column(JSON)
+
+
 # ------------------------------------------------------------------- alarms
 class Alarm(Base):
     """One alarm occurrence, from raise until it returns to ``normal``.

@@ -61,6 +61,10 @@ def test_one_server_controls_two_lines_each_named_by_its_line_id(runtimes: dict[
         run_id = r.json()["run_id"]
         current = client.get("/runs/current", params={"line_id": "foaming-1"}, headers=h["view"]).json()
         assert current["state"] == "Idle" and current["run_id"] is None  # the other line did not move
+        runs = {line_id: [(run["id"], run["line_id"]) for run in
+                          client.get("/runs", params={"line_id": line_id}, headers=h["view"]).json()]
+                for line_id in ("casting-1", "foaming-1")}
+        assert runs == {"casting-1": [(run_id, "casting-1")], "foaming-1": []}
 
     # the API goes away and comes back: the runtime went on running the run
     with attached(sqlite_url, tmp_path / "api", f"casting-1={casting}") as client:

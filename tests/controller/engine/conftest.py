@@ -102,6 +102,7 @@ class FakeRecorder:
     alarms: list[tuple[int | None, str, str, float]] = field(default_factory=list)
     samples: list[tuple[float, list[tuple[str, float | None, str]]]] = field(default_factory=list)
     ended: list[tuple[int, str, float]] = field(default_factory=list)
+    deviations: list[tuple[float, float, list[str], list[str]]] = field(default_factory=list)
 
     def start_run(self, recipe_id: str, recipe_version: int, line_kind: str, parameters: Mapping[str, Any],
                   operator: str, simulated: bool, *, line_id: str) -> int:
@@ -124,6 +125,10 @@ class FakeRecorder:
 
     def add_samples(self, run_id: int, t_s: float, samples: list[tuple[str, float | None, str]]) -> None:
         self.samples.append((t_s, list(samples)))
+
+    def log_deviation(self, run_id: int, started_t_s: float, ended_t_s: float, alarm_ids: list[str],
+                      outputs: list[str]) -> None:
+        self.deviations.append((started_t_s, ended_t_s, alarm_ids, outputs))
 
     def flush(self) -> None:
         pass

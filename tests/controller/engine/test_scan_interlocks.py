@@ -2,6 +2,8 @@
 latched whatever a loop or a step asks, released only after clearing AND acknowledgement,
 and the PID loop picks up from the safe value (no bump)."""
 
+from dataclasses import replace
+
 import pytest
 
 from controller.engine.alarms import AlarmState
@@ -173,13 +175,15 @@ async def test_unhold_is_refused_while_an_interlock_is_latched_naming_it(make_ri
     assert rig.transport.value(PUMP_SPEED) == 0.0
 
 
+PUMP_STALLED = StandingAlarm("PUMP_STALLED", "pump stalled", priority=1, condition="pump.speed_rpm < 1",
+                             delay_s=0.0, action="hold", force_safe=("pump",))
+
+
 async def test_after_a_tripped_pump_is_acknowledged_unhold_runs_it_at_its_recipe_speed_again(make_rig):
     """The sequence that lost production silently: a pump trip holds the run, unhold is tried
     before the acknowledgement (refused, naming the trip), the trip is acknowledged once its
     condition cleared, and unhold brings the pump back to the speed the step commanded."""
-    pump_stalled = StandingAlarm("PUMP_STALLED", "pump stalled", priority=1, condition="pump.speed_rpm < 1",
-                                 delay_s=0.0, action="hold", force_safe=("pump",))
-    rig = make_rig(alarms=(pump_stalled,))
+    rig = make_rig(alarms=(PUMP_STALLED,))
     rig.transport.set("pump.speed_rpm", 30.0)
     rig.load(rig.step("produce", SetAction(PUMP_SPEED, 30.0)))
     await rig.start()
@@ -202,3 +206,55 @@ async def test_after_a_tripped_pump_is_acknowledged_unhold_runs_it_at_its_recipe
 
     assert rig.state is UnitState.EXECUTE
     assert rig.transport.value(PUMP_SPEED) == 30.0  # the step's speed, not the hold snapshot's 0
+
+
+async def test_production_with_outputs_forced_safe_is_recorded_as_a_deviation_until_the_run_executes_again(
+        make_rig, recorder):
+    """The record of the tripped-pump sequence: from the scan the trip forced the pump to 0 rpm
+    until the scan the run executed again with nothing forced, with the interlock and the output."""
+    rig = make_rig(alarms=(PUMP_STALLED,), recorder=recorder)
+    rig.transport.set("pump.speed_rpm", 30.0)
+    rig.load(replace(rig.step("produce", SetAction(PUMP_SPEED, 30.0)), production=True))
+    await rig.start()
+    await rig.scan(3)
+    rig.transport.set("pump.speed_rpm", 0.0)  # the pump jams
+    await rig.scan()
+    tripped_s = rig.clock.now_s() - rig.engine.scan_period_s
+    await rig.scan(4)
+    rig.transport.set("pump.speed_rpm", 30.0)
+    rig.engine.acknowledge("PUMP_STALLED", "ann")
+    await rig.scan(2)  # released, still held: still not producing to the recipe
+    assert rig.engine.deviations == [] and recorder.deviations == []
+    rig.command(Command.UNHOLD)
+    await rig.scan(2)
+    resumed_s = rig.engine.step_log[-1].started_s  # unhold: the step goes on (its log entry is the same)
+
+    assert rig.state is UnitState.EXECUTE
+    (deviation,) = rig.engine.deviations
+    assert deviation.alarm_ids == ("PUMP_STALLED",) and deviation.outputs == (PUMP_SPEED,)
+    assert deviation.started_t_s == tripped_s
+    assert tripped_s + 6 <= deviation.ended_t_s <= tripped_s + 8 and resumed_s < deviation.started_t_s
+    assert recorder.deviations == [(deviation.started_t_s, deviation.ended_t_s, ["PUMP_STALLED"], [PUMP_SPEED])]
+
+
+async def test_a_trip_outside_production_is_no_deviation_and_one_open_at_the_end_closes_with_the_run(
+        make_rig, recorder):
+    rig = make_rig(alarms=(PUMP_STALLED,), recorder=recorder)
+    rig.load(rig.step("warm up", SetAction(PUMP_SPEED, 30.0)))  # not a production step
+    await rig.start()
+    await rig.scan(2)  # pump.speed_rpm reads 0: tripped at once
+    assert rig.engine.alarms.get("PUMP_STALLED").active and rig.engine.deviations == []
+
+    rig = make_rig(alarms=(PUMP_STALLED,), recorder=recorder)
+    rig.transport.set("pump.speed_rpm", 30.0)
+    rig.load(replace(rig.step("produce", SetAction(PUMP_SPEED, 30.0)), production=True))
+    await rig.start()
+    await rig.scan()
+    rig.transport.set("pump.speed_rpm", 0.0)
+    await rig.scan(3)
+    rig.command(Command.ABORT)
+    await rig.scan(2)
+
+    assert rig.state is UnitState.ABORTED
+    (deviation,) = rig.engine.deviations
+    assert deviation.ended_t_s == recorder.ended[-1][2]  # closed with the record

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from controller.store import BatchRecorder, create_engine_for, upgrade
+from controller.store import BatchRecorder, create_engine_for, load_batch_record, upgrade
 from controller.store.historian import HistorianWriter, historian_alarms
 
 LINE = "casting-1"
@@ -97,6 +97,7 @@ def test_a_locked_database_is_spooled_and_replayed_in_order_exactly_once(engine,
     blocker.execute("BEGIN EXCLUSIVE")  # another program holds the database
     try:
         record_a_run(writer, run_id, range(10, 40))
+        writer.log_deviation(run_id, 12.0, 31.5, ["PUMP_STALLED"], ["pump.speed_setpoint_rpm"])
         deadline = time.monotonic() + 10.0
         while writer.status().spooled < 1 and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -114,6 +115,9 @@ def test_a_locked_database_is_spooled_and_replayed_in_order_exactly_once(engine,
     times = [t for (t,) in rows(engine, "SELECT t_s FROM samples WHERE tag = 'tank.temperature_c' ORDER BY id")]
     assert times == [float(t) for t in range(50)]  # in order, none twice, none lost
     assert [n for (n,) in rows(engine, "SELECT count(*) FROM run_steps")] == [3]
+    deviations = load_batch_record(engine, run_id).deviations
+    assert [(d.started_t_s, d.seconds, d.alarm_ids, d.outputs) for d in deviations] == [
+        (12.0, 19.5, ["PUMP_STALLED"], ["pump.speed_setpoint_rpm"])]
     assert historian_alarms(writer.status()) == {}
     assert not (tmp_path / "spool" / f"{LINE}.jsonl").exists()
 
