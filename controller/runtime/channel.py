@@ -51,14 +51,27 @@ def key_path_for(endpoint: str, state_dir: Path | None = None, line_id: str | No
 
 
 def ensure_key(path: Path) -> str:
-    """The runtime's key, created (mode 0600) at first start."""
+    """The runtime's key, created (mode 0600) at first start. The API and the runtime it
+    starts may both get here first: the key is written whole to a file of its own and linked
+    into place (atomic, and refused if the other was quicker, whose key is then read), so no
+    one ever reads a key half written."""
     if path.exists():
         return read_key(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-        handle.write(key)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(key)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(partial, path)
+        except FileExistsError:
+            return read_key(path)
+    finally:
+        partial.unlink(missing_ok=True)
     return key
 
 

@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 FAILED_SCANS_NOT_SCANNING = 3
 NOT_SCANNING_AFTER_S = 1.0  # wall seconds without a scan (at least three periods) before health says so
 STOP_TIMEOUT_S = 30.0  # wall seconds a clean stop waits for the line to reach Stopped
+SPOOL_REPLAY_AT_START_S = 10.0  # wall seconds a start waits for a killed runtime's spool before it scans
 _NEVER = Condition("false", frozenset(), lambda _image: False)
 _RUNTIME_ALARMS: dict[str, tuple[int, AlarmAction]] = {
     "SCAN_FAULT": (1, AlarmAction.HOLD),
@@ -125,14 +126,24 @@ class LineService:
         line and start scanning. Returns the runs closed as lost (id, reason)."""
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(upgrade, self._db)
-        recorder = BatchRecorder(self._db)
-        lost = await asyncio.to_thread(recorder.close_lost_runs, self.line_id)
-        for run_id, reason in lost:
-            log.warning("run %d of %s closed as Aborted: %s", run_id, self.line_id, reason)
+        # a killed runtime's spool holds the last events of the run it left open: they go in
+        # first, so that the run is closed at its real last step and record
+        self.writer.start()
+        lost: list[tuple[int, str]] = []
         # the alarms a previous runtime raised between runs stood on its engine; this one
         # evaluates them afresh (a condition that still holds is raised again on the first scans)
-        await asyncio.to_thread(recorder.close_runless_alarms, "line runtime restarted", self.line_id)
-        self.writer.start()
+        restarted = "line runtime restarted"
+        if await asyncio.to_thread(self.writer.wait_idle, SPOOL_REPLAY_AT_START_S):
+            recorder = BatchRecorder(self._db)
+            lost = await asyncio.to_thread(recorder.close_lost_runs, self.line_id)
+            for run_id, reason in lost:
+                log.warning("run %d of %s closed as Aborted: %s", run_id, self.line_id, reason)
+            await asyncio.to_thread(recorder.close_runless_alarms, restarted, self.line_id)
+        else:  # still replaying: the writer closes them after the spool, in order
+            log.warning("the historian spool of %s is not replayed after %.0f s (%s); runs left open are closed "
+                        "after it", self.line_id, SPOOL_REPLAY_AT_START_S, self.writer.status().last_error or "busy")
+            self.writer.close_lost_runs()
+            self.writer.close_runless_alarms(restarted)
         line = self._build(None, "operator")
         await line.line.connect()
         self._line = line
