@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query, Request, status
@@ -12,6 +14,21 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from controller.api.runtime import LineConnection
 from controller.api.settings import Settings
+from controller.api.throttle import SlidingWindowLimiter
+from controller.store.models import utc_now
+from controller.store.users import token_digest
+
+
+@dataclass(frozen=True, slots=True)
+class TokenOwner:
+    """What a checked bearer token stands for, cached for a few seconds after ``checked_at``
+    (the services' clock, UTC)."""
+
+    user_id: int
+    username: str
+    role: str
+    token_id: int
+    checked_at: datetime
 
 
 @dataclass(slots=True)
@@ -21,7 +38,27 @@ class Services:
     sessions: sessionmaker[Session]
     write_sessions: sessionmaker[Session]  # for requests that change something (SQLite: BEGIN IMMEDIATE)
     lines: dict[str, LineConnection]  # by line id, in the order they were given
-    token_cache: dict[str, tuple[object, float]] = field(default_factory=dict)
+    token_cache: dict[str, TokenOwner] = field(default_factory=dict)  # by token sha256
+    # the wall clock (UTC) of lockouts, token idle and expiry times; tests inject their own
+    clock: Callable[[], datetime] = utc_now
+    # wrong or refused passwords per client address (logins and signatures): 429 past the limit
+    password_attempts: SlidingWindowLimiter = field(init=False)
+    # at most this many argon2 hashes at once, so that a flood of logins cannot take every CPU
+    hash_slots: asyncio.Semaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.password_attempts = SlidingWindowLimiter(self.settings.address_max_failures,
+                                                      self.settings.address_window_s)
+        self.hash_slots = asyncio.Semaphore(self.settings.password_hash_concurrency)
+
+    def forget_token(self, token: str) -> None:
+        """Drop ``token`` from the cache: the next request checks it in the database."""
+        self.token_cache.pop(token_digest(token), None)
+
+    def forget_user_tokens(self, user_id: int) -> None:
+        """Drop every cached token of ``user_id`` (deactivated, tokens revoked, password reset)."""
+        for key in [k for k, owner in self.token_cache.items() if owner.user_id == user_id]:
+            self.token_cache.pop(key, None)
 
     def line(self, line_id: str | None) -> LineConnection:
         """The line ``line_id`` names; None: the one line this server controls."""

@@ -41,6 +41,24 @@ class Settings(BaseSettings):
     state_dir: Path = Field(Path("var/runtime"), description="Where a runtime this server starts keeps its spool, "
                             "socket and key (relative to the working directory)")
     token_ttl_s: float = Field(12 * 3600.0, gt=0, description="Lifetime of a bearer token, s")
+    token_idle_s: float = Field(30 * 60.0, gt=0, description="A bearer token unused for this long stops working, s "
+                                "(its last use is recorded at most once a minute)")
+    token_recheck_s: float = Field(5.0, gt=0, le=3600, description="An open event stream re-checks its token this "
+                                   "often and ends once it is revoked or expired or its user deactivated, s")
+    login_max_failures: int = Field(5, ge=1, le=1000, description="Consecutive wrong passwords (logins and "
+                                    "signatures) that lock a user")
+    lockout_s: float = Field(15 * 60.0, gt=0, description="How long a user stays locked unless an admin unlocks, s")
+    address_max_failures: int = Field(20, ge=1, le=100_000, description="Wrong or refused passwords one client "
+                                      "address may send per address_window_s before it is answered 429")
+    address_window_s: float = Field(5 * 60.0, gt=0, description="Sliding window of address_max_failures, s")
+    password_hash_concurrency: int = Field(2, ge=1, le=64, description="Password hashes computed at once (each "
+                                           "argon2 hash takes 64 MiB and tens of ms of CPU); more wait their turn")
+    max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Largest request body accepted, bytes "
+                                "(PORELINE_MAX_BODY_BYTES); a larger one gets 413 before it is read")
+    admin_created_approval_wait_days: float = Field(
+        30.0, ge=0, le=3650,
+        description="An account an admin created through the API may approve (release for production) only this "
+        "many days after its creation (0: at once)")
     sim_speed: float = Field(
         1.0, gt=0,
         description="Simulated seconds per wall second of the controller's clock (and of the built-in "

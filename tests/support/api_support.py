@@ -1,6 +1,7 @@
 """Helpers of the API tests (reached through the ``api`` fixture in
 tests/controller/api/conftest.py, or imported by name from other test folders): users,
-logins, recipe release with two engineers' signatures, bounded waits."""
+logins, recipe release with two engineers' signatures (user name and password re-entered),
+bounded waits."""
 
 from __future__ import annotations
 
@@ -18,12 +19,12 @@ from controller.cli.admin import register
 PASSWORD = "correct-horse-battery"
 
 
-def cli(*args: str) -> Any:
-    """Run the admin CLI commands in-process (typer's runner)."""
+def cli(*args: str, stdin: str | None = None) -> Any:
+    """Run the admin CLI commands in-process (typer's runner), ``stdin`` as standard input."""
     app = typer.Typer()
     app.command("noop")(lambda: None)
     register(app)
-    return CliRunner().invoke(app, list(args))
+    return CliRunner().invoke(app, list(args), input=stdin)
 
 
 def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[str, str]:
@@ -32,18 +33,37 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[s
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-def create_users(client: TestClient, url: str) -> dict[str, dict[str, str]]:
-    """admin via the CLI; engineers A and B, an operator and a viewer via the API.
-    Returns the Authorization headers by name."""
-    result = cli("users", "create", "admin", "--role", "admin", "--password", PASSWORD, "--database", url)
+def cli_user(url: str, username: str, role: str, full_name: str | None = None) -> None:
+    """Create a user with the CLI (as the plant's administrator does on the server; such an
+    account has no ``created_by``)."""
+    names = ["--full-name", full_name] if full_name else []
+    result = cli("users", "create", username, "--role", role, "--password-stdin", *names, "--database", url,
+                 stdin=PASSWORD + "\n")
     assert result.exit_code == 0, result.output
-    headers = {"admin": login(client, "admin")}
-    for name, role in (("eng_a", "engineer"), ("eng_b", "engineer"), ("op", "operator"), ("view", "viewer")):
-        response = client.post("/users", json={"username": name, "password": PASSWORD, "role": role},
-                               headers=headers["admin"])
+
+
+FULL_NAMES = {"admin": "Ada Admin", "eng_a": "Anna Author", "eng_b": "Bruno Approver", "op": "Otto Operator",
+              "view": "Vera Viewer"}
+
+
+def create_users(client: TestClient, url: str) -> dict[str, dict[str, str]]:
+    """admin and engineer B (the approver: an account an admin creates through the API may not
+    approve for 30 days) via the CLI; engineer A, an operator and a viewer via the API.
+    Returns the Authorization headers by name."""
+    cli_user(url, "admin", "admin", FULL_NAMES["admin"])
+    cli_user(url, "eng_b", "engineer", FULL_NAMES["eng_b"])
+    headers = {"admin": login(client, "admin"), "eng_b": login(client, "eng_b")}
+    for name, role in (("eng_a", "engineer"), ("op", "operator"), ("view", "viewer")):
+        response = client.post("/users", json={"username": name, "password": PASSWORD, "role": role,
+                                                "full_name": FULL_NAMES[name]}, headers=headers["admin"])
         assert response.status_code == 201, response.text
         headers[name] = login(client, name)
     return headers
+
+
+def signature(username: str, reason: str = "tested", password: str = PASSWORD, **more: str) -> dict[str, str]:
+    """The body of a signature: the signer's user name and password, re-entered, and the reason."""
+    return {"username": username, "password": password, "reason": reason, **more}
 
 
 def release(client: TestClient, h: dict[str, dict[str, str]], yaml_text: str, password: str,
@@ -54,9 +74,9 @@ def release(client: TestClient, h: dict[str, dict[str, str]], yaml_text: str, pa
     assert created.status_code == 201, created.text
     recipe_id, version = created.json()["recipe_id"], created.json()["version"]
     url = f"/recipes/{recipe_id}/versions/{version}"
-    sign = {"password": password, "reason": "tested"}
     for step, who in (("release-for-testing", "eng_a"), ("release-for-production", "eng_b")):
-        body = sign | ({"line_id": line_id} if line_id and step == "release-for-production" else {})
+        body = signature(who, password=password)
+        body |= {"line_id": line_id} if line_id and step == "release-for-production" else {}
         r = client.post(f"{url}/{step}", json=body, headers=h[who])
         assert r.status_code == 200, r.text
     return recipe_id, version

@@ -42,7 +42,7 @@ def test_alarm_between_runs_is_journaled_acknowledged_and_audited(client: TestCl
     assert created.status_code == 201, created.text
     recipe_id, version = created.json()["recipe_id"], created.json()["version"]
     r = client.post(f"/recipes/{recipe_id}/versions/{version}/release-for-testing",
-                    json={"password": api.PASSWORD, "reason": "between-runs test"}, headers=h["eng_a"])
+                    json=api.signature("eng_a", "between-runs test"), headers=h["eng_a"])
     assert r.status_code == 200, r.text
 
     # a run completes; the operator resets the line: idle, no run

@@ -44,7 +44,8 @@ def _table(url: str, run_id: int) -> list[tuple[float, str, float | None, str]]:
 
 
 def _viewer(client, api, url: str) -> dict[str, str]:
-    result = api.cli("users", "create", "viewer", "--role", "viewer", "--password", api.PASSWORD, "--database", url)
+    result = api.cli("users", "create", "viewer", "--role", "viewer", "--password-stdin", "--database", url,
+                     stdin=api.PASSWORD + "\n")
     assert result.exit_code == 0, result.output
     return api.login(client, "viewer")
 

@@ -8,7 +8,7 @@ import pytest
 ROLES = ("view", "op", "eng_a", "admin")
 RANK = {"viewer": 0, "operator": 1, "engineer": 2, "admin": 3}
 ROLE_OF = {"view": "viewer", "op": "operator", "eng_a": "engineer", "admin": "admin"}
-SIGN = {"password": "correct-horse-battery", "reason": "because"}
+SIGN = {"username": "eng_a", "password": "correct-horse-battery", "reason": "because"}  # r1 does not exist: 404
 
 # (method, path, json body, least role allowed)
 MUTATING = [
