@@ -15,11 +15,16 @@ import signal
 import socket
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from controller.cli.common import LineOption, console
+from controller.cli.errors import fail
+
+if TYPE_CHECKING:
+    from controller.runtime.service import LineService
+    from controller.scada import OpcUaFacade
 
 
 def _notify(message: str) -> None:
@@ -53,6 +58,19 @@ def register(app: typer.Typer) -> None:
         scan_period_s: Annotated[float, typer.Option("--scan-period", min=0.01, help="Scan period, s")] = 1.0,
         sample_period_s: Annotated[float, typer.Option("--sample-period", min=0.01, help="Sample period, s")] = 10.0,
         seed: Annotated[int, typer.Option(help="Simulator noise seed")] = 0,
+        opcua_endpoint: Annotated[str | None, typer.Option(
+            "--opcua-endpoint", help="Serve the line to SCADA as a PackML unit at this OPC UA endpoint "
+                                     "(opc.tcp://HOST:PORT[/PATH]); off when not given")] = None,
+        opcua_cert: Annotated[Path | None, typer.Option(
+            "--opcua-cert", exists=True, dir_okay=False,
+            help="The OPC UA server's certificate (DER or PEM); default: made once in the state directory")] = None,
+        opcua_key: Annotated[Path | None, typer.Option(
+            "--opcua-key", exists=True, dir_okay=False, help="Its unencrypted RSA private key (PEM or DER)")] = None,
+        opcua_trust_dir: Annotated[Path | None, typer.Option(
+            "--opcua-trust-dir", exists=True, file_okay=False,
+            help="Trust list: the SCADA clients' certificates (or their CA), DER or PEM")] = None,
+        opcua_trust_any_client: Annotated[bool, typer.Option(
+            "--opcua-trust-any-client", help="Accept any client certificate (a bench; users still log in)")] = False,
     ) -> None:
         """Run one line: scan, record, and serve the channel the API and SCADA use."""
         from controller.runtime import channel
@@ -61,23 +79,34 @@ def register(app: typer.Typer) -> None:
         from controller.store import default_database_url
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("asyncua").setLevel(logging.WARNING)  # the OPC UA server logs every node it builds
         config = RuntimeConfig(database_url=database or default_database_url(), state_dir=state_dir.resolve(),
                                kind=kind, plant_file=plant, line_id=line_id, speed=speed,
                                scan_period_s=scan_period_s, sample_period_s=sample_period_s, seed=seed)
         try:
             service = LineService(config)
         except ValueError as exc:
-            console.print(f"[red]{exc}[/red]", highlight=False)
-            raise typer.Exit(2) from None
+            fail(str(exc), 2)
         address = endpoint or channel.endpoint_for(config.state_dir, service.line_id)
         key = channel.ensure_key(channel.key_path_for(address, config.state_dir, service.line_id))
+        scada = None
+        if opcua_endpoint is not None:
+            scada = _opcua_facade(service, opcua_endpoint, opcua_cert, opcua_key, opcua_trust_dir,
+                                  opcua_trust_any_client)
+        elif opcua_cert or opcua_key or opcua_trust_dir or opcua_trust_any_client:
+            fail("--opcua-cert, --opcua-key and the trust options need --opcua-endpoint", 2)
 
         async def go() -> None:
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, stop.set)
+            if scada is not None:  # its address space is built before the line scans
+                await scada.start()
+                console.print(f"OPC UA: PackML unit {service.line_id} at {opcua_endpoint}", highlight=False)
             lost = await service.start()
+            if scada is not None:
+                await scada.refresh_users()  # the database is migrated now
             for run_id, reason in lost:
                 console.print(f"run {run_id} closed as Aborted: {reason}", highlight=False)
             server = RuntimeServer(service, endpoint=address, key=key)
@@ -97,6 +126,40 @@ def register(app: typer.Typer) -> None:
             _notify("STOPPING=1")
             console.print(f"stopping line {service.line_id}", highlight=False)
             await server.close()
+            if scada is not None:
+                await scada.stop()
             await service.stop("runtime stopped (SIGTERM)")
 
         asyncio.run(go())
+
+
+def _opcua_facade(service: LineService, endpoint: str, cert: Path | None, key: Path | None, trust_dir: Path | None,
+                  trust_any_client: bool) -> OpcUaFacade:
+    """The SCADA server of ``service``; its certificate given, or made once and kept in the
+    state directory (clients pin it: it must not change at every restart)."""
+    from controller.scada import FacadeSettings, OpcUaFacade
+    from controller.scada.facade import APPLICATION_URI
+    from drivers.opcua.security import (
+        CertificateError,
+        load_certificate_pair,
+        make_self_signed_certificate,
+        write_certificate_pair,
+    )
+
+    if not endpoint.startswith("opc.tcp://"):
+        fail(f"--opcua-endpoint: {endpoint!r} is not an opc.tcp:// URL", 2)
+    if (cert is None) != (key is None):
+        fail("give both --opcua-cert and --opcua-key, or neither", 2)
+    if cert is None or key is None:
+        cert = service.config.state_dir / f"{service.line_id}.opcua-cert.der"
+        key = service.config.state_dir / f"{service.line_id}.opcua-key.pem"
+        if not cert.exists():
+            cert.parent.mkdir(parents=True, exist_ok=True)
+            write_certificate_pair(make_self_signed_certificate(APPLICATION_URI, f"Poreline {service.line_id}",
+                                                                server=True), cert, key)
+    try:
+        pair = load_certificate_pair(cert, key)
+        settings = FacadeSettings(endpoint, pair, trust_dir=trust_dir, trust_any_client=trust_any_client)
+    except (CertificateError, ValueError) as exc:
+        fail(str(exc), 2)
+    return OpcUaFacade(service, settings)

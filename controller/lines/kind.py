@@ -54,6 +54,8 @@ class LineKind(ABC):
     plant_settings: ClassVar[type[BaseModel]] = NoPlantSettings
     # Tags averaged over the production steps in the run summary.
     summary_tags: ClassVar[tuple[str, ...]] = ()
+    # The tag SCADA sees as the machine's speed (PackML CurMachSpeed): line speed, throughput.
+    machine_speed_tag: ClassVar[str] = ""
     # The kind a command line uses when none is named (one built-in kind says so).
     default: ClassVar[bool] = False
 

@@ -45,6 +45,7 @@ class CastingLine(LineKind):
     recipe_spec: ClassVar[type[RecipeSpec]] = CastingRecipeSpec
     rules: ClassVar[tuple[Rule, ...]] = RULES
     summary_tags: ClassVar[tuple[str, ...]] = ("support_belt.line_speed_m_min", "casting_knife.wet_thickness_um")
+    machine_speed_tag: ClassVar[str] = "support_belt.line_speed_m_min"
     default: ClassVar[bool] = True
 
     def definition(self, name: str | None = None) -> LineDefinition:

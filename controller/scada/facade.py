@@ -1,0 +1,531 @@
+"""The line runtime's OPC UA server for plant SCADA: the line as a PackML unit.
+
+It lives in the runtime process and runs on the runtime's asyncio loop (started by
+``poreline line run --opcua-endpoint ...``; off unless configured). The address space is
+:mod:`controller.scada.packml`'s; who may call what is :mod:`controller.scada.access`'s.
+
+Values, every scan
+    The runtime calls :meth:`OpcUaFacade._collect` after each scan (``LineService.on_scan``):
+    it compares the state, the process tags and the counters with what was last published
+    and queues only the changed values (dictionary look-ups; no I/O). A publisher task then
+    writes them with ``write_attribute_value`` (the fast path, which also notifies
+    subscriptions) between scans, so a slow subscriber never delays a scan.
+
+Commands
+    The state machines' methods call the runtime's command path (``LineService.command``:
+    the engine's PackML transition table, the interlock checks, the audit trail, the run's
+    command log) with the OPC UA session's user name as the command's user and ``via OPC
+    UA`` as its reason. The session's user reaches the callback through the permission
+    ruleset (see :mod:`controller.scada.access`). Roles: viewer none; operator and above
+    every PackML command and ``SelectRecipe``.
+
+    - Abort, Clear (BaseStateMachine); Stop, Reset (MachineState); Hold, Unhold, Suspend,
+      Unsuspend, Reset (ExecuteState): the engine's commands of the same name.
+    - Start (ExecuteState): PackML's, from Idle only (the API also starts from a final
+      state; over OPC UA, Reset first). It runs the version chosen with ``SelectRecipe``
+      (:mod:`controller.scada.recipes`); its ``Parameter`` argument must be empty (a
+      formula changes through a new recipe version, never at Start).
+    - ToComplete, SetMachSpeed, SetProduct, SetParameter, RemoteCommand, SetInterlock:
+      ``BadNotSupported`` (the procedure completes itself; setpoints change through
+      recipes); SetUnitMode accepts Production (1) only, the one mode the engine has.
+
+    A command the state does not accept answers ``BadInvalidState`` and changes nothing
+    (the engine logs the refusal in the command log, as it does for the API); a refused
+    role ``BadUserAccessDenied``; a missing selection, an argument out of place
+    ``BadInvalidState`` / ``BadInvalidArgument``.
+
+Content
+    ``Status``: UnitModeCurrent (Production), StateRequested and StateChangeInProcess (an
+    acting state and the wait state it leads to), CurMachSpeed / MachSpeed (the kind's
+    machine-speed tag and its setpoint), Product (ProductID = the recipe version,
+    ProcessVariables = the formula with units), Parameter (the formula), and in
+    Poreline's namespace StateCurrent (the PackML state number), RecipeId, RecipeVersion,
+    RunId. ``Admin``: Alarm[] (the annunciated alarms: ID = a CRC-32 of the alarm id, whose
+    text leads Message; Category = priority; DateTime raised; AckDateTime acknowledged;
+    Trigger = active), AlarmExtent, StopReason (the command or alarm that last held,
+    suspended, stopped or aborted the line), ProdProcessedCount (the kind's product
+    quantity: metres cast, kg extruded; Count this run, AccCount since the runtime
+    started), ProdDefectiveCount (seconds of production with outputs forced safe, from
+    the engine's production deviations once each closes), MachDesignSpeed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from asyncua import Server, ua
+from cryptography import x509
+
+from controller.engine.production import ProductionTally
+from controller.engine.scan import Engine
+from controller.engine.states import STATE_COMPLETE, UnitState
+from controller.runtime.service import LineService, ServiceError
+from controller.scada import packml
+from controller.scada.access import (
+    Account,
+    SessionRules,
+    StoreUserManager,
+    UserDirectory,
+    current_caller,
+)
+from controller.scada.recipes import PreparedRecipe, RecipeRefused, RecipeSource
+from controller.scada.units import eu_information
+from drivers.opcua.security import CertificateError, CertificatePair, application_uri_of, trusted_by_directory
+from drivers.transport import Quality
+
+log = logging.getLogger(__name__)
+
+APPLICATION_URI = "urn:poreline:line-runtime:opcua-server"
+VIA = "via OPC UA"
+# the command that leads into each of these states (an acting state may last a single scan)
+_STOP_COMMANDS = {UnitState.HOLDING: "hold", UnitState.HELD: "hold", UnitState.SUSPENDING: "suspend",
+                  UnitState.SUSPENDED: "suspend", UnitState.STOPPING: "stop", UnitState.STOPPED: "stop",
+                  UnitState.ABORTING: "abort", UnitState.ABORTED: "abort"}
+_HTTP_TO_STATUS = {403: "BadUserAccessDenied", 404: "BadNotFound", 409: "BadInvalidState",
+                   422: "BadInvalidArgument", 503: "BadResourceUnavailable"}
+MethodCallback = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class FacadeSettings:
+    """``endpoint``: ``opc.tcp://host:port[/path]``. Client application certificates are
+    accepted when ``trust_dir`` trusts them (the certificate or its CA), or all of them
+    with ``trust_any_client`` (a bench; user name and password are still required)."""
+
+    endpoint: str
+    certificate: CertificatePair
+    trust_dir: Path | None = None
+    trust_any_client: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.trust_dir is not None) == self.trust_any_client:
+            raise ValueError("OPC UA: give a trust list of client certificates (--opcua-trust-dir) or accept any "
+                             "client certificate (--opcua-trust-any-client) -- one of them")
+
+
+def _status(name: str) -> ua.StatusCode:
+    return ua.StatusCode(getattr(ua.StatusCodes, name))
+
+
+class OpcUaFacade:
+    def __init__(self, service: LineService, settings: FacadeSettings) -> None:
+        self.service = service
+        self.settings = settings
+        self._users = UserDirectory(service.config.database_url)
+        self._recipes = RecipeSource(service.config.database_url, service.line_id)
+        self._server: Server | None = None
+        self.nodes: packml.UnitNodes | None = None
+        self._closed = False
+        self._wake = asyncio.Event()
+        self._pending: dict[ua.NodeId, ua.DataValue] = {}
+        self._published: dict[ua.NodeId, Any] = {}
+        self._publisher: asyncio.Task[None] | None = None
+        self._selection: PreparedRecipe | None = None
+        self._engine: Engine | None = None
+        self._tally = ProductionTally(())
+        self._accumulated = 0.0  # product of the runs before this engine's
+        self._alarm_events = 0  # how many of the engine's alarm events were read
+        self._acked_at: dict[str, datetime] = {}
+        self._state: UnitState | None = None
+        self._alarm_key: tuple[Any, ...] | None = None
+
+    @property
+    def namespace_index(self) -> int:
+        assert self.nodes is not None
+        return self.nodes.namespace_index
+
+    # ------------------------------------------------------------------ life cycle
+    async def start(self) -> None:
+        """Build the address space and listen. Call it before the line scans (the build
+        takes a second or two on the event loop); values follow from the first scan."""
+        await self._users.start()
+        server = Server(user_manager=StoreUserManager(self._users))
+        await server.init()
+        try:
+            await self._configure(server)
+            await packml.load_packml(server)
+            self.nodes = await packml.build_unit(server, self.service.line_id, self.service.kind.definition(
+                self.service.line_id))
+            self._link_methods(server, self.nodes)
+            await self._write_constants(server, self.nodes)
+            await server.start()
+        except BaseException:
+            await self._users.close()
+            raise
+        self._server = server
+        self._publisher = asyncio.create_task(self._publish_forever(), name="opcua-publish")
+        self.service.on_scan(self._on_scan)
+        log.info("OPC UA server of %s at %s (namespace %s)", self.service.line_id, self.settings.endpoint,
+                 packml.NAMESPACE_URI)
+
+    async def refresh_users(self) -> None:
+        """Read the user store now (e.g. once the runtime has migrated the database)."""
+        await self._users.refresh()
+
+    async def stop(self) -> None:
+        self._closed = True
+        if self._publisher is not None:
+            self._publisher.cancel()
+            try:
+                await self._publisher
+            except asyncio.CancelledError:
+                pass
+        server, self._server = self._server, None
+        if server is not None:
+            await server.stop()
+        await self._users.close()
+        self._recipes.close()
+
+    async def _configure(self, server: Server) -> None:
+        settings = self.settings
+        server.set_endpoint(settings.endpoint)
+        server.set_server_name(f"Poreline line {self.service.line_id}")
+        server.allow_remote_admin(False)
+        pair = settings.certificate
+        await server.set_application_uri(application_uri_of(pair.certificate_der) or APPLICATION_URI)
+        await server.load_certificate(pair.certificate_der, format="der")
+        await server.load_private_key(pair.private_key_pem, format="pem")
+        server.set_security_policy([ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt],
+                                   permission_ruleset=SessionRules())
+        server.set_identity_tokens([ua.UserNameIdentityToken])
+        trust_dir = settings.trust_dir
+        if trust_dir is None:
+            return
+
+        async def validate(certificate: x509.Certificate, app: ua.ApplicationDescription) -> None:
+            try:
+                await trusted_by_directory(certificate, app.ApplicationUri or "", trust_dir, peer_is_server=False)
+            except CertificateError as error:
+                log.warning("OPC UA client certificate of %s refused: %s", certificate.subject.rfc4514_string(), error)
+                raise ua.uaerrors.BadCertificateUntrusted from None
+
+        server.set_certificate_validator(validate)
+
+    # ------------------------------------------------------------------ methods
+    def _link_methods(self, server: Server, nodes: packml.UnitNodes) -> None:
+        def command(name: str) -> MethodCallback:
+            async def call(parent: ua.NodeId, *args: Any) -> Any:
+                return await self._command(name)
+            return call
+
+        links: list[tuple[Any, MethodCallback]] = [
+            (nodes.base.methods["Abort"], command("abort")), (nodes.base.methods["Clear"], command("clear")),
+            (nodes.machine.methods["Stop"], command("stop")), (nodes.machine.methods["Reset"], command("reset")),
+            (nodes.execute.methods["Reset"], command("reset")), (nodes.execute.methods["Hold"], command("hold")),
+            (nodes.execute.methods["Unhold"], command("unhold")),
+            (nodes.execute.methods["Suspend"], command("suspend")),
+            (nodes.execute.methods["Unsuspend"], command("unsuspend")),
+            (nodes.execute.methods["Start"], self._start),
+            (nodes.execute.methods["ToComplete"], self._not_supported),
+            (nodes.unit_methods["SetUnitMode"], self._set_unit_mode),
+        ]
+        links += [(nodes.unit_methods[name], self._not_supported)
+                  for name in ("SetMachSpeed", "SetProduct", "SetParameter", "RemoteCommand", "SetInterlock")
+                  if name in nodes.unit_methods]
+        for node, callback in links:
+            server.link_method(node, callback)
+
+    def _caller(self, role: str) -> Account | ua.StatusCode:
+        account = current_caller(self._users)
+        if account is None or not account.may(role):
+            name = account.username if account is not None else "?"
+            log.warning("OPC UA: %s refused to %s (role %s needed)", name, "call", role)
+            return _status("BadUserAccessDenied")
+        return account
+
+    async def _command(self, name: str) -> Any:
+        caller = self._caller("operator")
+        if isinstance(caller, ua.StatusCode):
+            return caller
+        try:
+            await self.service.command(name, caller.username, VIA)
+        except ServiceError as exc:
+            log.info("OPC UA %s by %s refused: %s", name, caller.username, exc.detail)
+            return _status(_HTTP_TO_STATUS.get(exc.status, "BadInvalidState"))
+        return []
+
+    async def _start(self, parent: ua.NodeId, *args: Any) -> Any:
+        caller = self._caller("operator")
+        if isinstance(caller, ua.StatusCode):
+            return caller
+        if any(_variant_value(a) for a in args):
+            log.info("OPC UA start by %s refused: Start takes no parameters (select a released version)",
+                     caller.username)
+            return _status("BadInvalidArgument")
+        state = self._current_state()
+        if state is not UnitState.IDLE:
+            log.info("OPC UA start by %s refused: the line is %s, not Idle", caller.username, state)
+            return _status("BadInvalidState")
+        selection = self._selection
+        if selection is None:
+            log.info("OPC UA start by %s refused: no recipe selected (SelectRecipe)", caller.username)
+            return _status("BadInvalidState")
+        try:
+            prepared = await asyncio.to_thread(self._recipes.prepare, selection.recipe_id, selection.version,
+                                               caller.role, selection)
+            await self.service.start_run(prepared.document, caller.username, VIA,
+                                         {"recipe_state": prepared.state, "via": "opcua"},
+                                         released_for_line=prepared.released_for_line)
+        except RecipeRefused as exc:
+            log.info("OPC UA start by %s refused: %s", caller.username, exc.message)
+            return _status(exc.status)
+        except ServiceError as exc:
+            log.info("OPC UA start by %s refused: %s", caller.username, exc.detail)
+            return _status(_HTTP_TO_STATUS.get(exc.status, "BadInvalidState"))
+        self._selection = prepared
+        return []
+
+    async def _select_recipe(self, parent: ua.NodeId, recipe_id: Any = None, version: Any = None) -> Any:
+        caller = self._caller("operator")
+        if isinstance(caller, ua.StatusCode):
+            return caller
+        recipe = _variant_value(recipe_id)
+        number = _variant_value(version)
+        if not isinstance(recipe, str) or not recipe or not isinstance(number, int) or number < 0:
+            return _status("BadInvalidArgument")
+        try:
+            prepared = await asyncio.to_thread(self._recipes.prepare, recipe, number, caller.role, None)
+        except RecipeRefused as exc:
+            log.info("OPC UA SelectRecipe %s v%s by %s refused: %s", recipe, number, caller.username, exc.message)
+            return _status(exc.status)
+        self._selection = prepared
+        self.service.writer.audit(caller.username, "run.recipe_selected", f"recipe {recipe} v{prepared.version}",
+                                  {"line_id": self.service.line_id, "via": "opcua", "recipe_state": prepared.state})
+        self._show_selection(prepared)
+        self._wake.set()
+        return [ua.Variant(prepared.version, ua.VariantType.UInt32)]
+
+    async def _set_unit_mode(self, parent: ua.NodeId, mode: Any = None) -> Any:
+        caller = self._caller("operator")
+        if isinstance(caller, ua.StatusCode):
+            return caller
+        return [] if _variant_value(mode) == packml.UNIT_MODE_PRODUCE else _status("BadNotSupported")
+
+    async def _not_supported(self, parent: ua.NodeId, *args: Any) -> Any:
+        caller = self._caller("operator")
+        return caller if isinstance(caller, ua.StatusCode) else _status("BadNotSupported")
+
+    # ------------------------------------------------------------------ constants
+    async def _write_constants(self, server: Server, nodes: packml.UnitNodes) -> None:
+        unit = nodes.unit
+        select = await unit.add_method(
+            ua.NodeId(f"{self.service.line_id}.SelectRecipe", nodes.namespace_index),
+            ua.QualifiedName("SelectRecipe", nodes.namespace_index), self._select_recipe,
+            [_argument("RecipeId", ua.VariantType.String, "the recipe's id"),
+             _argument("Version", ua.VariantType.UInt32, "its version; 0: the newest released for production")],
+            [_argument("Version", ua.VariantType.UInt32, "the version selected")])
+        nodes.unit_methods["SelectRecipe"] = select
+        self._put(nodes.status["UnitModeCurrent"], packml.UNIT_MODE_PRODUCE, ua.VariantType.Int32)
+        for name in ("EquipmentBlocked", "EquipmentStarved"):
+            self._put(nodes.status[name], False, ua.VariantType.Boolean)
+        for machine in (nodes.base, nodes.machine, nodes.execute):
+            await server.write_attribute_value(
+                (await machine.node.get_child(ua.QualifiedName("AvailableStates", 0))).nodeid,
+                ua.DataValue(ua.Variant(list(machine.states.values()), ua.VariantType.NodeId)))
+        speed = self._speed_tag()
+        if speed is not None:
+            tag = self._tag_of(speed)
+            if tag is not None:
+                eu = ua.Range(Low=tag.low, High=tag.high)
+                for name in ("CurMachSpeed", "MachSpeed"):
+                    variable = server.get_node(nodes.status[name])
+                    await server.write_attribute_value(
+                        (await variable.get_child(ua.QualifiedName("EURange", 0))).nodeid,
+                        ua.DataValue(ua.Variant(eu, ua.VariantType.ExtensionObject)))
+                self._put(nodes.admin["MachDesignSpeed"], float(tag.high), ua.VariantType.Float)
+        await self._flush(server)
+
+    def _speed_tag(self) -> str | None:
+        return self.service.kind.machine_speed_tag or None
+
+    def _tag_of(self, address: str) -> Any:
+        device, _, name = address.partition(".")
+        definition = self.service.kind.definition(self.service.line_id)
+        try:
+            profile = definition.device(device).profile
+        except KeyError:
+            return None
+        return next((t for t in profile.tags if t.name == name), None)
+
+    # ------------------------------------------------------------------ values, every scan
+    def _on_scan(self, service: LineService) -> None:
+        if self._closed or self.nodes is None:
+            return
+        try:
+            self._collect(self.nodes)
+        except Exception:  # publishing never breaks the scan loop
+            log.exception("OPC UA: values not collected")
+        self._wake.set()
+
+    def _current_state(self) -> UnitState:
+        return UnitState(self.service.status()["state"])
+
+    def _collect(self, nodes: packml.UnitNodes) -> None:
+        engine = self.service.line.engine
+        if engine is not self._engine:
+            self._new_engine(engine)
+        state = self._current_state()
+        self._publish_state(nodes, state, engine)
+        image, quality, derived = engine.image, engine.quality, engine.derived_addresses
+        for tag in nodes.tags:
+            value = image.get(tag.address)
+            if value is None:
+                continue
+            good = quality.get(tag.address.partition(".")[0]) is Quality.GOOD or tag.address in derived
+            self._put(tag.node_id, bool(value >= 0.5) if tag.boolean else float(value),
+                      ua.VariantType.Boolean if tag.boolean else ua.VariantType.Double,
+                      None if good else "UncertainLastUsableValue")
+        speed = self._speed_tag()
+        if speed is not None and speed in image:
+            self._put(nodes.status["CurMachSpeed"], float(image[speed]), ua.VariantType.Float)
+        self._publish_alarms(nodes, engine)
+        self._publish_counts(nodes, engine, state)
+        self._put(nodes.status["RunId"], engine.run_id or 0, ua.VariantType.UInt32)
+
+    def _new_engine(self, engine: Engine) -> None:
+        if self._engine is not None and self._engine.run_id is not None:
+            self._accumulated += self._quantity(self._engine)[0]
+        self._engine = engine
+        self._tally = ProductionTally(self.service.kind.summary_tags)
+        self._alarm_events = 0
+        self._acked_at = {}
+        self._alarm_key = None
+
+    def _publish_state(self, nodes: packml.UnitNodes, state: UnitState, engine: Engine) -> None:
+        for machine, current in zip((nodes.base, nodes.machine, nodes.execute), packml.machine_states(state),
+                                    strict=True):
+            if current is None:
+                self._put(machine.current, ua.LocalizedText(""), ua.VariantType.LocalizedText, "BadStateNotActive")
+                if machine.current_id is not None:
+                    self._put(machine.current_id, ua.NodeId(), ua.VariantType.NodeId, "BadStateNotActive")
+            else:
+                self._put(machine.current, ua.LocalizedText(current, "en"), ua.VariantType.LocalizedText)
+                if machine.current_id is not None:
+                    self._put(machine.current_id, machine.states.get(current, ua.NodeId()), ua.VariantType.NodeId)
+        self._put(nodes.status["StateCurrent"], packml.STATE_NUMBERS[state], ua.VariantType.Int32)
+        target = STATE_COMPLETE.get(state)
+        self._put(nodes.status["StateChangeInProcess"], target is not None, ua.VariantType.Boolean)
+        self._put(nodes.status["StateRequested"], packml.STATE_NUMBERS[target or state], ua.VariantType.Int32)
+        entered = _STOP_COMMANDS.get(state)
+        if entered is not None and entered != _STOP_COMMANDS.get(self._state) and self._state is not UnitState.CLEARING:
+            self._put(nodes.admin["StopReason"], self._reason(engine, state), ua.VariantType.ExtensionObject)
+        self._state = state
+
+    def _reason(self, engine: Engine, state: UnitState) -> Any:
+        wanted = _STOP_COMMANDS[state]
+        for _t_s, command, user, accepted, reason in reversed(engine.command_log):
+            if accepted and command == wanted:
+                alarm_id = reason.removeprefix("alarm ") if reason.startswith("alarm ") else ""
+                priority = engine.alarms.get(alarm_id).definition.priority if alarm_id in engine.alarms else 0
+                text = f"{alarm_id}: {engine.alarms.get(alarm_id).definition.message}" if alarm_id in engine.alarms \
+                    else f"{command} by {user}" + (f" ({reason})" if reason else "")
+                return ua.PackMLAlarmDataType(ID=packml.alarm_number(alarm_id) if alarm_id else 0, Value=0,
+                                              Message=text, Category=priority, DateTime=datetime.now(UTC),
+                                              AckDateTime=datetime(1601, 1, 1, tzinfo=UTC), Trigger=True)
+        return ua.PackMLAlarmDataType(ID=0, Value=0, Message=wanted, Category=0, DateTime=datetime.now(UTC),
+                                      AckDateTime=datetime(1601, 1, 1, tzinfo=UTC), Trigger=True)
+
+    def _wall(self, engine: Engine, t_s: float) -> datetime:
+        """The wall time of engine time ``t_s`` (the engine's clock runs ``speed`` times wall time)."""
+        seconds = (engine.clock.now_s() - t_s) / self.service.config.speed
+        return datetime.now(UTC) - timedelta(seconds=max(0.0, seconds))
+
+    def _publish_alarms(self, nodes: packml.UnitNodes, engine: Engine) -> None:
+        events = engine.alarms.events
+        for event in events[self._alarm_events:]:
+            if event.state.value == "acknowledged":
+                self._acked_at[event.alarm_id] = self._wall(engine, event.t_s)
+            elif event.state.value == "unacknowledged":
+                self._acked_at.pop(event.alarm_id, None)
+        self._alarm_events = len(events)
+        shown = engine.alarms.annunciated()
+        key = tuple((a.definition.alarm_id, a.state.value, a.active, a.raised_t_s,
+                     a.definition.alarm_id in self._acked_at) for a in shown)
+        if key == self._alarm_key:
+            return
+        self._alarm_key = key
+        never = datetime(1601, 1, 1, tzinfo=UTC)
+        alarms = [ua.PackMLAlarmDataType(
+            ID=packml.alarm_number(a.definition.alarm_id), Value=0,
+            Message=f"{a.definition.alarm_id}: {a.definition.message}", Category=a.definition.priority,
+            DateTime=self._wall(engine, a.raised_t_s), AckDateTime=self._acked_at.get(a.definition.alarm_id, never),
+            Trigger=a.active) for a in shown]
+        self._put(nodes.admin["Alarm"], alarms, ua.VariantType.ExtensionObject)
+        self._put(nodes.admin["AlarmExtent"], len(alarms), ua.VariantType.Int32)
+
+    def _quantity(self, engine: Engine) -> tuple[float, str, str]:
+        product = self.service.kind.product_quantity(self._tally.means(), self._tally.duration_s, engine.image)
+        return product.value, product.unit, product.label
+
+    def _publish_counts(self, nodes: packml.UnitNodes, engine: Engine, state: UnitState) -> None:
+        self._tally.add(engine.clock.now_s(), engine.state, engine.step, engine.image)
+        value, unit, label = self._quantity(engine) if engine.run_id is not None else (0.0, "", "")
+        if not label:
+            return
+        processed = ua.PackMLCountDataType(ID=1, Name=label, Unit=eu_information(unit), Count=int(value),
+                                           AccCount=int(self._accumulated + value))
+        self._put(nodes.admin["ProdProcessedCount"], [processed], ua.VariantType.ExtensionObject)
+        defective_s = sum(d.seconds for d in engine.deviations)
+        defective = ua.PackMLCountDataType(ID=2, Name="Production with outputs forced safe",
+                                           Unit=eu_information("s"),
+                                           Count=int(defective_s), AccCount=int(defective_s))
+        self._put(nodes.admin["ProdDefectiveCount"], [defective], ua.VariantType.ExtensionObject)
+
+    def _show_selection(self, prepared: PreparedRecipe) -> None:
+        assert self.nodes is not None
+        descriptors = [ua.PackMLDescriptorDataType(ID=i + 1, Name=name, Unit=eu_information(unit), Value=value)
+                       for i, (name, value, unit) in enumerate(prepared.parameters)]
+        product = ua.PackMLProductDataType(ProductID=prepared.version, ProcessVariables=descriptors, Ingredients=[])
+        self._put(self.nodes.status["Product"], [product], ua.VariantType.ExtensionObject)
+        self._put(self.nodes.status["Parameter"], descriptors, ua.VariantType.ExtensionObject)
+        self._put(self.nodes.status["RecipeId"], prepared.recipe_id, ua.VariantType.String)
+        self._put(self.nodes.status["RecipeVersion"], prepared.version, ua.VariantType.UInt32)
+
+    # ------------------------------------------------------------------ publishing
+    def _put(self, node_id: ua.NodeId, value: Any, vtype: ua.VariantType, status: str | None = None) -> None:
+        """Queue ``value`` for ``node_id`` when it differs from what was last published."""
+        key = (value, status)
+        if self._published.get(node_id, _MISSING) == key:
+            return
+        self._published[node_id] = key
+        now = datetime.now(UTC)
+        self._pending[node_id] = ua.DataValue(ua.Variant(value, vtype), StatusCode=_status(status or "Good"),
+                                              SourceTimestamp=now, ServerTimestamp=now)
+
+    async def _flush(self, server: Server) -> None:
+        pending, self._pending = self._pending, {}
+        for node_id, value in pending.items():
+            await server.write_attribute_value(node_id, value)
+
+    async def _publish_forever(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            server = self._server
+            if server is None:
+                return
+            started = time.perf_counter()
+            try:
+                await self._flush(server)
+            except Exception:  # the next scan publishes again
+                log.exception("OPC UA: publishing failed")
+            log.debug("OPC UA: published in %.1f ms", (time.perf_counter() - started) * 1000)
+
+
+_MISSING = object()
+
+
+def _variant_value(value: Any) -> Any:
+    return value.Value if isinstance(value, ua.Variant) else value
+
+
+def _argument(name: str, vtype: ua.VariantType, description: str) -> ua.Argument:
+    return ua.Argument(Name=name, DataType=ua.NodeId(vtype.value), ValueRank=-1, ArrayDimensions=[],
+                       Description=ua.LocalizedText(description))
