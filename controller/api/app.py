@@ -4,11 +4,13 @@ runtime). Everything the app needs lives on ``app.state.services``."""
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
+from fastapi_offline import FastAPIOffline
 
 from controller.api import (
     errors,
@@ -23,11 +25,13 @@ from controller.api import (
     routes_stream,
 )
 from controller.api.deps import Services
+from controller.api.limits import BodyLimit
 from controller.api.runtime import LineConnection, runtime_addresses
 from controller.api.schemas import Health
 from controller.api.settings import Settings
 from controller.store import create_engine_for, session_factory, upgrade
 from controller.store.database import writer
+from controller.store.models import utc_now
 
 DESCRIPTION = """Operator REST API of a Poreline membrane line.
 
@@ -61,7 +65,8 @@ async def _connect_lines(settings: Settings, lines: dict[str, LineConnection]) -
         lines[connection.line_id] = connection
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] = utc_now) -> FastAPI:
+    """The API; ``clock``: the wall clock (UTC) of lockouts and token times (tests inject one)."""
     settings = settings if settings is not None else Settings()
 
     @asynccontextmanager
@@ -76,7 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await connection.close()
             db.dispose()
             raise
-        app.state.services = Services(settings, db, session_factory(db), session_factory(writer(db)), lines)
+        app.state.services = Services(settings, db, session_factory(db), session_factory(writer(db)), lines,
+                                      clock=clock)
         _freeze_startup_heap()
         try:
             yield
@@ -85,8 +91,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await connection.close()
             db.dispose()
 
-    app = FastAPI(title="Poreline", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    # /docs and /redoc load Swagger UI and ReDoc from the installed fastapi-offline package, not from a
+    # CDN: they work on an air-gapped plant network
+    app = FastAPIOffline(title="Poreline", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     @app.get("/health", response_model=Health, tags=["health"], summary="Liveness (no authentication)")
     async def health() -> Health:

@@ -1,13 +1,18 @@
 """Error responses: the OpenAPI ``responses=`` of the routes and the exception handlers
-that turn domain exceptions into 4xx answers (never a 5xx for a bad request)."""
+that turn domain exceptions into 4xx answers (never a 5xx for a bad request). A 422 for
+a malformed request never echoes a secret field (a password, a token) and cuts what it
+echoes of other input short."""
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError
 
@@ -34,6 +39,10 @@ R409_STATE: dict[int | str, dict[str, Any]] = {
 }
 R503: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorResponse, "description": "The line runtime is not connected (its state is unknown)"}
+}
+R413: dict[int | str, dict[str, Any]] = {413: {"model": ErrorResponse, "description": "Request body over the size limit"}}
+R415: dict[int | str, dict[str, Any]] = {
+    415: {"model": ErrorResponse, "description": "Content-Type not accepted (the answer names those that are)"}
 }
 R422_RECIPE: dict[int | str, dict[str, Any]] = {
     422: {"model": RecipeInvalidResponse, "description": "Invalid recipe or request (errors name the field)"}
@@ -70,7 +79,73 @@ def _detail_handler(status_code: int) -> Callable[[Request, Exception], Awaitabl
     return handler
 
 
+# ------------------------------------------------------------ validation errors (422)
+# A field whose name says it holds a secret: its value is never echoed, nor is a raw body.
+SECRET_NAME = re.compile(r"pass|secret|key|token|authori[sz]ation|cookie|credential", re.IGNORECASE)
+MAX_ECHO_CHARS = 200
+_HIDDEN = "[hidden]"
+
+
+def is_secret_name(name: object) -> bool:
+    return isinstance(name, str) and SECRET_NAME.search(name) is not None
+
+
+def _truncated(text: str) -> str:
+    return text if len(text) <= MAX_ECHO_CHARS else f"{text[:MAX_ECHO_CHARS]}... ({len(text)} characters)"
+
+
+def _redacted(value: Any) -> Any:
+    """``value`` with the values of secret-named keys hidden, at any depth."""
+    if isinstance(value, Mapping):
+        return {k: _HIDDEN if is_secret_name(k) else _redacted(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redacted(v) for v in value]
+    return value
+
+
+def echoed_input(value: Any) -> Any:
+    """What a 422 may show of a submitted value: numbers, booleans and None as they are,
+    text cut to ``MAX_ECHO_CHARS``, objects and lists (secret keys hidden) as JSON text cut
+    the same way, raw bytes not at all."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str):
+        return _truncated(value)
+    if isinstance(value, (bytes, bytearray)):
+        return _HIDDEN
+    try:
+        return _truncated(json.dumps(_redacted(value), ensure_ascii=False, default=str))
+    except (TypeError, ValueError):
+        return _HIDDEN
+
+
+def safe_validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """The ``detail`` list of a 422, rebuilt from the validation errors: ``type``, ``loc``,
+    ``msg`` and ``ctx`` (text cut short), and ``input`` only where it cannot hold a
+    secret: not for a field named like one (password, token, key, secret...), not for a
+    whole body of the wrong shape (it may be a login sent as text, or a list)."""
+    out: list[dict[str, Any]] = []
+    for error in errors:
+        loc = [part if isinstance(part, (int, str)) else str(part) for part in error.get("loc", ())]
+        item: dict[str, Any] = {"type": str(error.get("type", "")), "loc": loc,
+                                "msg": _truncated(str(error.get("msg", "")))}
+        secret = any(is_secret_name(part) for part in loc)
+        ctx = error.get("ctx")
+        if isinstance(ctx, Mapping):  # bounds (max_length...) and parser messages; for a secret only numbers
+            item["ctx"] = {str(k): v if isinstance(v, (bool, int, float)) else _truncated(str(v))
+                           for k, v in ctx.items() if not secret or isinstance(v, (bool, int, float))}
+        whole_body = len(loc) <= 1  # a body of the wrong shape: it may be a login sent as text or a list
+        if "input" in error and not secret and not whole_body:
+            item["input"] = echoed_input(error["input"])
+        out.append(item)
+    return out
+
+
 def install(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _request_invalid(_r: Request, exc: RequestValidationError) -> JSONResponse:
+        return _json(422, {"detail": safe_validation_errors(exc.errors())})
+
     @app.exception_handler(RuntimeAnswer)
     async def _runtime(_r: Request, exc: RuntimeAnswer) -> JSONResponse:
         body: dict[str, Any] = {"detail": exc.detail}

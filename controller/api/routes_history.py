@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import select
@@ -14,10 +17,11 @@ from sqlalchemy.orm import Session
 from controller.api import auth
 from controller.api.deps import db_session, services
 from controller.api.errors import AUTH, R404
-from controller.api.schemas import NAME_PATTERN, BatchRecordOut, RunInfoOut, TrendOut
+from controller.api.schemas import NAME_PATTERN, AuditHeadOut, BatchRecordOut, DeviationOut, RunInfoOut, TrendOut
 from controller.lines import kind_named
-from controller.store import Run, load_batch_record, trend
+from controller.store import Run, audit, load_batch_record, trend
 from controller.store.batch import CsvExport
+from controller.store.models import utc_now
 
 router = APIRouter(prefix="/runs", tags=["history"])
 
@@ -27,9 +31,9 @@ FiniteTime = Annotated[float | None, Query(ge=-1e12, le=1e12, allow_inf_nan=Fals
 
 
 def _run_out(r: Run) -> RunInfoOut:
-    return RunInfoOut(id=r.id, recipe_id=r.recipe_id, recipe_version=r.recipe_version, line_kind=r.line_kind,
+    return RunInfoOut(id=r.id, line_id=r.line_id, recipe_id=r.recipe_id, recipe_version=r.recipe_version, line_kind=r.line_kind,
                       operator=r.operator, simulated=r.simulated, started_at=r.started_at, ended_at=r.ended_at,
-                      ended_t_s=r.ended_t_s, final_state=r.final_state)
+                      ended_t_s=r.ended_t_s, final_state=r.final_state, end_reason=r.end_reason)
 
 
 @router.get("", response_model=list[RunInfoOut], summary="Runs, newest first, with filters", responses=AUTH)
@@ -37,6 +41,7 @@ def list_runs(
     _: auth.CurrentUser = Depends(auth.viewer),
     session: Session = Depends(db_session),
     recipe_id: Annotated[str | None, Query(max_length=100, pattern=NAME_PATTERN, description="Only this recipe")] = None,
+    line_id: Annotated[str | None, Query(max_length=64, pattern=NAME_PATTERN, description="Only this line")] = None,
     operator: Annotated[str | None, Query(max_length=64, description="Only runs started by this user")] = None,
     final_state: Annotated[str | None, Query(max_length=32, description="Complete, Stopped, Aborted")] = None,
     started_after: Annotated[datetime | None, Query(description="Started at or after (ISO 8601 with zone)")] = None,
@@ -47,6 +52,8 @@ def list_runs(
     stmt = select(Run).order_by(Run.id.desc()).limit(limit).offset(offset)
     if recipe_id is not None:
         stmt = stmt.where(Run.recipe_id == recipe_id)
+    if line_id is not None:
+        stmt = stmt.where(Run.line_id == line_id)
     if operator is not None:
         stmt = stmt.where(Run.operator == operator)
     if final_state is not None:
@@ -91,18 +98,44 @@ def batch_record(run_id: RunId, _: auth.CurrentUser = Depends(auth.viewer),
     _run(session, run_id)
     record = load_batch_record(session, run_id)
     data = record.model_dump(mode="json")
+    data["deviations"] = [DeviationOut(seconds=d.seconds, **d.model_dump()) for d in record.deviations]
+    data["deviation_s"] = sum(d.seconds for d in record.deviations)
+    head = audit.head(session)  # the report's checkpoint: `poreline audit verify` can be held to it
+    data["audit_head"] = None if head is None else AuditHeadOut(id=head[0], hash=head[1], at=utc_now())
     return BatchRecordOut(**data)
 
 
-def _csv_export(request: Request, run_id: int, layout: str, filename: str) -> StreamingResponse:
+EXPORT_THREADS = 4  # chunk reads of all CSV exports at once, each on a worker thread
+
+
+def _export_limiter(request: Request) -> anyio.CapacityLimiter:
+    """The app's own limit on CSV export threads: exports never wait for the request threadpool
+    (which a flood of password hashes can fill), nor fill it."""
+    state = request.app.state
+    limiter = getattr(state, "csv_export_limiter", None)
+    if limiter is None:
+        limiter = state.csv_export_limiter = anyio.CapacityLimiter(EXPORT_THREADS)
+    return limiter
+
+
+async def _csv_export(request: Request, run_id: int, layout: str, filename: str) -> StreamingResponse:
     """The run's CSV, streamed: a piece per chunk of samples read (CsvExport: keyset
     pagination, one short read on a connection of its own per chunk, so no transaction spans
     the export and the runtime's historian keeps writing), memory bounded by a chunk."""
+    limiter = _export_limiter(request)
+    db = services(request).db
     try:
-        export = CsvExport(services(request).db, run_id, layout=layout)
+        export = await anyio.to_thread.run_sync(functools.partial(CsvExport, db, run_id, layout=layout),
+                                                limiter=limiter)
     except LookupError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"run {run_id} not found") from None
-    return StreamingResponse(iter(export), media_type="text/csv",
+
+    async def pieces() -> AsyncIterator[str]:
+        iterator = iter(export)
+        while (piece := await anyio.to_thread.run_sync(next, iterator, None, limiter=limiter)) is not None:
+            yield piece
+
+    return StreamingResponse(pieces(), media_type="text/csv",
                              headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
@@ -111,8 +144,9 @@ def _csv_export(request: Request, run_id: int, layout: str, filename: str) -> St
                         "(chunked transfer, no Content-Length).",
             response_class=StreamingResponse,
             responses=AUTH | R404 | {200: {"content": {"text/csv": {}}, "description": "Long-format CSV"}})
-def batch_record_csv(request: Request, run_id: RunId, _: auth.CurrentUser = Depends(auth.viewer)) -> StreamingResponse:
-    return _csv_export(request, run_id, "long", f"run-{run_id}.csv")
+async def batch_record_csv(request: Request, run_id: RunId,
+                           _: auth.CurrentUser = Depends(auth.viewer)) -> StreamingResponse:
+    return await _csv_export(request, run_id, "long", f"run-{run_id}.csv")
 
 
 @router.get("/{run_id}/record-wide.csv", summary="The run's samples as wide CSV (timestamp,t_s,<tag>...)",
@@ -122,9 +156,9 @@ def batch_record_csv(request: Request, run_id: RunId, _: auth.CurrentUser = Depe
                         "good quality (record.csv keeps every sample with its quality). Streamed as it is read.",
             response_class=StreamingResponse,
             responses=AUTH | R404 | {200: {"content": {"text/csv": {}}, "description": "Wide CSV"}})
-def batch_record_wide_csv(request: Request, run_id: RunId,
-                          _: auth.CurrentUser = Depends(auth.viewer)) -> StreamingResponse:
-    return _csv_export(request, run_id, "wide", f"run-{run_id}-wide.csv")
+async def batch_record_wide_csv(request: Request, run_id: RunId,
+                                _: auth.CurrentUser = Depends(auth.viewer)) -> StreamingResponse:
+    return await _csv_export(request, run_id, "wide", f"run-{run_id}-wide.csv")
 
 
 @router.get("/{run_id}/trend", response_model=TrendOut,

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from controller.api import auth
-from controller.api.deps import db_session
-from controller.api.errors import AUTH, R404, R409, R422_RECIPE
+from controller.api import auth, passwords
+from controller.api.deps import db_session, services
+from controller.api.errors import AUTH, R404, R409, R413, R415, R422_RECIPE
+from controller.api.recipe_upload import RecipeUpload, new_recipe_upload, openapi_body, recipe_text_upload
 from controller.api.schemas import (
     NAME_PATTERN,
     ErrorResponse,
@@ -28,13 +30,15 @@ from controller.api.schemas import (
 )
 from controller.api.validation import check_recipe_id, compile_recipe_text, header_field
 from controller.recipe import RecipeError, RecipeInvalid
-from controller.store import Recipe, RecipeVersion, User, recipes, users
+from controller.store import Recipe, RecipeVersion, User, audit, recipes
 
 router = APIRouter(prefix="/recipes", tags=["recipes"])
 
 RecipeId = Annotated[str, Path(min_length=1, max_length=100, pattern=NAME_PATTERN, description="Recipe id")]
 Version = Annotated[int, Path(ge=1, le=2_000_000_000, description="Version number")]
-R403_SIGN = {403: {"model": ErrorResponse, "description": "Role too low, signer's password wrong, or signer is the author"}}
+R403_SIGN = {403: {"model": ErrorResponse, "description": "Role too low, signer's user name or password wrong, or "
+                                                          "signer may not approve (an editor of the version, an admin, "
+                                                          "an account an admin created lately)"}}
 
 
 def _validator(text: str) -> None:
@@ -45,13 +49,14 @@ def _out(v: RecipeVersion, session: Session) -> RecipeVersionOut:
     signatures = []
     for s in sorted(v.signatures, key=lambda s: s.id):
         signer = session.get(User, s.user_id)
-        signatures.append(SignatureOut(username=signer.username if signer else f"user {s.user_id}",
-                                       meaning=s.meaning, reason=s.reason, signed_at=s.signed_at))
+        username = signer.username if signer else f"user {s.user_id}"
+        signatures.append(SignatureOut(username=username, full_name=s.full_name or username, meaning=s.meaning,
+                                       reason=s.reason, signed_at=s.signed_at, content_sha256=s.content_sha256))
     return RecipeVersionOut(
         recipe_id=v.recipe.recipe_id, version=v.version, state=v.state, yaml_text=v.yaml_text,
         content_sha256=v.content_sha256, author=v.author, last_modified_by=v.last_modified_by,
-        created_at=v.created_at, updated_at=v.updated_at, comment=v.comment, released_for_line=v.released_for_line,
-        signatures=signatures,
+        editors=recipes.editors_of(v), created_at=v.created_at, updated_at=v.updated_at, comment=v.comment,
+        released_for_line=v.released_for_line, signatures=signatures,
     )
 
 
@@ -71,9 +76,11 @@ def list_recipes(_: auth.CurrentUser = Depends(auth.viewer),
     ]
 
 
-@router.post("/validate", response_model=ValidationResult, summary="Validate recipe text (as `poreline validate`)",
-             responses=AUTH)
-def validate(body: RecipeDraftUpdate, _: auth.CurrentUser = Depends(auth.viewer)) -> ValidationResult:
+@router.post("/validate", response_model=ValidationResult, summary="Validate recipe text (as `poreline validate`): "
+             "JSON, a YAML body or a file", responses=AUTH | R413 | R415 | R422_RECIPE,
+             openapi_extra=openapi_body(RecipeDraftUpdate))
+def validate(_: auth.CurrentUser = Depends(auth.viewer),
+             body: RecipeUpload = Depends(recipe_text_upload)) -> ValidationResult:
     try:
         _, warnings = compile_recipe_text(body.yaml_text)
     except RecipeInvalid as exc:
@@ -82,9 +89,10 @@ def validate(body: RecipeDraftUpdate, _: auth.CurrentUser = Depends(auth.viewer)
 
 
 @router.post("", response_model=RecipeVersionOut, status_code=201,
-             summary="Create a draft: a new recipe, or a new version of an existing one (id from header.id)",
-             responses=AUTH | R422_RECIPE)
-def create_draft(body: RecipeText, user: auth.CurrentUser = Depends(auth.engineer),
+             summary="Create a draft: a new recipe, or a new version of an existing one (id from header.id); "
+             "JSON, a YAML body or a file", responses=AUTH | R413 | R415 | R422_RECIPE,
+             openapi_extra=openapi_body(RecipeText))
+def create_draft(user: auth.CurrentUser = Depends(auth.engineer), body: RecipeUpload = Depends(new_recipe_upload),
                  session: Session = Depends(db_session)) -> RecipeVersionOut:
     recipe_id = header_field(body.yaml_text, "id")
     if not isinstance(recipe_id, str) or not recipe_id.strip() or len(recipe_id) > 100:
@@ -103,10 +111,10 @@ def get_version(recipe_id: RecipeId, version: Version, _: auth.CurrentUser = Dep
 
 
 @router.put("/{recipe_id}/versions/{version}", response_model=RecipeVersionOut,
-            summary="Replace the text of a draft (released versions are immutable: 409)",
-            responses=AUTH | R404 | R409 | R422_RECIPE)
-def update_draft(recipe_id: RecipeId, version: Version, body: RecipeDraftUpdate,
-                 user: auth.CurrentUser = Depends(auth.engineer),
+            summary="Replace the text of a draft (released versions are immutable: 409); JSON, a YAML body or a file",
+            responses=AUTH | R404 | R409 | R413 | R415 | R422_RECIPE, openapi_extra=openapi_body(RecipeDraftUpdate))
+def update_draft(recipe_id: RecipeId, version: Version, user: auth.CurrentUser = Depends(auth.engineer),
+                 body: RecipeUpload = Depends(recipe_text_upload),
                  session: Session = Depends(db_session)) -> RecipeVersionOut:
     recipes.get_version(session, recipe_id, version)  # 404 before validating the text
     check_recipe_id(body.yaml_text, recipe_id)
@@ -116,10 +124,27 @@ def update_draft(recipe_id: RecipeId, version: Version, body: RecipeDraftUpdate,
 
 
 def _signer(session: Session, user: auth.CurrentUser, password: str) -> User:
-    signer = users.verify_password(session, user.username, password)
-    if signer is None:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "password: the signature password is wrong")
-    return signer
+    return passwords.check_signature(session, user, password)  # throttled, counted toward lockout, audited
+
+
+def _signed_by(session: Session, user: auth.CurrentUser, body: SignatureRequest, target: RecipeVersion,
+               meaning: str) -> User:
+    """The signer, once they re-entered their own user name and their password. A refusal is
+    audited (with the user name given, never the password) before the 403."""
+    subject = f"recipe {target.recipe.recipe_id} v{target.version}"
+    if body.username != user.username:
+        why = "username: the user name entered is not the logged-in user's; sign with your own user name"
+    else:
+        try:
+            return _signer(session, user, body.password)
+        except HTTPException as exc:
+            if exc.status_code != status.HTTP_403_FORBIDDEN:
+                raise
+            why = str(exc.detail)
+    audit.append(session, user.username, "recipe.signature_refused", subject,
+                 {"meaning": meaning, "username_entered": body.username, "why": why})
+    session.commit()
+    raise HTTPException(status.HTTP_403_FORBIDDEN, why)
 
 
 def _released(session: Session, recipe_id: str, version: int) -> RecipeVersionOut:
@@ -128,28 +153,31 @@ def _released(session: Session, recipe_id: str, version: int) -> RecipeVersionOu
 
 
 @router.post("/{recipe_id}/versions/{version}/release-for-testing", response_model=RecipeVersionOut,
-             summary="draft -> released_for_testing (signed: password + reason)",
+             summary="draft -> released_for_testing (signed: user name, password and reason)",
              responses=AUTH | R403_SIGN | R404 | R409 | R422_RECIPE)
 def release_for_testing(recipe_id: RecipeId, version: Version, body: SignatureRequest,
                         user: auth.CurrentUser = Depends(auth.engineer),
                         session: Session = Depends(db_session)) -> RecipeVersionOut:
     target = recipes.get_version(session, recipe_id, version)
-    signer = _signer(session, user, body.password)
+    signer = _signed_by(session, user, body, target, "released_for_testing")
     compile_recipe_text(target.yaml_text)  # only valid recipes are released
     recipes.release_for_testing(session, recipe_id, version, signer, body.reason)
     return _released(session, recipe_id, version)
 
 
 @router.post("/{recipe_id}/versions/{version}/release-for-production", response_model=RecipeVersionOut,
-             summary="released_for_testing -> released_for_production, signed by an engineer other than the author",
+             summary="released_for_testing -> released_for_production (approval), signed by an engineer who "
+                     "did not write or edit the version, is not an admin, and whose account no admin created lately",
              responses=AUTH | R403_SIGN | R404 | R409 | R422_RECIPE)
-def release_for_production(recipe_id: RecipeId, version: Version, body: ProductionReleaseRequest,
+def release_for_production(recipe_id: RecipeId, version: Version, body: ProductionReleaseRequest, request: Request,
                            user: auth.CurrentUser = Depends(auth.engineer),
                            session: Session = Depends(db_session)) -> RecipeVersionOut:
     target = recipes.get_version(session, recipe_id, version)
-    signer = _signer(session, user, body.password)
+    signer = _signed_by(session, user, body, target, "released_for_production")
     compile_recipe_text(target.yaml_text)
-    recipes.release_for_production(session, recipe_id, version, signer, body.reason, line_id=body.line_id)
+    wait = timedelta(days=services(request).settings.admin_created_approval_wait_days)
+    recipes.release_for_production(session, recipe_id, version, signer, body.reason, line_id=body.line_id,
+                                   admin_created_wait=wait)
     return _released(session, recipe_id, version)
 
 
@@ -158,8 +186,8 @@ def release_for_production(recipe_id: RecipeId, version: Version, body: Producti
 def obsolete(recipe_id: RecipeId, version: Version, body: SignatureRequest,
              user: auth.CurrentUser = Depends(auth.engineer),
              session: Session = Depends(db_session)) -> RecipeVersionOut:
-    recipes.get_version(session, recipe_id, version)
-    signer = _signer(session, user, body.password)
+    target = recipes.get_version(session, recipe_id, version)
+    signer = _signed_by(session, user, body, target, "obsoleted")
     recipes.obsolete(session, recipe_id, version, signer, body.reason)
     return _released(session, recipe_id, version)
 

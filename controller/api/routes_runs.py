@@ -12,7 +12,7 @@ from controller.api.deps import LineRuntime, db_session
 from controller.api.errors import AUTH, R404, R409_STATE, R422_RECIPE
 from controller.api.schemas import CommandAccepted, CommandBody, RunCommandName, RunStart, RunStatus
 from controller.api.validation import compile_recipe_text, for_version
-from controller.store import RecipeState, recipes, role_allows
+from controller.store import RecipeState, audit, recipes, role_allows
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
@@ -28,7 +28,8 @@ def _may_run(role: str, state: str) -> str | None:
 
 
 @router.post("", response_model=RunStatus, status_code=202,
-             summary="Start a released recipe version (operators: released_for_production; engineers also released_for_testing)",
+             summary="Start a released recipe version (operators: released_for_production; engineers also "
+                     "released_for_testing); refused (409) when the text is not the text its release signed",
              responses=AUTH | R404 | R409_STATE | R422_RECIPE)
 async def start_run(body: RunStart, runtime: LineRuntime, user: auth.CurrentUser = Depends(auth.operator),
                     session: Session = Depends(db_session)) -> RunStatus:
@@ -37,6 +38,12 @@ async def start_run(body: RunStart, runtime: LineRuntime, user: auth.CurrentUser
     if why_not is not None:
         code = status.HTTP_403_FORBIDDEN if version.state == RecipeState.RELEASED_FOR_TESTING.value else status.HTTP_409_CONFLICT
         raise HTTPException(code, f"version: {why_not}")
+    tampered = recipes.unsigned_content(version)
+    if tampered is not None:  # nothing is opened: the refusal is audited and answered
+        audit.append(session, user.username, "run.start_refused", f"recipe {version.recipe_id} v{version.version}",
+                     {"why": tampered, "sha256": recipes.content_sha256(version.yaml_text)})
+        session.commit()
+        raise HTTPException(status.HTTP_409_CONFLICT, f"version: {tampered}")
     compiled, _ = compile_recipe_text(version.yaml_text)
     session.commit()  # no transaction (and no SQLite write lock) held while the runtime opens the run's record
     started = await runtime.start_run(for_version(compiled, version.version), user.username, body.reason,

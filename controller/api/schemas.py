@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from controller.engine.states import Command
+from controller.store.users import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 NAME_PATTERN = r"^[A-Za-z0-9_.\-]+$"
 
@@ -66,10 +67,18 @@ class TokenResponse(BaseModel):
     role: Role = Field(description="The user's role")
 
 
+# The password policy (controller.store.users) is checked by the routes, which answer a 422 with a
+# one-line reason that never echoes the password; the schema advertises the same minimum.
+_NEW_PASSWORD = {"minLength": MIN_PASSWORD_LENGTH}
+
+
 class UserCreate(_Strict):
     username: str = Field(min_length=1, max_length=64, pattern=NAME_PATTERN, description="New user name")
-    password: str = Field(min_length=8, max_length=1024, description="Initial password (8 characters or more)")
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH, json_schema_extra=_NEW_PASSWORD,
+                          description=f"Initial password ({MIN_PASSWORD_LENGTH} characters or more)")
     role: Role = Field(description="viewer < operator < engineer < admin")
+    full_name: str | None = Field(None, min_length=1, max_length=200,
+                                  description="Printed name shown on the user's e-signatures (default: the user name)")
 
 
 class UserOut(BaseModel):
@@ -77,6 +86,23 @@ class UserOut(BaseModel):
     role: Role = Field(description="Role")
     active: bool = Field(description="False: the user can no longer log in")
     created_at: datetime = Field(description="When the user was created (UTC)")
+    full_name: str | None = Field(None, description="Printed name on the user's e-signatures (null: the user name)")
+    created_by: str | None = Field(None, description="The admin who created the account through the API "
+                                                     "(null: created from the CLI)")
+    failed_logins: int = Field(0, description="Wrong passwords in a row (logins and signatures)")
+    locked_until: datetime | None = Field(None, description="Locked after wrong passwords until then (UTC); "
+                                                            "null: not locked")
+
+
+class PasswordReset(_Strict):
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH, json_schema_extra=_NEW_PASSWORD,
+                          description=f"The user's new password ({MIN_PASSWORD_LENGTH} characters or more); "
+                                      "every token of the user is revoked and the account unlocked")
+
+
+class TokensRevoked(BaseModel):
+    username: str = Field(description="Whose tokens")
+    tokens_revoked: int = Field(description="How many tokens were still valid and are now revoked")
 
 
 # ----------------------------------------------------------------- recipes
@@ -90,21 +116,26 @@ class RecipeDraftUpdate(_Strict):
 
 
 class SignatureRequest(_Strict):
+    username: str = Field(min_length=1, max_length=64,
+                          description="The signer re-enters their user name (must be the logged-in user's)")
     password: str = Field(min_length=1, max_length=1024, description="The signer re-enters their password")
     reason: str = Field(min_length=1, max_length=2000, description="Why the signer signs (recorded)")
 
 
 class ProductionReleaseRequest(SignatureRequest):
     line_id: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",
-                                description="The one line the release is for (e.g. casting-2); omitted: every line "
+                                description="The one line the release is for (e.g. line-2); omitted: every line "
                                             "of the recipe's kind. A run on another line is refused.")
 
 
 class SignatureOut(BaseModel):
-    username: str = Field(description="Who signed")
+    username: str = Field(description="Who signed (user name)")
+    full_name: str = Field(description="The signer's printed name when signing")
     meaning: str = Field(description="What the signature means, e.g. released_for_production")
     reason: str = Field(description="The reason the signer gave")
     signed_at: datetime = Field(description="When (UTC)")
+    content_sha256: str | None = Field(description="sha256 of the recipe text signed (a run refuses a text that "
+                                                   "differs from the text its release signed)")
 
 
 class RecipeVersionSummary(BaseModel):
@@ -127,6 +158,8 @@ class RecipeVersionOut(BaseModel):
     content_sha256: str = Field(description="sha256 of the text")
     author: str = Field(description="Who created the version")
     last_modified_by: str = Field(description="Who last edited it")
+    editors: list[str] = Field(description="Everyone who created or edited the version (none of them may approve "
+                                           "it for production)")
     created_at: datetime = Field(description="Created (UTC)")
     updated_at: datetime = Field(description="Last change (UTC)")
     comment: str | None = Field(description="Comment given at creation")
@@ -204,8 +237,15 @@ class CommandAccepted(BaseModel):
     state: str = Field(description="The state after the runtime acted on it")
 
 
+class AuditHeadOut(BaseModel):
+    id: int = Field(description="Id of the audit trail's newest entry")
+    hash: str = Field(description="Its sha256 chain hash")
+    at: datetime = Field(description="When the head was read (UTC)")
+
+
 class RunInfoOut(BaseModel):
     id: int = Field(description="Run (batch record) id")
+    line_id: str = Field(description="The line the run ran on")
     recipe_id: str = Field(description="Recipe id")
     recipe_version: int = Field(description="Recipe version")
     line_kind: str = Field(description="Line kind (`poreline kinds` lists them)")
@@ -215,6 +255,15 @@ class RunInfoOut(BaseModel):
     ended_at: datetime | None = Field(description="End (UTC)")
     ended_t_s: float | None = Field(description="Run seconds at the end")
     final_state: str | None = Field(description="Complete, Stopped or Aborted; None while running")
+    end_reason: str | None = Field(None, description="Why the run ended, when the line said (e.g. controller lost)")
+
+
+class DeviationOut(BaseModel):
+    started_t_s: float = Field(description="Start, run seconds")
+    ended_t_s: float = Field(description="End, run seconds (the run executed again with no output forced, or ended)")
+    seconds: float = Field(description="Duration, s")
+    alarm_ids: list[str] = Field(description="The interlocks that forced outputs safe")
+    outputs: list[str] = Field(description="The outputs forced safe (device.tag)")
 
 
 class BatchRecordOut(BaseModel):
@@ -223,8 +272,15 @@ class BatchRecordOut(BaseModel):
     steps: list[dict[str, Any]] = Field(description="Step log (started_s, ended_s in run seconds)")
     commands: list[dict[str, Any]] = Field(description="Operator and system commands")
     alarms: list[dict[str, Any]] = Field(description="Alarm occurrences with their ISA-18.2 events")
+    deviations: list[DeviationOut] = Field(description="Production deviations: spans of production with outputs "
+                                                       "forced safe by interlocks (the product made meanwhile is "
+                                                       "not the recipe's)")
+    deviation_s: float = Field(description="Seconds of production with outputs forced safe, all deviations")
     sample_count: int = Field(description="Historian samples stored")
     tags: list[str] = Field(description="Tags with samples")
+    audit_head: AuditHeadOut | None = Field(None, description="The audit trail's newest entry when this record was "
+                                            "read: keep it with the report, `poreline audit verify` detects rows "
+                                            "deleted or rewritten up to it (null: empty trail)")
 
 
 class TrendPointOut(BaseModel):
@@ -272,11 +328,11 @@ class LineHealth(BaseModel):
 
 
 class LineSummary(BaseModel):
-    line_id: str = Field(description="The line, e.g. casting-1 (the line_id parameter of the line's routes)")
+    line_id: str = Field(description="The line, e.g. line-1 (the line_id parameter of the line's routes)")
     endpoint: str = Field(description="Its runtime's channel")
     connected: bool = Field(description="The API reaches the runtime")
     scanning: bool = Field(description="The runtime scans on time")
-    line_kind: str | None = Field(None, description="casting, foaming, ... (null while not connected)")
+    line_kind: str | None = Field(None, description="The kind of line the runtime runs (null while not connected)")
     state: str | None = Field(None, description="PackML state (null while not connected or not scanning)")
     run_id: int | None = Field(None, description="The current run")
 

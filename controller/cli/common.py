@@ -9,8 +9,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from controller.cli.errors import fail
 from controller.lines import LineKind, default_kind, kind_named
 from controller.recipe.errors import RecipeInvalid, format_errors
+from controller.recipe.limits import MAX_RECIPE_BYTES, RecipeTextError, decode_recipe_bytes
 from controller.recipe.model import CompiledRecipe
 
 console = Console()
@@ -21,16 +23,32 @@ LineOption = Annotated[str | None, typer.Option(
     "--line", help="Line kind (default: the built-in default kind; `poreline kinds` lists them)")]
 
 
+def read_recipe_file(path: Path) -> str:
+    """The text of a recipe file; RecipeTextError naming the file when it is too large or
+    not UTF-8 (the first byte that is not), OSError when it cannot be read."""
+    size = path.stat().st_size
+    if size > MAX_RECIPE_BYTES:  # not read at all
+        raise RecipeTextError(f"{path}: the recipe is {size} bytes; at most {MAX_RECIPE_BYTES} are allowed")
+    try:
+        return decode_recipe_bytes(path.read_bytes())
+    except RecipeTextError as exc:
+        raise RecipeTextError(f"{path}: {exc}") from None
+
+
 def compile_recipe_file(path: Path) -> CompiledRecipe:
-    """The compiled recipe; exits 1 with every error (field, rule, message) otherwise."""
+    """The compiled recipe; exits 1 with every error (field, rule, message, one line each)
+    otherwise, or with one line when the file cannot be read as a recipe."""
     from controller.lines import compile_for_line
 
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = read_recipe_file(path)
+    except (RecipeTextError, OSError) as exc:
+        fail(str(exc) if isinstance(exc, RecipeTextError) else f"{path}: {exc.strerror or exc}", 1)
     try:
         return compile_for_line(text)
     except RecipeInvalid as exc:
-        console.print(f"[red]{path}: {len(exc.errors)} error(s)[/red]")
-        console.print(format_errors(exc.errors), markup=False, highlight=False)
+        console.print(f"[red]{path}: {len(exc.errors)} error(s)[/red]", highlight=False, soft_wrap=True)
+        console.print(format_errors(exc.errors), markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
 
@@ -39,8 +57,7 @@ def line_kind(name: str | None) -> LineKind:
     try:
         return default_kind() if name is None else kind_named(name)
     except ValueError as exc:
-        console.print(f"[red]{exc}[/red]", highlight=False)
-        raise typer.Exit(2) from None
+        fail(str(exc), 2)
 
 
 def hms(t_s: float) -> str:

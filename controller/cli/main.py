@@ -12,9 +12,11 @@ from rich.table import Table
 
 from controller.cli import admin, hil, line
 from controller.cli.common import RecipePath, compile_recipe_file, console, hms
+from controller.cli.errors import PorelineGroup, fail
 
+# PorelineGroup: every error is one line on stderr with a non-zero exit code, never a traceback
 app = typer.Typer(help="Poreline: process control for membrane manufacturing lines.",
-                  no_args_is_help=True, add_completion=False)
+                  no_args_is_help=True, add_completion=False, cls=PorelineGroup)
 
 
 @app.command()
@@ -43,14 +45,15 @@ def run(
         "--database", "-d", envvar="PORELINE_DATABASE_URL",
         help="SQLAlchemy URL of the batch-record database (default sqlite:///var/poreline.db)")] = None,
     seed: Annotated[int, typer.Option(help="Simulator noise seed")] = 0,
-    scan_period_s: Annotated[float, typer.Option("--scan-period", help="Scan period, s")] = 1.0,
+    scan_period_s: Annotated[float, typer.Option("--scan-period", min=0.01, help="Scan period, s")] = 1.0,
     sample_period_s: Annotated[float, typer.Option(
-        "--sample-period", help="Historian sample period, s")] = 10.0,
+        "--sample-period", min=0.01, help="Historian sample period, s")] = 10.0,
     operator: Annotated[str, typer.Option(help="Operator name for the batch record")] = "operator",
     plant: Annotated[Path | None, typer.Option(
         "--plant", exists=True, dir_okay=False,
         help="Plant file: drive the devices it names (served simulator or hardware) on wall time")] = None,
-    speed: Annotated[float, typer.Option(help="With --plant: wall-clock speed factor (match the served simulator)")] = 1.0,
+    speed: Annotated[float, typer.Option(
+        min=0.001, help="With --plant: wall-clock speed factor (match the served simulator)")] = 1.0,
 ) -> None:
     """Run a recipe on the built-in simulator on virtual time (or, with --plant, on the
     plant file's devices on wall time) and write its batch record."""
@@ -73,8 +76,7 @@ def run(
     try:
         code = run_and_report(build, compiled, operator=operator, url=url, display=display)
     except PlantConfigError as exc:
-        console.print(f"[red]{exc}[/red]", highlight=False)
-        raise typer.Exit(2) from None
+        fail(str(exc), 2)
     if code:
         raise typer.Exit(code)
 
@@ -97,8 +99,7 @@ def tune(
         result = asyncio.run(bump_test(compiled, loop, at_step=at_step, settle_s=settle_s, record_s=record_s,
                                        output_change=change))
     except (KeyError, BumpTestError, ValueError) as exc:
-        console.print(f"[red]{exc.args[0] if exc.args else exc}[/red]")
-        raise typer.Exit(2) from None
+        fail(str(exc.args[0] if exc.args else exc), 2)
     m, d = result.model, result.loop
     console.print(f"{d.name}: {d.output} stepped {result.output_change:+g} from {result.output_before:g} "
                   f"at {hms(result.step_time_s)}; {d.pv} responded")

@@ -11,6 +11,7 @@ instead of stopping at the first.
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable, Sized
 from typing import Any
 
 import yaml
@@ -22,6 +23,7 @@ from controller.recipe.context import NAME, CompileContext, unit_error
 from controller.recipe.control import LineControl
 from controller.recipe.errors import RecipeError, RecipeInvalid
 from controller.recipe.kind import RecipeKind
+from controller.recipe.limits import MAX_YAML_DEPTH, text_problem
 from controller.recipe.model import (
     Action,
     AlarmAction,
@@ -86,9 +88,17 @@ def compile_standing_alarms(line: LineDefinition, control: LineControl) -> tuple
 
 
 def load_yaml(text: str) -> tuple[object, list[RecipeError]]:
-    """The YAML document (duplicate keys refused), or the syntax errors."""
+    """The YAML document, or why it cannot be read: text over the size limit or not
+    encodable as UTF-8, a syntax error, a key given twice, an anchor or alias, nesting
+    deeper than ``MAX_YAML_DEPTH``, or a value YAML cannot construct."""
+    problem = text_problem(text)
+    if problem is not None:
+        return None, [RecipeError("", "recipe.text", problem)]
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader), []
+        _check_structure(text)  # before anything is composed or constructed
+        return yaml.load(text, Loader=_RecipeLoader), []
+    except _Refused as exc:
+        return None, [RecipeError("", exc.rule, exc.message)]
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -98,25 +108,65 @@ def load_yaml(text: str) -> tuple[object, list[RecipeError]]:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         return None, [RecipeError("", "yaml.syntax", f"YAML syntax error: {where}{problem}")]
+    except (ValueError, OverflowError) as exc:  # e.g. a date like 2024-13-45, an integer of 5000 digits
+        return None, [RecipeError("", "yaml.value", f"a YAML value cannot be read: {_shown(str(exc), 120)}")]
 
 
 # ------------------------------------------------------------------------- parsing
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A SafeLoader that refuses a key given twice in one mapping (YAML keeps the last)."""
+try:
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # PyYAML built without libyaml: the same loader in Python
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
 
 
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+class _Refused(yaml.YAMLError):
+    """The loader refused a construct that recipes do not use; ``message`` says where."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.message = message
+
+
+def _check_structure(text: str) -> None:
+    """Refuse anchors and aliases (a few KB of aliases expand to a recipe the validator
+    takes seconds over, growing quadratically; a recipe never needs them) and nesting
+    deeper than ``MAX_YAML_DEPTH``, from the parser's events: nothing is built yet."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_SafeLoader):
+        line = event.start_mark.line + 1 if event.start_mark is not None else 0
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _Refused("yaml.alias", f"YAML anchors and aliases are not allowed (line {line}): "
+                                         "write each value out")
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise _Refused("yaml.depth", f"YAML nested deeper than {MAX_YAML_DEPTH} levels (line {line})")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+class _RecipeLoader(_SafeLoader):
+    """A SafeLoader (libyaml's when PyYAML has it: ten times faster) that refuses a key
+    given twice in one mapping (YAML keeps the last). Anchors, aliases and deep nesting
+    were refused before (``_check_structure``)."""
+
+
+def _construct_mapping(loader: _RecipeLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
     seen: dict[Any, int] = {}
     for key_node, _value in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, Hashable):
+            continue  # SafeLoader refuses it below ("found unhashable key")
         if key in seen:
             raise yaml.constructor.ConstructorError(
-                None, None, f"key {key!r} given twice (first on line {seen[key] + 1})", key_node.start_mark)
+                None, None, f"key {_shown(repr(key), 60)} given twice (first on line {seen[key] + 1})",
+                key_node.start_mark)
         seen[key] = key_node.start_mark.line
-    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+    return yaml.constructor.SafeConstructor.construct_mapping(loader, node, deep=deep)
 
 
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_RecipeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -144,16 +194,33 @@ def parse_spec(text: str, spec_model: type[RecipeSpec] = RecipeSpec) -> tuple[Re
         for err in exc.errors():
             kind = err["type"]
             rule = {"extra_forbidden": "schema.unknown_key", "missing": "schema.missing",
-                    "action_kind": "schema.action_kind"}.get(kind, "schema.type")
+                    "action_kind": "schema.action_kind", "too_long": "schema.too_long",
+                    "string_too_long": "schema.too_long"}.get(kind, "schema.type")
             path = _field_path(err["loc"])
+            ctx = err.get("ctx", {})
             if rule == "schema.unknown_key":
-                message = f"unknown key {str(err['loc'][-1])!r} (a typo?)"
+                message = f"unknown key {_shown(str(err['loc'][-1]), 60)!r} (a typo?)"
             elif rule == "schema.missing":
                 message = f"{path or 'recipe'} is required"
+            elif kind == "too_long":
+                message = (f"{path or 'recipe'} has {_length(err.get('input'))} entries; "
+                           f"at most {ctx.get('max_length')} are allowed")
+            elif kind == "string_too_long":
+                message = (f"{path or 'recipe'} is {_length(err.get('input'))} characters long; "
+                           f"at most {ctx.get('max_length')} are allowed")
             else:
-                message = f"{err['msg']} (got {err.get('input')!r})"
+                message = f"{err['msg']} (got {_shown(repr(err.get('input')), 80)})"
             errors.append(RecipeError(path, rule, message))
         return None, errors
+
+
+def _length(value: object) -> str:
+    return str(len(value)) if isinstance(value, Sized) else "too many"
+
+
+def _shown(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters (a message never echoes a whole document)."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 # ---------------------------------------------------------------------- compiling

@@ -25,6 +25,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from controller.recipe.limits import MAX_CONDITION_CHARS, MAX_CONDITION_DEPTH
 from controller.recipe.model import Condition
 
 ProblemKind = Literal["syntax", "forbidden", "unknown_tag", "unknown_parameter", "type"]
@@ -257,17 +258,37 @@ class _Compiler:
         return _Node(False, lambda image: func(*(f(image) for f in fns)))
 
 
+_TOO_DEEP = f"nested more than {MAX_CONDITION_DEPTH} levels deep: simplify it"
+
+
+def _depth(root: ast.AST) -> int:
+    """Levels of the syntax tree under ``root`` (iterative: a deep tree is what it guards against)."""
+    deepest, todo = 0, [(root, 1)]
+    while todo:
+        node, depth = todo.pop()
+        deepest = max(deepest, depth)
+        todo.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
 def compile_condition(
     source: str, *, known_addresses: Collection[str], parameters: Mapping[str, float]
 ) -> Condition:
     """Compile ``source`` into a ``Condition`` or raise ``ConditionError`` listing every problem."""
     if not isinstance(source, str) or not source.strip():
         raise ConditionError(str(source), [ConditionProblem("syntax", 1, "empty condition; write 'true' to wait for time only")])
+    if len(source) > MAX_CONDITION_CHARS:
+        raise ConditionError(source[:60] + "...", [ConditionProblem(
+            "syntax", MAX_CONDITION_CHARS + 1, f"longer than {MAX_CONDITION_CHARS} characters: shorten it")])
     try:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
         column = exc.offset or 1
         raise ConditionError(source, [ConditionProblem("syntax", column, f"syntax error: {exc.msg}")]) from None
+    except (RecursionError, MemoryError):  # the parser's own nesting limit
+        raise ConditionError(source, [ConditionProblem("syntax", 1, _TOO_DEEP)]) from None
+    if _depth(tree.body) > MAX_CONDITION_DEPTH:  # compiling and evaluating recurse once per level
+        raise ConditionError(source, [ConditionProblem("syntax", 1, _TOO_DEEP)])
     compiler = _Compiler(source.strip(), known_addresses, parameters)
     root = compiler.compile(tree.body)
     if not compiler.problems and not root.is_bool:

@@ -1,8 +1,10 @@
 """The recipe YAML as pydantic models: shape and types only.
 
 Every model forbids unknown keys, so a typo ("setpiont:") is an error rather than a
-silently ignored line. Meaning (units, tags, limits, process rules) is checked by the
-compiler and ``rules``; values stay text here ("40 degC", or a parameter name).
+silently ignored line. Counts and lengths are capped (``limits``): steps, actions per
+step, alarms, parameters and the length of a condition. Meaning (units, tags, limits,
+process rules) is checked by the compiler and ``rules``; values stay text here ("40
+degC", or a parameter name).
 
 Actions are written with the verb as the key that names what they act on::
 
@@ -18,9 +20,19 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
+from controller.recipe.limits import (
+    MAX_ACTIONS_PER_STEP,
+    MAX_ALARMS,
+    MAX_CONDITION_CHARS,
+    MAX_PARAMETERS,
+    MAX_STEPS,
+)
+
 # A value: a quantity as text ("40 degC"), a parameter name ("cast_temperature"),
 # or a plain number (only for plain-number and absorbance tags).
 Value = str | float
+# A condition in the safe grammar (``conditions``), bounded before it is parsed.
+ConditionText = Annotated[str, Field(max_length=MAX_CONDITION_CHARS)]
 
 
 class StrictSpec(BaseModel):
@@ -98,7 +110,7 @@ ActionSpec = Annotated[
 
 
 class TransitionSpec(StrictSpec):
-    condition: str
+    condition: ConditionText
     hold_for: Value = "0 s"
     timeout: Value | None = None  # required by rule transition.timeout (a clearer message)
     on_timeout: str = "hold"
@@ -107,7 +119,7 @@ class TransitionSpec(StrictSpec):
 class StepSpec(StrictSpec):
     step: str
     description: str = ""
-    actions: list[ActionSpec] = Field(default_factory=list)
+    actions: list[ActionSpec] = Field(default_factory=list, max_length=MAX_ACTIONS_PER_STEP)
     transition: TransitionSpec
     production: bool = False
 
@@ -116,10 +128,10 @@ class AlarmSpec(StrictSpec):
     id: str
     message: str
     priority: int
-    condition: str
+    condition: ConditionText
     delay: Value = "0 s"
     action: str = "none"
-    steps: list[str] = Field(default_factory=list)
+    steps: list[str] = Field(default_factory=list, max_length=MAX_STEPS)
 
 
 class RecipeSpec(StrictSpec):
@@ -128,7 +140,7 @@ class RecipeSpec(StrictSpec):
     validates a recipe against the subclass of the kind its header names."""
 
     header: HeaderSpec
-    formula: dict[str, ParameterSpec] = Field(default_factory=dict)
-    procedure: list[StepSpec] = Field(default_factory=list)
-    alarms: list[AlarmSpec] = Field(default_factory=list)
+    formula: dict[str, ParameterSpec] = Field(default_factory=dict, max_length=MAX_PARAMETERS)
+    procedure: list[StepSpec] = Field(default_factory=list, max_length=MAX_STEPS)
+    alarms: list[AlarmSpec] = Field(default_factory=list, max_length=MAX_ALARMS)
 

@@ -7,7 +7,7 @@ import io
 
 
 def test_operator_day(client, database_url, api):
-    PASSWORD, cli, wait_for, run_state = api.PASSWORD, api.cli, api.wait_for, api.run_state
+    cli, wait_for, run_state = api.cli, api.wait_for, api.run_state
     h = api.create_users(client, database_url)
 
     # engineer A writes the recipe and releases it for testing
@@ -16,8 +16,8 @@ def test_operator_day(client, database_url, api):
     recipe_id, version = created.json()["recipe_id"], created.json()["version"]
     assert created.json()["state"] == "draft"
     url = f"/recipes/{recipe_id}/versions/{version}"
-    sign = {"password": PASSWORD, "reason": "tested on the simulator"}
-    r = client.post(f"{url}/release-for-testing", json=sign, headers=h["eng_a"])
+    r = client.post(f"{url}/release-for-testing", json=api.signature("eng_a", "tested on the simulator"),
+                    headers=h["eng_a"])
     assert r.status_code == 200, r.text
     assert r.json()["state"] == "released_for_testing"
 
@@ -25,19 +25,23 @@ def test_operator_day(client, database_url, api):
     r = client.post("/runs", json={"recipe_id": recipe_id, "version": version}, headers=h["op"])
     assert r.status_code == 403, r.text
 
-    # A may not sign the production release (same author); B may
-    r = client.post(f"{url}/release-for-production", json=sign, headers=h["eng_a"])
+    # A may not sign the production release (same author); B may, with their own user name and password
+    r = client.post(f"{url}/release-for-production", json=api.signature("eng_a"), headers=h["eng_a"])
     assert r.status_code == 403 and "another engineer" in r.json()["detail"], r.text
-    r = client.post(f"{url}/release-for-production", json={"password": "wrong", "reason": "x"}, headers=h["eng_b"])
+    r = client.post(f"{url}/release-for-production", json=api.signature("eng_b", "x", password="wrong-password"),
+                    headers=h["eng_b"])
     assert r.status_code == 403 and "password" in r.json()["detail"], r.text
-    r = client.post(f"{url}/release-for-production", json={"password": PASSWORD, "reason": "approved for PSf-MF"},
+    r = client.post(f"{url}/release-for-production", json=api.signature("eng_a", "x"), headers=h["eng_b"])
+    assert r.status_code == 403 and "username" in r.json()["detail"], r.text
+    r = client.post(f"{url}/release-for-production", json=api.signature("eng_b", "approved for PSf-MF"),
                     headers=h["eng_b"])
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["state"] == "released_for_production"
-    assert [(s["username"], s["meaning"]) for s in body["signatures"]] == [
-        ("eng_a", "released_for_testing"), ("eng_b", "released_for_production")]
+    assert [(s["username"], s["full_name"], s["meaning"]) for s in body["signatures"]] == [
+        ("eng_a", "Anna Author", "released_for_testing"), ("eng_b", "Bruno Approver", "released_for_production")]
     assert body["signatures"][1]["reason"] == "approved for PSf-MF"
+    assert {s["content_sha256"] for s in body["signatures"]} == {body["content_sha256"]}
 
     # the operator starts it, holds and unholds
     r = client.post("/runs", json={"recipe_id": recipe_id, "version": version}, headers=h["op"])
@@ -89,6 +93,8 @@ def test_operator_day(client, database_url, api):
     alarm = next(a for a in rec["alarms"] if a["alarm_id"] == "QUENCH_HEATER_FAULT")
     assert alarm["acknowledged_by"] == "op"
     assert "quench_bath.temperature_c" in rec["tags"] and rec["sample_count"] > 0
+    head = rec["audit_head"]  # the report's checkpoint of the audit trail
+    assert head["id"] >= 1 and len(head["hash"]) == 64
 
     csv_response = client.get(f"/runs/{run_id}/record.csv", headers=h["view"])
     assert csv_response.status_code == 200
@@ -116,5 +122,6 @@ def test_operator_day(client, database_url, api):
         assert action in actions, action
     verify = client.get("/audit/verify", headers=h["view"]).json()
     assert verify["ok"] is True, verify
-    result = cli("audit", "verify", "--database", database_url)
+    result = cli("audit", "verify", "--database", database_url, "--head", f"{head['id']}:{head['hash']}")
     assert result.exit_code == 0, result.output
+    assert "1 recorded head(s) match" in result.output

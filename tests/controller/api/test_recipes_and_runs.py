@@ -16,9 +16,10 @@ def h(sqlite_client, sqlite_url, api):
 def _released(client, h, api, text):
     created = client.post("/recipes", json={"yaml_text": text}, headers=h["eng_a"]).json()
     url = f"/recipes/{created['recipe_id']}/versions/{created['version']}"
-    sign = {"password": api.PASSWORD, "reason": "ok"}
-    assert client.post(f"{url}/release-for-testing", json=sign, headers=h["eng_a"]).status_code == 200
-    assert client.post(f"{url}/release-for-production", json=sign, headers=h["eng_b"]).status_code == 200
+    assert client.post(f"{url}/release-for-testing", json=api.signature("eng_a", "ok"),
+                       headers=h["eng_a"]).status_code == 200
+    assert client.post(f"{url}/release-for-production", json=api.signature("eng_b", "ok"),
+                       headers=h["eng_b"]).status_code == 200
     return created["recipe_id"], created["version"], url
 
 
@@ -154,8 +155,8 @@ def test_a_version_released_for_another_line_is_refused_and_one_for_this_line_ru
 def test_a_line_id_a_release_cannot_name_is_a_422(sqlite_client, h, api):
     created = sqlite_client.post("/recipes", json={"yaml_text": api.short_recipe()}, headers=h["eng_a"]).json()
     url = f"/recipes/{created['recipe_id']}/versions/{created['version']}"
-    assert sqlite_client.post(f"{url}/release-for-testing", json={"password": api.PASSWORD, "reason": "ok"},
+    assert sqlite_client.post(f"{url}/release-for-testing", json=api.signature("eng_a", "ok"),
                               headers=h["eng_a"]).status_code == 200
     r = sqlite_client.post(f"{url}/release-for-production",
-                           json={"password": api.PASSWORD, "reason": "ok", "line_id": "Casting 1; DROP"}, headers=h["eng_b"])
+                           json=api.signature("eng_b", "ok", line_id="Casting 1; DROP"), headers=h["eng_b"])
     assert r.status_code == 422 and "line_id" in r.text

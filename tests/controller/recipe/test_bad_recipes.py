@@ -142,7 +142,7 @@ BAD: list[tuple[str, Callable[[Recipe], None], str, str]] = [
     ("dosing pump left on", set_("procedure[3].actions", []), "procedure[10].actions", "LINE.dosing_end"),
     ("casting onto a stopped belt", set_("procedure[6].actions", []), "procedure[7].actions", "LINE.belt_while_casting"),
     ("pump started before the gap is set", set_("procedure[4].actions", []), "procedure[5].actions", "LINE.gap_while_casting"),
-    ("more layers than pumps", lambda data: data["layers"].extend([dict(data["layers"][0])] * 2),
+    ("more layers than pumps", lambda data: data["layers"].extend(dict(data["layers"][0]) for _ in range(2)),
      "layers", "layer.count"),
     ("line speed needs a pump faster than it goes", set_("formula.line_speed", {"value": "5 m/min"}),
      "layers[0].wet_thickness", "EQ.pump_speed"),
