@@ -63,6 +63,12 @@ def run(
     from drivers.clock import WallClock
 
     compiled = compile_recipe_file(recipe)
+    if plant is not None:  # a bad plant file is refused before the database is touched
+        from controller.assembly.plant_file import load_plant_config
+        try:
+            load_plant_config(plant)
+        except PlantConfigError as exc:
+            fail(str(exc), 2)
     url = database or default_database_url()
     upgrade(url)
     recorder = BatchRecorder(create_engine_for(url))

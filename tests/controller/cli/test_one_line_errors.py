@@ -78,6 +78,15 @@ def test_bad_options_give_one_line(tmp_path: Path, args: tuple[str | Path, ...],
     assert not (tmp_path / "var").exists()
 
 
+def test_a_bad_plant_file_gives_one_line_before_the_database_is_touched(tmp_path: Path) -> None:
+    plant = tmp_path / "plant.yaml"
+    plant.write_text("line: casting\nendpoints: [{protocol: modbus, host: 127.0.0.1, port: 0}]\n", encoding="utf-8")
+    result = poreline(tmp_path, "run", GOOD, "--plant", plant)
+    assert result.returncode == 2
+    assert "endpoints[0]" in one_error_line(result)  # the field named
+    assert not (tmp_path / "var").exists(), "the refused run created a database"
+
+
 def test_a_database_url_that_is_not_one_gives_one_line(tmp_path: Path) -> None:
     line = one_error_line(poreline(tmp_path, "run", GOOD, "--database", "not-a-url"))
     assert "the database URL is not understood" in line
