@@ -13,8 +13,7 @@ import typer
 from rich.console import Console
 
 from controller.cli import users as cli_users
-from controller.cli.errors import error_line
-from controller.cli.users import PasswordFile, PasswordStdin, read_new_password
+from controller.cli.users import PasswordFile, PasswordStdin, error_exit, existing_database, read_new_password
 
 console = Console()
 
@@ -153,28 +152,6 @@ KeyFile = Annotated[Path | None, typer.Option(
     help="HMAC key of the checkpoints, kept outside the database (readable by its owner only)")]
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    """Print ``message`` as the command's one error line (stderr); the Exit to raise."""
-    typer.echo(error_line(message), err=True)
-    return typer.Exit(code)
-
-
-def _existing_database(database: str | None) -> str:
-    """The database URL; a SQLite file that does not exist is refused (never created empty)."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    url = _url(database)
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise _fail(f"--database: {url!r} is not a database URL (e.g. sqlite:///var/poreline.db)") from None
-    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:" \
-            and not parsed.database.startswith("file:") and not Path(parsed.database).is_file():
-        raise _fail(f"no database at {parsed.database}; give --database (or PORELINE_DATABASE_URL)")
-    return url
-
-
 def audit_verify(
     database: Database = None,
     checkpoints: Annotated[Path | None, typer.Option(
@@ -193,22 +170,22 @@ def audit_verify(
     from controller.store import audit, create_engine_for, session_factory
     from controller.store import audit_checkpoints as anchors
 
-    url = _existing_database(database)
+    url = existing_database(database)
     heads: list[anchors.Anchor] = []
     for given in head or []:
         head_id, _, head_hash = given.partition(":")
         if not head_id.isdigit() or len(head_hash) != 64:
-            raise _fail(f"--head: {given[:80]!r} is not ID:HASH (a row id, a colon, the 64 hex digits of its hash)")
+            raise error_exit(f"--head: {given[:80]!r} is not ID:HASH (a row id, a colon, the 64 hex digits of its hash)")
         heads.append(anchors.Anchor(f"--head {head_id}", int(head_id), head_hash.lower()))
     lines: list[anchors.CheckpointLine] = []
     findings: list[str] = []
     if checkpoints is not None:
         if key_file is None:
-            raise _fail("--checkpoints needs --key-file FILE (the key that signed them)")
+            raise error_exit("--checkpoints needs --key-file FILE (the key that signed them)")
         try:
             lines, findings = anchors.read_checkpoints(checkpoints, anchors.read_key(key_file))
         except anchors.CheckpointError as exc:
-            raise _fail(str(exc)) from None
+            raise error_exit(str(exc)) from None
     engine = create_engine_for(url)
     try:
         with session_factory(engine)() as session:
@@ -216,7 +193,7 @@ def audit_verify(
             findings += anchors.verify_checkpoints(session, lines, source=checkpoints.name if checkpoints else "")
             findings += anchors.verify_anchors(session, heads)
     except SQLAlchemyError as exc:
-        raise _fail(f"cannot read the audit trail at {url}: {str(exc).splitlines()[0]}") from None
+        raise error_exit(f"cannot read the audit trail at {url}: {str(exc).splitlines()[0]}") from None
     finally:
         engine.dispose()
     if not result.ok:
@@ -248,9 +225,9 @@ def audit_checkpoint(
     from controller.store import create_engine_for, session_factory
 
     if key_file is None:
-        raise _fail("give --key-file FILE (or PORELINE_AUDIT_KEY_FILE): the HMAC key kept outside the database; "
+        raise error_exit("give --key-file FILE (or PORELINE_AUDIT_KEY_FILE): the HMAC key kept outside the database; "
                     "--create-key creates it")
-    url = _existing_database(database)
+    url = existing_database(database)
     try:
         if create_key and not key_file.exists():
             anchors.create_key(key_file)
@@ -258,13 +235,13 @@ def audit_checkpoint(
                           highlight=False, soft_wrap=True)
         key = anchors.read_key(key_file)
     except (anchors.CheckpointError, OSError) as exc:
-        raise _fail(str(exc)) from None
+        raise error_exit(str(exc)) from None
     engine = create_engine_for(url)
     try:
         with session_factory(engine)() as session:
             checkpoint = anchors.take_checkpoint(session, key)
     except SQLAlchemyError as exc:
-        raise _fail(f"cannot read the audit trail at {url}: {str(exc).splitlines()[0]}") from None
+        raise error_exit(f"cannot read the audit trail at {url}: {str(exc).splitlines()[0]}") from None
     finally:
         engine.dispose()
     if out is None:
@@ -273,7 +250,7 @@ def audit_checkpoint(
     try:
         anchors.append_checkpoint(out, checkpoint)
     except OSError as exc:
-        raise _fail(f"--out: cannot append to {out}: {exc.strerror or exc}") from None
+        raise error_exit(f"--out: cannot append to {out}: {exc.strerror or exc}") from None
     console.print(f"checkpoint: audit row {checkpoint.id} hash {checkpoint.hash[:12]}... appended to {out}",
                   highlight=False, soft_wrap=True)
 

@@ -40,7 +40,7 @@ Database = Annotated[str | None, typer.Option(
 Username = Annotated[str, typer.Argument(help="User name")]
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
+def error_exit(message: str, code: int = 2) -> typer.Exit:
     """Print ``message`` as the one error line on stderr; the caller raises the returned Exit."""
     typer.echo(error_line(message), err=True)
     return typer.Exit(code)
@@ -52,7 +52,7 @@ def _one_line(text: str, source: str) -> str:
     elif text.endswith("\n"):
         text = text[:-1]
     if "\n" in text or "\r" in text:
-        raise _fail(f"{source}: the password must be a single line")
+        raise error_exit(f"{source}: the password must be a single line")
     return text
 
 
@@ -62,14 +62,14 @@ def read_new_password(password_file: Path | None, password_stdin: bool) -> str:
     from controller.store.users import PasswordPolicyError, check_password_policy
 
     if password_file is not None and password_stdin:
-        raise _fail("give --password-file or --password-stdin, not both")
+        raise error_exit("give --password-file or --password-stdin, not both")
     if password_file is not None:
         try:
             password = _one_line(password_file.read_text(encoding="utf-8"), "--password-file")
         except OSError as exc:
-            raise _fail(f"--password-file: cannot read {password_file}: {exc.strerror or exc}") from None
+            raise error_exit(f"--password-file: cannot read {password_file}: {exc.strerror or exc}") from None
         except UnicodeDecodeError:
-            raise _fail(f"--password-file: {password_file} is not UTF-8 text") from None
+            raise error_exit(f"--password-file: {password_file} is not UTF-8 text") from None
     elif password_stdin:
         password = _one_line(sys.stdin.read(), "--password-stdin")
     else:
@@ -77,34 +77,45 @@ def read_new_password(password_file: Path | None, password_stdin: bool) -> str:
     try:
         check_password_policy(password)
     except PasswordPolicyError as exc:
-        raise _fail(str(exc)) from None
+        raise error_exit(str(exc)) from None
     return password
 
 
-@contextmanager
-def _writer(database: str | None) -> Iterator[Session]:
-    """A writing session on the (migrated) database; an absent SQLite file is refused, not created."""
+def existing_database(database: str | None) -> str:
+    """The database URL; a SQLite file that does not exist is refused (never created empty)."""
     from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+    from sqlalchemy.exc import ArgumentError
 
-    from controller.store import create_engine_for, default_database_url, session_factory, upgrade
-    from controller.store.database import writer
+    from controller.store import default_database_url
 
     url = database or default_database_url()
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise _fail(f"--database: {url!r} is not a database URL (e.g. sqlite:///var/poreline.db)") from None
+        raise error_exit(f"--database: {url!r} is not a database URL (e.g. sqlite:///var/poreline.db)") from None
     if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:" \
             and not parsed.database.startswith("file:") and not Path(parsed.database).is_file():
-        raise _fail(f"no database at {parsed.database}; give --database (or PORELINE_DATABASE_URL)")
+        raise error_exit(f"no database at {parsed.database}; give --database (or PORELINE_DATABASE_URL)")
+    return url
+
+
+@contextmanager
+def _writer(database: str | None) -> Iterator[Session]:
+    """A writing session on the (migrated) database; an absent SQLite file is refused, not created."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from controller.store import create_engine_for, session_factory, upgrade
+    from controller.store.database import writer
+
+    url = existing_database(database)
     engine = create_engine_for(url)
     try:
         upgrade(engine)
         with session_factory(writer(engine))() as session:
             yield session
     except SQLAlchemyError as exc:
-        raise _fail(f"database {parsed.render_as_string(hide_password=True)}: {str(exc).splitlines()[0]}") from None
+        shown = engine.url.render_as_string(hide_password=True)
+        raise error_exit(f"database {shown}: {str(exc).splitlines()[0]}") from None
     finally:
         engine.dispose()
 
@@ -116,7 +127,7 @@ def _change(database: str | None, username: str, change: Callable[[Session, User
     with _writer(database) as session:
         user = users.get_user(session, username)
         if user is None:
-            raise _fail(f"no user {username!r}; `poreline users list` lists them", 1)
+            raise error_exit(f"no user {username!r}; `poreline users list` lists them", 1)
         done = change(session, user)
         session.commit()
     console.print(done, highlight=False)
