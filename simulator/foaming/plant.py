@@ -30,6 +30,10 @@ from simulator.plant import SimulatedPlant
 
 AMBIENT_C: float = 20.0
 DELAY_BUFFER_STEPS: int = 1024  # longest exchanger transport delay modelled, in steps
+# assumption: a "melt" holding half its mass as gas is gas with polymer in it, not a
+# solution: Henry's law (r = w/(1 − Σw) per gram of polymer) is not applied past it
+GAS_ONLY_FRACTION: float = 0.5
+NO_SINGLE_PHASE_BAR: float = 1.0e4  # stands for "no pressure dissolves it" (above every transducer)
 @dataclass(frozen=True, slots=True)
 class FoamingParameters:
     """Model constants not in the line's equipment data; each an assumption unless sourced."""
@@ -52,10 +56,6 @@ class FoamingParameters:
     die_wall_share: float = 0.3  # assumption: die walls condition 30 % of the melt temperature
     die_gap_rate_mm_s: float = 0.05  # assumption: motorised lip adjusters
     blocked_die_gap_fraction: float = 0.15  # fault: a blocked die leaves 15 % of its gap
-    # melt pump slip rating: Zenith 97-99.5 % (PHYSICS.md); rated at 30 rpm, 200 bar, 5000 Pa s
-    pump_rated_speed_rpm: float = 30.0
-    pump_rated_pressure_rise_pa: float = 200.0e5
-    pump_rated_viscosity_pa_s: float = 5000.0
     molten_margin_k: float = 90.0  # assumption: the screw conveys melt from Tg + 90 K ...
     molten_span_k: float = 20.0  # ... fully from Tg + 110 K
     needle_pressure_drop_bar: float = 5.0  # assumption: injection needles at full flow
@@ -128,10 +128,11 @@ class FoamingPlant(SimulatedPlant):
         self._drag_m3_rev = ext.equipment.get("drag_delivery_cm3_rev", 4.0) * 1e-6
         self._d1_cm3_rev = melt_pumps[0].equipment.get("displacement_cm3_rev", 10.0)
         self._d2_cm3_rev = melt_pumps[1].equipment.get("displacement_cm3_rev", 10.0)
-        rating = (p.pump_rated_speed_rpm, p.pump_rated_pressure_rise_pa, p.pump_rated_viscosity_pa_s,
-                  pumps.MELT_PUMP_RATED_VOLUMETRIC_EFFICIENCY)
-        self._slip1_m3 = pumps.slip_coefficient_m3(self._d1_cm3_rev, *rating)
-        self._slip2_m3 = pumps.slip_coefficient_m3(self._d2_cm3_rev, *rating)
+        # melt pump slip from each pump's rating (equipment data, pumps.MeltPumpRating)
+        self._slip1_m3 = pumps.MeltPumpRating.from_equipment(melt_pumps[0].equipment).slip_coefficient_m3(
+            self._d1_cm3_rev)
+        self._slip2_m3 = pumps.MeltPumpRating.from_equipment(melt_pumps[1].equipment).slip_coefficient_m3(
+            self._d2_cm3_rev)
         self._ua_w_k = hx.equipment.get("ua_w_k", 150.0)
         self._volume_2_m3 = hx.equipment.get("melt_volume_l", 1.5) / 1000.0
         self._mixer_length_m = hx.equipment.get("mixer_length_m", 0.5)
@@ -323,7 +324,7 @@ class FoamingPlant(SimulatedPlant):
                     target *= 0.3  # assumption: supercritical CO2 in the head, metering lost
                 self.co2_g_min += (target - self.co2_g_min) * self._metering_lag
             else:
-                self.water_head_c += (head_target - self.water_head_c) * self._metering_lag
+                self.water_head_c += (head_target - self.water_head_c) * self._head_lag
                 self.water_g_min += (cmd["mass_flow_setpoint_g_min"] - self.water_g_min) * self._metering_lag
 
         # --- composition and the single-phase condition at the injection stage
@@ -335,7 +336,11 @@ class FoamingPlant(SimulatedPlant):
         self.co2_fraction += (co2_target - self.co2_fraction) * self._composition_lag
         self.water_fraction += (water_target - self.water_fraction) * self._composition_lag
         w_co2 = self.co2_fraction
-        if w_co2 > 1e-5 or self.water_fraction > 1e-5:
+        if w_co2 + self.water_fraction >= GAS_ONLY_FRACTION:
+            # gas metered with (almost) no melt: free gas fills the injection section; no
+            # pressure of this line dissolves it (Henry's law needs a polymer to dissolve in)
+            self.single_phase_min_bar = NO_SINGLE_PHASE_BAR
+        elif w_co2 > 1e-5 or self.water_fraction > 1e-5:
             self.single_phase_min_bar = gas.minimum_single_phase_pressure_bar(
                 (w_co2, self.water_fraction), self._henry, self.tip_c + 273.15)
         else:

@@ -17,7 +17,12 @@ Sources
 - Seed 001 claims: open cells >= 80 %, void fraction >= 75 % (claim 1), pore diameter
   0.05-30 µm microfiltration (claim 2), > 30-200 µm macrofiltration (claim 3).
 - Raje et al., Polymers 15 (2023) 118 report for extruded PESU/PEG foams a porosity of
-  ≈ 51 % and 5 µm cells - a reality check: real foams lose much of the gas.
+  ≈ 51 % and 5 µm cells - a reality check: real foams lose much of the gas (abstract read
+  with the `search` tool: "higher concentrations of PEG, lower nozzle temperatures, and a
+  combination of CO2 and water as the foaming agent delivered high porosity").
+- Cell-wall thickness of N equal spheres of diameter d per unit volume, walls shared by
+  two cells: polymer volume per cell (1 − φ)·a³ = π·d²·δ/2 with a³ = π·d³/(6φ), hence
+  δ/d = (1 − φ)/(3φ) (geometry, no fitted constant).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ ZERO_CELSIUS_K: float = 273.15
 M3_PER_CM3: float = 1.0e-6
 UM_PER_M: float = 1.0e6
 PA_PER_GPA: float = 1.0e9
+MAX_CELL_SIZE_UM: float = 1.0e5  # reported when no cells nucleate (the gas escapes or forms a few large voids)
 
 # assumption (fitted form N0 = C·(−dP/dt [GPa/s])^m, C and m to be fitted to trials):
 # C = 1e9 cells/cm³ at 1 GPa/s puts 1 GPa/s at the microcellular threshold of Lee, Wang &
@@ -44,8 +50,26 @@ DEFAULT_NUCLEATION_EXPONENT: float = 1.5
 # struts); the ideal-gas expansion alone would approach 1.
 DEFAULT_MAX_VOID_FRACTION: float = 0.98
 
+# assumption (to be fitted to foam trials): a tenth of the injected gas ends up in the
+# cells at ambient pressure, the rest leaves through the skin and the cell walls before the
+# foam vitrifies. With 2.5 wt % CO2 + water at 285 °C this gives ≈ 80 % void, the level of
+# seed 001's claim 1 (>= 75 %); Raje et al. (2023) reached only ≈ 51 % porosity in extruded
+# PESU foams, so retention well below 1 is what extrusion gives. The 100 % retention of the
+# ideal-gas expansion is an upper bound (97-98 % void), never met.
+DEFAULT_GAS_RETENTION_FRACTION: float = 0.10
+
+# assumption (open-cell content is not predicted from first principles here): cell walls
+# rupture during expansion once they are thin compared with the cells. The open fraction
+# rises linearly in the wall-to-cell ratio δ/d = (1 − φ)/(3φ) from 0 at δ/d = 1/3
+# (φ = 50 %, the closed-cell PESU foams of Raje et al. 2023 at ≈ 51 % porosity) to 1 at
+# δ/d = 0.05 (φ ≈ 87 %). Seed 001 claims >= 80 % open cells together with >= 75 % void,
+# which this ramp ties together (80 % open at φ ≈ 0.76).
+CLOSED_CELL_WALL_RATIO: float = 1.0 / 3.0
+OPEN_CELL_WALL_RATIO: float = 0.05
+
 # Seed 001, claims 1-3.
 SEED_MINIMUM_VOID_FRACTION: float = 0.75
+SEED_MINIMUM_OPEN_CELL_FRACTION: float = 0.80
 MICROFILTRATION_PORE_RANGE_UM: tuple[float, float] = (0.05, 30.0)
 MACROFILTRATION_PORE_RANGE_UM: tuple[float, float] = (30.0, 200.0)
 
@@ -71,6 +95,57 @@ class SeedClaimCheck:
     void_fraction_at_least_75_percent: bool
     pore_in_microfiltration_range: bool
     pore_in_macrofiltration_range: bool
+
+
+@dataclass(frozen=True)
+class ProductClass:
+    """A foamed-membrane product class of seed 001: pore (cell) diameter range (the low
+    end excluded when ``low_exclusive``), minimum void fraction and open-cell content."""
+
+    name: str
+    pore_low_um: float
+    pore_high_um: float
+    low_exclusive: bool
+    minimum_void_fraction: float = SEED_MINIMUM_VOID_FRACTION
+    minimum_open_cell_fraction: float = SEED_MINIMUM_OPEN_CELL_FRACTION
+
+    def pore_in_range(self, diameter_um: float) -> bool:
+        above = diameter_um > self.pore_low_um if self.low_exclusive else diameter_um >= self.pore_low_um
+        return above and diameter_um <= self.pore_high_um
+
+
+# Seed 001 claim 2 (0.05-30 µm) and claim 3 (> 30-200 µm), both with claim 1's void and open cells.
+MICROFILTRATION = ProductClass("microfiltration", *MICROFILTRATION_PORE_RANGE_UM, low_exclusive=False)
+MACROFILTRATION = ProductClass("macrofiltration", *MACROFILTRATION_PORE_RANGE_UM, low_exclusive=True)
+PRODUCT_CLASSES: dict[str, ProductClass] = {c.name: c for c in (MICROFILTRATION, MACROFILTRATION)}
+
+
+def wall_to_cell_ratio(void_fraction: float) -> float:
+    """δ/d = (1 − φ)/(3φ): cell-wall thickness over cell diameter (module docstring)."""
+    if not 0.0 < void_fraction < 1.0:
+        raise ValueError("void fraction must lie in (0, 1)")
+    return (1.0 - void_fraction) / (3.0 * void_fraction)
+
+
+def open_cell_fraction(
+    void_fraction: float,
+    closed_wall_ratio: float = CLOSED_CELL_WALL_RATIO,
+    open_wall_ratio: float = OPEN_CELL_WALL_RATIO,
+) -> float:
+    """Open-cell content [-]: a ramp in δ/d between the closed and open wall ratios
+    (fitted form, an assumption; see the constants). 0 without voids."""
+    if void_fraction <= 0.0:
+        return 0.0
+    ratio = wall_to_cell_ratio(min(void_fraction, 1.0 - 1e-12))
+    share = (closed_wall_ratio - ratio) / (closed_wall_ratio - open_wall_ratio)
+    return min(max(share, 0.0), 1.0)
+
+
+def in_product_class(estimate: FoamEstimate, product: ProductClass) -> bool:
+    """Void fraction, open-cell content and cell diameter all within ``product``."""
+    return (estimate.void_fraction >= product.minimum_void_fraction
+            and open_cell_fraction(estimate.void_fraction) >= product.minimum_open_cell_fraction
+            and product.pore_in_range(estimate.cell_diameter_um))
 
 
 def pressure_drop_rate_pa_s(

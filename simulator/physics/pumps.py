@@ -17,6 +17,8 @@ Torque = D·ΔP/(2π·η_mech); temperature rise ΔT = ΔP/(ρ·c_p) (PHYSICS.md
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 CM3_PER_M3: float = 1.0e6
 SECONDS_PER_MINUTE: float = 60.0
@@ -44,6 +46,37 @@ def slip_coefficient_m3(
     theoretical_m3_s = displacement_cm3_rev * rated_speed_rpm / CM3_PER_M3 / SECONDS_PER_MINUTE
     slip_m3_s = (1.0 - volumetric_efficiency) * theoretical_m3_s
     return slip_m3_s * rated_viscosity_pa_s / rated_pressure_rise_pa
+
+
+@dataclass(frozen=True, slots=True)
+class MeltPumpRating:
+    """The point a melt pump's volumetric efficiency is quoted at; it fixes the slip
+    coefficient C_s, so the pump's delivery at any speed, pressure rise and viscosity follows.
+
+    Defaults: η_v 0.98 (Zenith 97-99.5 %, PHYSICS.md); # assumption: quoted at 30 rpm, a
+    200 bar rise and 5000 Pa·s (mid-range PEP-II speed, a typical melt-pump differential and
+    a polyolefin-like test melt). Equipment data may override each (``rated_*`` keys).
+    """
+
+    volumetric_efficiency: float = MELT_PUMP_RATED_VOLUMETRIC_EFFICIENCY
+    speed_rpm: float = 30.0
+    pressure_rise_bar: float = 200.0
+    viscosity_pa_s: float = 5000.0
+
+    @classmethod
+    def from_equipment(cls, equipment: Mapping[str, float]) -> MeltPumpRating:
+        """From a melt pump's equipment data (``rated_volumetric_efficiency``,
+        ``rated_speed_rpm``, ``rated_pressure_rise_bar``, ``rated_viscosity_pa_s``)."""
+        default = cls()
+        return cls(volumetric_efficiency=equipment.get("rated_volumetric_efficiency", default.volumetric_efficiency),
+                   speed_rpm=equipment.get("rated_speed_rpm", default.speed_rpm),
+                   pressure_rise_bar=equipment.get("rated_pressure_rise_bar", default.pressure_rise_bar),
+                   viscosity_pa_s=equipment.get("rated_viscosity_pa_s", default.viscosity_pa_s))
+
+    def slip_coefficient_m3(self, displacement_cm3_rev: float) -> float:
+        """C_s [m³] of a pump of ``displacement_cm3_rev`` with this rating."""
+        return slip_coefficient_m3(displacement_cm3_rev, self.speed_rpm, self.pressure_rise_bar * 1.0e5,
+                                   self.viscosity_pa_s, self.volumetric_efficiency)
 
 
 def theoretical_flow_cm3_min(displacement_cm3_rev: float, speed_rpm: float) -> float:

@@ -67,11 +67,13 @@ def test_die_freeze_limit_is_15_k_under_the_recipes_foaming_temperature(name, fo
 
 
 def test_gas_sensor_computes_the_loading_and_the_single_phase_minimum_at_both_stages():
-    sensor = FoamingGasSensor(polymer="PSU", displacement_cm3_rev=10.0, pressure_factor=1.3)
+    sensor = FoamingGasSensor(polymer="PSU", displacement_cm3_rev=10.0, pressure_factor=1.3, die_pressure_factor=1.3)
     image = {"melt_pump_1.speed_rpm": 30.0, "co2_pump.mass_flow_g_min": 3.4, "water_pump.mass_flow_g_min": 0.85,
              "extruder.melt_temperature_c": 340.0, "heat_exchanger.melt_outlet_temperature_c": 285.0}
     sensor.update(image, 1.0)
-    polymer_kg_h = 10.0e-6 * 30.0 * 60.0 * 0.98 * 1000.0 * sensor._density_kg_m3 / 1000.0
+    # no pressure rise across melt pump 1 in this image: its slip model gives no slip (η_v = 1;
+    # was the 0.98 constant before issue 12), 1150 kg/m³ PSU melt
+    polymer_kg_h = 10.0e-6 * 30.0 * 60.0 * 1.0 * 1150.0
     assert image["melt_pump_1.throughput_kg_h"] == pytest.approx(polymer_kg_h)
     total_kg_h = polymer_kg_h + (3.4 + 0.85) * 0.06
     w = (3.4 * 0.06 / total_kg_h, 0.85 * 0.06 / total_kg_h)

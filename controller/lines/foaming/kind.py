@@ -43,7 +43,9 @@ class FoamingLine(LineKind):
     plant_settings: ClassVar[type[BaseModel]] = FoamingPlantSettings
     summary_tags: ClassVar[tuple[str, ...]] = (
         THROUGHPUT, "die.foam_void_fraction_pct", "die.foam_cell_density_per_cm3", "die.foam_cell_size_um",
+        "die.foam_open_cell_pct", "die.foam_in_spec", "die.melt_pressure_bar", "die.pressure_drop_rate_gpa_s",
         "heat_exchanger.melt_outlet_temperature_c", "melt_pump_2.inlet_pressure_bar")
+    machine_speed_tag: ClassVar[str] = THROUGHPUT
 
     def definition(self, name: str | None = None) -> LineDefinition:
         return foaming_definition.foaming_line(name=name or "foaming-1")
@@ -59,11 +61,13 @@ class FoamingLine(LineKind):
     def block_document(self, block: object) -> dict[str, Any]:
         if not isinstance(block, FoamingBlock):
             raise TypeError(f"a foaming block, not {type(block).__name__}")
-        return {"polymer": block.polymer, "blowing_agents": [a.model_dump() for a in block.blowing_agents]}
+        return {"polymer": block.polymer, "blowing_agents": [a.model_dump() for a in block.blowing_agents],
+                "product_class": block.product_class}
 
     def block_from_document(self, document: dict[str, Any]) -> object:
         return FoamingBlock(polymer=str(document["polymer"]), blowing_agents=tuple(
-            BlowingAgentSpec.model_validate(a) for a in document["blowing_agents"]))
+            BlowingAgentSpec.model_validate(a) for a in document["blowing_agents"]),
+            product_class=document.get("product_class"))
 
     def soft_sensors(self, recipe: CompiledRecipe, definition: LineDefinition) -> list[SoftSensor]:
         return foaming_soft_sensors(recipe, definition)

@@ -12,7 +12,7 @@ from controller.recipe.context import CompileContext
 from controller.recipe.model import CompiledRecipe
 from controller.recipe.schema import RecipeSpec, StrictSpec
 from drivers.definition import LineDefinition
-from simulator.physics import materials
+from simulator.physics import foam, materials
 
 BLOWING_AGENT_PUMPS = {"co2": "co2_pump", "carbondioxide": "co2_pump", "water": "water_pump", "h2o": "water_pump"}
 
@@ -38,8 +38,18 @@ class MaterialsSpec(StrictSpec):
 
 
 
+class FoamProductSpec(StrictSpec):
+    """The product class a foaming recipe makes (seed 001): ``microfiltration`` (claim 2,
+    0.05-30 µm) or ``macrofiltration`` (claim 3, > 30-200 µm), both with claim 1's >= 75 %
+    void and >= 80 % open cells. The foam soft sensor checks its estimate against it."""
+
+    pore_class: str
+    description: str = ""
+
+
 class FoamingRecipeSpec(RecipeSpec):
     materials: MaterialsSpec | None = None
+    foam_product: FoamProductSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +58,7 @@ class FoamingBlock:
 
     polymer: str
     blowing_agents: tuple[BlowingAgentSpec, ...]
+    product_class: str | None = None  # a name of simulator.physics.foam.PRODUCT_CLASSES
 
 
 def foaming_block(recipe: CompiledRecipe) -> FoamingBlock:
@@ -66,7 +77,13 @@ def compile_foaming_block(spec: RecipeSpec, line: LineDefinition, ctx: CompileCo
     if spec.materials is None:
         ctx.error("materials", "S001.polymer", "a foaming recipe needs a materials block (polymer and blowing agents)")
         return None
-    block = FoamingBlock(polymer=spec.materials.polymer, blowing_agents=tuple(spec.materials.blowing_agents))
+    product_class = spec.foam_product.pore_class.strip().lower() if spec.foam_product is not None else None
+    if product_class is not None and product_class not in foam.PRODUCT_CLASSES:
+        ctx.error("foam_product.pore_class", "S001.product_class",
+                  f"pore class {product_class!r}: seed 001 claims {', '.join(foam.PRODUCT_CLASSES)} (claims 2-3)")
+        product_class = None
+    block = FoamingBlock(polymer=spec.materials.polymer, blowing_agents=tuple(spec.materials.blowing_agents),
+                         product_class=product_class)
     speed = ctx.parameters.get("melt_pump_2_speed")
     if speed is None or speed.unit != "rpm":
         ctx.error("formula.melt_pump_2_speed", "FOAM.throughput",

@@ -121,6 +121,19 @@ def gas_pressure_factor(facts: RecipeFacts) -> list[RecipeError]:
     return []
 
 
+def die_pressure_factor(facts: RecipeFacts) -> list[RecipeError]:
+    """PHYS.die_factor: the die-pressure interlock's factor on P_min at the die, when given,
+    lies within 1.2-1.5 (else the gas factor is used)."""
+    factor = facts.parameters.get("die_pressure_factor")
+    low, high = GAS_PRESSURE_FACTOR_RANGE
+    if factor is not None and not low <= factor.value <= high:
+        return [RecipeError("formula.die_pressure_factor", "PHYS.die_factor",
+                            f"die_pressure_factor must lie within {low:g}..{high:g} (the die pressure is held that "
+                            "factor above the single-phase minimum at the die, so the gas stays dissolved up to "
+                            "the lips)")]
+    return []
+
+
 def gas_off_first(facts: RecipeFacts) -> list[RecipeError]:
     """LINE.gas_off_first: the procedure ends with gas, melt pumps and screw at 0, and the
     gas is off before (or in the same step as) the melt pumps stop."""
@@ -151,5 +164,6 @@ RULES: tuple[Rule, ...] = (
     seed001_cooling,
     seed001_pressure,
     gas_pressure_factor,
+    die_pressure_factor,
     gas_off_first,
 )

@@ -19,9 +19,10 @@ FOAMING = sorted(RECIPES.glob("foaming-*.yaml"))
 GOOD = (RECIPES / "foaming-psu-co2-water.yaml").read_text()
 
 
-def test_three_foaming_recipes_are_shipped() -> None:
+def test_four_foaming_recipes_are_shipped() -> None:
     assert {p.name for p in FOAMING} == {
-        "foaming-psu-co2-water.yaml", "foaming-pes-co2-water.yaml", "foaming-production-8h.yaml"}
+        "foaming-psu-co2-water.yaml", "foaming-pes-co2-water.yaml", "foaming-production-8h.yaml",
+        "foaming-psu-macrofiltration.yaml"}
 
 
 @pytest.mark.parametrize("path", FOAMING, ids=lambda p: p.name)
@@ -32,12 +33,15 @@ def test_foaming_recipe_compiles_without_errors_or_warnings(path: Path) -> None:
     assert isinstance(recipe, CompiledRecipe)
     assert recipe.header.line_kind == "foaming" and isinstance(recipe.block, FoamingBlock)  # no cast layers
     assert foaming_block(recipe).polymer in ("PSU", "PES")
-    # gas in ratio to the polymer: w/(1 - sum w) of the polymer mass (2 wt% CO2, 0.5 wt% water)
-    assert recipe.parameters["co2_ratio"].value == pytest.approx(100.0 * 0.02 / 0.975)
-    assert recipe.parameters["water_ratio"].value == pytest.approx(100.0 * 0.005 / 0.975)
+    # gas in ratio to the polymer: w/(1 - sum w) of the polymer mass (2 wt% CO2 + 0.5 wt% water;
+    # the macrofiltration recipe 1.2 + 0.8 wt%)
+    co2, water = (0.012, 0.008) if "macro" in path.name else (0.02, 0.005)
+    rest = 1.0 - co2 - water
+    assert recipe.parameters["co2_ratio"].value == pytest.approx(100.0 * co2 / rest)
+    assert recipe.parameters["water_ratio"].value == pytest.approx(100.0 * water / rest)
     polymer_g_min = recipe.parameters["polymer_throughput"].value * 1000.0 / 60.0
-    assert recipe.parameters["co2_flow"].value == pytest.approx(polymer_g_min * 0.02 / 0.975)
-    assert recipe.parameters["water_flow"].value == pytest.approx(polymer_g_min * 0.005 / 0.975)
+    assert recipe.parameters["co2_flow"].value == pytest.approx(polymer_g_min * co2 / rest)
+    assert recipe.parameters["water_flow"].value == pytest.approx(polymer_g_min * water / rest)
     # the gas is metered by the ratio stations, switched on in start_gas and off in gas_off
     ratio_actions = [(s.name, a) for s in recipe.steps for a in s.actions if isinstance(a, RatioAction)]
     assert [(name, a.station, a.on) for name, a in ratio_actions] == [

@@ -120,3 +120,22 @@ def test_a_plant_step_takes_well_under_a_hundred_microseconds():
     run_for(plant, 20000.0)
     per_step_us = (time.perf_counter() - start) / 20000 * 1e6
     assert per_step_us < 100.0  # goal ≲ 40 µs; loose bound for a shared 2-core machine
+
+
+def test_gas_metered_with_no_polymer_flow_does_not_crash_the_plant():
+    """Bug: 'total gas mass fraction must lie in [0,1)' when gas was metered into a stopped line."""
+    plant = hot_plant()
+    plant.write_device("co2_pump", {"head_cooling_on": 1.0, "mass_flow_setpoint_g_min": 5.0})
+    plant.write_device("water_pump", {"head_cooling_on": 1.0, "mass_flow_setpoint_g_min": 1.0})
+    run_for(plant, 600.0)  # no screw, no melt pumps: gas alone fills the injection section
+    assert plant.co2_g_min > 4.0
+    assert plant.gas_undissolved  # no pressure of this line dissolves gas without melt
+
+
+def test_the_water_pump_head_follows_its_120_s_head_lag_not_the_2_s_metering_lag():
+    plant = FoamingPlant(foaming_line(), seed=1)
+    plant.write_device("water_pump", {"head_cooling_on": 1.0})
+    run_for(plant, 120.0)
+    # first order from 20 °C towards the 5 °C cooled head, τ = 120 s: 20 − 15·(1 − e^-1) after 120 s
+    expected_c = 20.0 - 15.0 * (1.0 - math.exp(-1.0))
+    assert plant.water_head_c == pytest.approx(expected_c, abs=0.3)

@@ -144,3 +144,40 @@ def test_more_gas_more_voids(w: float, dw: float) -> None:
     lo = foam.void_fraction_from_gas([w], [M_CO2], 560.0, 1150.0, 0.01)
     hi = foam.void_fraction_from_gas([w + dw], [M_CO2], 560.0, 1150.0, 0.01)
     assert hi > lo
+
+
+def test_pressure_drop_rate_through_the_line_die_by_hand() -> None:
+    """The built-in die (0.1 m wide, 0.3 mm gap, 1.8 mm land) at ~10.3 kg/h of PSU melt
+    (1150 kg/m³) with 246 bar across the land, all by hand."""
+    q = 10.3 / 3600.0 / 1150.0  # 2.49e-6 m³/s
+    velocity_m_s = q / (0.1 * 0.3e-3)  # 0.083 m/s mean velocity in the lips
+    rate_pa_s = 246e5 / 1.8e-3 * velocity_m_s  # (ΔP/L)·v
+    assert rate_pa_s == pytest.approx(1.134e9, rel=0.005)
+    assert foam.pressure_drop_rate_pa_s(246e5, 1.8e-3, q, 0.1, 0.3e-3) == pytest.approx(rate_pa_s)
+    assert rate_pa_s > 0.1e9  # microcellular range (PHYSICS.md; Park, Baldwin & Suh 1995)
+
+
+def test_gas_retention_gives_the_seed_void_level_and_the_open_cell_ramp() -> None:
+    # 2 wt % CO2 + 0.5 wt % water at 285 °C, a tenth of the gas retained, by hand
+    t = 558.15
+    v_gas = 0.10 * (0.02 / M_CO2 + 0.005 / M_H2O) * R * t / 101325.0
+    v_poly = 0.975 / 1150.0
+    expected = v_gas / (v_gas + v_poly)
+    got = foam.void_fraction_from_gas([0.02, 0.005], [M_CO2, M_H2O], t, 1150.0,
+                                      foam.DEFAULT_GAS_RETENTION_FRACTION)
+    assert got == pytest.approx(expected, rel=1e-12)
+    assert 0.75 < got < 0.85
+    # wall/cell ratio (1 − φ)/(3φ): φ = 0.8 gives 1/12, open share (1/3 − 1/12)/(1/3 − 0.05)
+    assert foam.open_cell_fraction(0.8) == pytest.approx((1 / 3 - 1 / 12) / (1 / 3 - 0.05))
+    assert foam.open_cell_fraction(0.5) == 0.0 and foam.open_cell_fraction(0.9) == 1.0
+
+
+def test_product_classes_follow_claims_2_and_3() -> None:
+    estimate = foam.FoamEstimate(cell_density_per_cm3=1e8, cell_diameter_um=20.0, void_fraction=0.8,
+                                 pressure_drop_rate_gpa_s=1.0)
+    assert foam.in_product_class(estimate, foam.MICROFILTRATION)
+    assert not foam.in_product_class(estimate, foam.MACROFILTRATION)
+    at_30 = foam.FoamEstimate(1e7, 30.0, 0.8, 0.3)
+    assert foam.in_product_class(at_30, foam.MICROFILTRATION) and not foam.in_product_class(at_30, foam.MACROFILTRATION)
+    low_void = foam.FoamEstimate(1e8, 20.0, 0.7, 1.0)
+    assert not foam.in_product_class(low_void, foam.MICROFILTRATION)
