@@ -33,7 +33,8 @@ FiniteTime = Annotated[float | None, Query(ge=-1e12, le=1e12, allow_inf_nan=Fals
 def _run_out(r: Run) -> RunInfoOut:
     return RunInfoOut(id=r.id, line_id=r.line_id, recipe_id=r.recipe_id, recipe_version=r.recipe_version, line_kind=r.line_kind,
                       operator=r.operator, simulated=r.simulated, started_at=r.started_at, ended_at=r.ended_at,
-                      ended_t_s=r.ended_t_s, final_state=r.final_state, end_reason=r.end_reason)
+                      ended_t_s=r.ended_t_s, final_state=r.final_state, end_reason=r.end_reason,
+                      quality_verdict=(r.quality or {}).get("verdict"))
 
 
 @router.get("", response_model=list[RunInfoOut], summary="Runs, newest first, with filters", responses=AUTH)

@@ -256,6 +256,9 @@ class RunInfoOut(BaseModel):
     ended_t_s: float | None = Field(description="Run seconds at the end")
     final_state: str | None = Field(description="Complete, Stopped or Aborted; None while running")
     end_reason: str | None = Field(None, description="Why the run ended, when the line said (e.g. controller lost)")
+    quality_verdict: str | None = Field(None, description="The product against the recipe's specification: in spec, "
+                                        "out of spec, no production, not specified (null: still running or "
+                                        "recorded before verdicts)")
 
 
 class DeviationOut(BaseModel):

@@ -144,6 +144,18 @@ def print_summary(assembled: AssembledLine, compiled: CompiledRecipe, tally: Pro
         for d in deviations:
             console.print(f"  {hms(d.started_t_s)}-{hms(d.ended_t_s)}  {', '.join(d.alarm_ids)}  "
                           f"forced: {', '.join(d.outputs)}", highlight=False)
+    check = engine.specification
+    results = check.results()
+    if results:
+        spec = Table(title=f"Specification: {check.verdict()}")
+        for column in ("quantity", "low", "high", "mean", "min", "max", "out of spec", "in spec"):
+            spec.add_column(column)
+        for r in results:
+            share = f"{100.0 * r.out_of_spec_s / r.production_s:.1f} %" if r.production_s > 0 else "-"
+            spec.add_row(f"{r.address} [{r.unit}]", *(f"{v:.4g}" if v is not None else "-"
+                                                      for v in (r.low, r.high, r.mean, r.minimum, r.maximum)),
+                         share, {True: "yes", False: "[red]no[/red]", None: "not measured"}[r.in_spec])
+        console.print(spec)
     image = engine.image
     finals = Table(title="Key final values")
     finals.add_column("tag")

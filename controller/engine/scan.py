@@ -31,6 +31,7 @@ from controller.engine.ratio import RatioStation
 from controller.engine.readback import ReadbackVerifier
 from controller.engine.recording import RunRecorder
 from controller.engine.soft_sensors import RecipeExtensions, SoftSensor
+from controller.engine.specification import SpecificationCheck
 from controller.engine.states import (
     RESTARTING_COMMANDS,
     STATE_COMPLETE,
@@ -194,6 +195,7 @@ class Engine:
         self._recording = False  # a run's batch record is open: samples go to it
         self._deviation = DeviationTracker()
         self.deviations: list[ProductionDeviation] = []  # the run's production deviations so far (closed ones)
+        self.specification = SpecificationCheck(())  # the product against the recipe's specification
         self._last_scan_s: float | None = None
         self._next_sample_s = 0.0
         self._last_sample_s: float | None = None  # the line time of the last sample taken
@@ -391,6 +393,7 @@ class Engine:
         self._run_loops(dt_s)
         forced = self._force_interlocks()
         self._track_deviation(now_s, forced)
+        self._check_specification(now_s)
         self._loop_watch.check(now_s, self.image, self.quality, self.outputs, self.alarms)
         await self._write_outputs(now_s)
         await self.line.heartbeat(self.scan_count)  # watchdog; Line.heartbeat logs and swallows TransportError
@@ -703,6 +706,14 @@ class Engine:
         if ended is not None:
             self._log_deviation(ended)
 
+    def _check_specification(self, now_s: float) -> None:
+        if not self._recording:
+            return
+        producing = self.state is UnitState.EXECUTE and self.step is not None and self.step.production
+        quality = self.quality
+        self.specification.add(now_s, producing, self.image,
+                               lambda address: quality.get(address.partition(".")[0], Quality.GOOD) is Quality.GOOD)
+
     def _log_deviation(self, deviation: ProductionDeviation) -> None:
         self.deviations.append(deviation)
         if self.recorder is not None and self.run_id is not None:
@@ -751,6 +762,7 @@ class Engine:
         self.step_log = []
         self.deviations = []
         self._deviation = DeviationTracker()
+        self.specification = SpecificationCheck(self.recipe.specification)
         self.progress = StepProgress()
         self._next_sample_s = now_s
         if self.recorder is not None:
@@ -773,6 +785,7 @@ class Engine:
             ended = self._deviation.close(now_s)
             if ended is not None:
                 self._log_deviation(ended)
+            self.recorder.record_quality(self.run_id, self.specification.report())
             self._sample_final(now_s)
             self._recording = False  # samples stop with the run
             self.recorder.end_run(self.run_id, self.state.value, now_s)

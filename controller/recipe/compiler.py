@@ -38,6 +38,7 @@ from controller.recipe.model import (
     RatioAction,
     RecipeHeader,
     SetAction,
+    Specification,
     Step,
     Transition,
 )
@@ -241,6 +242,7 @@ def _compile(text: str, kind: RecipeKind, line: LineDefinition,
     block = kind.compile_block(spec, line, control, ctx)
     steps = _steps(spec, line, control, ctx)
     alarms = _alarms(spec, line, control, ctx, {s.name for s in steps})
+    specification = _specification(spec, line, ctx)
     facts = RecipeFacts(spec=spec, line=line, control=control, parameters=dict(parameters),
                         block=block, steps=tuple(steps))
     out.extend(rules.check_all(facts, kind.rules))
@@ -253,7 +255,7 @@ def _compile(text: str, kind: RecipeKind, line: LineDefinition,
     )
     recipe = CompiledRecipe(
         header=header, parameters=dict(parameters), block=block,
-        steps=compiled_steps, alarms=tuple(alarms), yaml_text=text,
+        steps=compiled_steps, alarms=tuple(alarms), yaml_text=text, specification=specification,
     )
     return recipe, out
 
@@ -513,6 +515,44 @@ def _transition(step: Any, field: str, line: LineDefinition, ctx: CompileContext
     if condition is None or hold is None or timeout is None or on_timeout is None:
         return None
     return Transition(condition=condition, hold_for_s=hold, timeout_s=timeout, on_timeout=on_timeout)
+
+
+def _specification(spec: RecipeSpec, line: LineDefinition, ctx: CompileContext) -> tuple[Specification, ...]:
+    """The product's quality specification: each quantity a tag of the line (a derived tag,
+    e.g. a soft sensor's estimate, or a measurement), its limits in any unit of the tag's
+    dimension or a formula parameter, converted to the tag's unit."""
+    found: list[Specification] = []
+    seen: set[str] = set()
+    for k, s in enumerate(spec.specification):
+        field = f"specification[{k}]"
+        try:
+            tag = line.tag(s.quantity)
+        except (KeyError, ValueError):
+            ctx.error(f"{field}.quantity", "spec.quantity",
+                      f"{_shown(s.quantity, 80)!r} is not a tag of the line (`poreline profiles` lists them, "
+                      "derived tags included)")
+            continue
+        if s.quantity in seen:
+            ctx.error(f"{field}.quantity", "spec.duplicate", f"{s.quantity} is specified twice")
+            continue
+        seen.add(s.quantity)
+        if s.low is None and s.high is None:
+            ctx.error(field, "spec.limits", f"{s.quantity}: give low, high or both")
+            continue
+        low = None if s.low is None else ctx.value(s.low, tag.unit, f"{field}.low", f"{s.quantity} low")
+        high = None if s.high is None else ctx.value(s.high, tag.unit, f"{field}.high", f"{s.quantity} high")
+        out_pct = ctx.value(s.max_out_of_spec, "percent", f"{field}.max_out_of_spec",
+                            f"{s.quantity} max_out_of_spec")
+        if (s.low is not None and low is None) or (s.high is not None and high is None) or out_pct is None:
+            continue  # reported
+        if low is not None and high is not None and not low < high:
+            ctx.error(field, "spec.limits", f"{s.quantity}: low {low:g} must be below high {high:g} {tag.unit}")
+            continue
+        if not 0.0 <= out_pct <= 100.0:
+            ctx.error(f"{field}.max_out_of_spec", "spec.limits", f"{s.quantity}: max_out_of_spec is 0 to 100 %")
+            continue
+        found.append(Specification(s.quantity, low, high, tag.unit, out_pct / 100.0, s.description))
+    return tuple(found)
 
 
 def _alarms(spec: RecipeSpec, line: LineDefinition, control: LineControl, ctx: CompileContext,

@@ -30,6 +30,7 @@ from controller.recipe.model import (
     RatioAction,
     RecipeHeader,
     SetAction,
+    Specification,
     Step,
     Transition,
 )
@@ -87,6 +88,9 @@ def to_document(recipe: CompiledRecipe, block_document: Callable[[object], dict[
                     "condition": a.condition.source, "delay_s": a.delay_s, "action": a.action.value,
                     "only_in_steps": sorted(a.only_in_steps), "force_safe": list(a.force_safe)}
                    for a in recipe.alarms],
+        "specification": [{"address": q.address, "low": q.low, "high": q.high, "unit": q.unit,
+                           "max_out_of_spec_fraction": q.max_out_of_spec_fraction, "description": q.description}
+                          for q in recipe.specification],
         "yaml_text": recipe.yaml_text,
         "content_hash": content_hash(recipe.yaml_text),
     }
@@ -123,9 +127,17 @@ def from_document(doc: Mapping[str, Any], known_addresses: Collection[str],
                         action=AlarmAction(a["action"]), only_in_steps=frozenset(a["only_in_steps"]),
                         force_safe=tuple(a["force_safe"]))
         for a in doc["alarms"])
+    specification = tuple(
+        Specification(address=str(q["address"]), low=_optional(q["low"]), high=_optional(q["high"]),
+                      unit=str(q["unit"]), max_out_of_spec_fraction=float(q["max_out_of_spec_fraction"]),
+                      description=str(q["description"]))
+        for q in doc.get("specification", ()))
+    for q in specification:
+        if q.address not in known_addresses:
+            raise ValueError(f"specification: {q.address} is not a tag of this line")
     h = doc["header"]
     header = RecipeHeader(recipe_id=str(h["recipe_id"]), name=str(h["name"]), version=int(h["version"]),
                           line_kind=str(h["line_kind"]), product=str(h["product"]),
                           description=str(h["description"]), source=str(h["source"]))
     return CompiledRecipe(header=header, parameters=parameters, block=block_from_document(dict(doc["block"])),
-                          steps=steps, alarms=alarms, yaml_text=yaml_text)
+                          steps=steps, alarms=alarms, yaml_text=yaml_text, specification=specification)

@@ -18,6 +18,7 @@ MAX_STEPS = 200
 MAX_ACTIONS_PER_STEP = 50
 MAX_ALARMS = 200
 MAX_PARAMETERS = 200
+MAX_SPECIFICATIONS = 50
 MAX_CONDITION_CHARS = 500
 MAX_CONDITION_DEPTH = 32  # levels of the condition's syntax tree: a comparison of sums is about 5
 

@@ -145,6 +145,20 @@ class RecipeHeader:
 
 
 @dataclass(frozen=True, slots=True)
+class Specification:
+    """The product is in spec for ``address`` when, over production, its time-weighted mean
+    lies within [low, high] and at most ``max_out_of_spec_fraction`` of the production time
+    is outside (None: no limit on that side), in the tag's unit."""
+
+    address: str
+    low: float | None
+    high: float | None
+    unit: str
+    max_out_of_spec_fraction: float
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledRecipe:
     header: RecipeHeader
     parameters: Mapping[str, Parameter]
@@ -154,6 +168,7 @@ class CompiledRecipe:
     steps: tuple[Step, ...]
     alarms: tuple[AlarmDefinition, ...]
     yaml_text: str
+    specification: tuple[Specification, ...] = ()
 
     def parameter_values(self) -> dict[str, float]:
         return {name: p.value for name, p in self.parameters.items()}

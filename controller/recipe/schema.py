@@ -25,6 +25,7 @@ from controller.recipe.limits import (
     MAX_ALARMS,
     MAX_CONDITION_CHARS,
     MAX_PARAMETERS,
+    MAX_SPECIFICATIONS,
     MAX_STEPS,
 )
 
@@ -134,6 +135,17 @@ class AlarmSpec(StrictSpec):
     steps: list[str] = Field(default_factory=list, max_length=MAX_STEPS)
 
 
+class SpecificationSpec(StrictSpec):
+    """One quality specification of the product: a tag (measured or derived) that must lie
+    within [low, high] over production."""
+
+    quantity: str
+    low: Value | None = None
+    high: Value | None = None
+    max_out_of_spec: Value = "5 %"  # of production time outside [low, high] still in spec
+    description: str = ""
+
+
 class RecipeSpec(StrictSpec):
     """The blocks every recipe has. A line kind subclasses it with its own blocks (the
     casting line's layers and quench liquid, the foaming line's materials); the compiler
@@ -143,4 +155,5 @@ class RecipeSpec(StrictSpec):
     formula: dict[str, ParameterSpec] = Field(default_factory=dict, max_length=MAX_PARAMETERS)
     procedure: list[StepSpec] = Field(default_factory=list, max_length=MAX_STEPS)
     alarms: list[AlarmSpec] = Field(default_factory=list, max_length=MAX_ALARMS)
+    specification: list[SpecificationSpec] = Field(default_factory=list, max_length=MAX_SPECIFICATIONS)
 

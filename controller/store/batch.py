@@ -257,6 +257,10 @@ class BatchRecorder:
             audit.append(session, actor, action, subject, details)
             session.flush()
 
+    def record_quality(self, run_id: int, quality: dict[str, Any]) -> None:
+        with self._begin() as conn:
+            conn.execute(update(Run).where(Run.id == run_id).values(quality=quality))
+
     def record_scan_stats(self, run_id: int, stats: dict[str, Any]) -> None:
         with self._begin() as conn:
             conn.execute(update(Run).where(Run.id == run_id).values(scan_stats=stats))
@@ -582,6 +586,7 @@ class RunInfo(_Record):
     final_state: str | None
     scan_stats: dict[str, Any] | None = None
     end_reason: str | None = None
+    quality: dict[str, Any] | None = None  # verdict against the recipe's specification
 
     def timestamp(self, t_s: float) -> datetime:
         """Wall time of run second ``t_s``."""

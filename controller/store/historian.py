@@ -238,6 +238,9 @@ class HistorianWriter:
         (:meth:`BatchRecorder.close_lost_runs`)."""
         self._put("close_lost_runs", (self.line_id,))
 
+    def record_quality(self, run_id: int, quality: dict[str, Any]) -> None:
+        self._put("record_quality", (run_id, quality))
+
     def record_scan_stats(self, run_id: int, stats: dict[str, Any]) -> None:
         self._put("record_scan_stats", (run_id, stats))
 

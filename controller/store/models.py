@@ -272,6 +272,8 @@ class Run(Base):
     ended_t_s: Mapped[float | None] = mapped_column(Float)
     final_state: Mapped[str | None] = mapped_column(String(32))
     scan_stats: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the runtime's scan period and time
+    # the product against the recipe's specification: verdict, production seconds, each quantity
+    quality: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     end_reason: Mapped[str | None] = mapped_column(Text)  # why it ended, when not by its procedure
 
     steps: Mapped[list[RunStep]] = relationship(order_by="RunStep.id", cascade="all, delete-orphan")

@@ -25,7 +25,9 @@ def test_unhold_while_a_trip_is_latched_is_refused_and_the_record_shows_the_devi
         sqlite_client: TestClient, sqlite_url: str, api: Any) -> None:
     client = sqlite_client
     h = api.create_users(client, sqlite_url)
-    created = client.post("/recipes", json={"yaml_text": api.short_recipe(production_min=20)}, headers=h["eng_a"])
+    specification = ('specification:\n  - {quantity: casting_knife.wet_thickness_um, low: "150 um", high: "350 um"}\n')
+    created = client.post("/recipes", json={"yaml_text": api.short_recipe(production_min=20) + specification},
+                          headers=h["eng_a"])
     assert created.status_code == 201, created.text
     recipe_id, version = created.json()["recipe_id"], created.json()["version"]
     r = client.post(f"/recipes/{recipe_id}/versions/{version}/release-for-testing",
@@ -68,3 +70,12 @@ def test_unhold_while_a_trip_is_latched_is_refused_and_the_record_shows_the_devi
     assert record["deviation_s"] == deviation["seconds"]
     raised = next(a["raised_t_s"] for a in record["alarms"] if a["alarm_id"] == ALARM)
     assert raised - 2.0 <= deviation["started_t_s"] <= raised + 2.0  # forced in the scan of the trip
+
+    # the film thinned while the pump was jammed: the specification says so
+    quality = record["run"]["quality"]
+    (film,) = quality["specification"]
+    assert film["address"] == "casting_knife.wet_thickness_um" and film["out_of_spec_s"] > 0
+    assert film["minimum"] < 150.0 <= film["maximum"]
+    assert quality["verdict"] in ("in spec", "out of spec") and quality["production_s"] >= film["production_s"] > 0
+    listed = client.get("/runs", params={"line_id": record["run"]["line_id"]}, headers=h["view"]).json()
+    assert [r["quality_verdict"] for r in listed if r["id"] == run_id] == [quality["verdict"]]

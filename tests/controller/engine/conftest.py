@@ -31,6 +31,7 @@ from controller.recipe.model import (
     CompiledRecipe,
     OnTimeout,
     RecipeHeader,
+    Specification,
     Step,
     Transition,
 )
@@ -103,6 +104,7 @@ class FakeRecorder:
     samples: list[tuple[float, list[tuple[str, float | None, str]]]] = field(default_factory=list)
     ended: list[tuple[int, str, float]] = field(default_factory=list)
     deviations: list[tuple[float, float, list[str], list[str]]] = field(default_factory=list)
+    quality: list[dict[str, Any]] = field(default_factory=list)
 
     def start_run(self, recipe_id: str, recipe_version: int, line_kind: str, parameters: Mapping[str, Any],
                   operator: str, simulated: bool, *, line_id: str) -> int:
@@ -129,6 +131,9 @@ class FakeRecorder:
     def log_deviation(self, run_id: int, started_t_s: float, ended_t_s: float, alarm_ids: list[str],
                       outputs: list[str]) -> None:
         self.deviations.append((started_t_s, ended_t_s, alarm_ids, outputs))
+
+    def record_quality(self, run_id: int, quality: dict[str, Any]) -> None:
+        self.quality.append(quality)
 
     def flush(self) -> None:
         pass
@@ -160,11 +165,11 @@ class Rig:
         condition = compile_condition(until, known_addresses=DEFINITION.addresses(), parameters={})
         return Step(name, "", tuple(actions), Transition(condition, hold_for_s, timeout_s, on_timeout))
 
-    def load(self, *steps: Step) -> CompiledRecipe:
+    def load(self, *steps: Step, specification: tuple[Specification, ...] = ()) -> CompiledRecipe:
         recipe = CompiledRecipe(
             header=RecipeHeader(recipe_id="test-recipe", name="Test recipe", version=1, line_kind=KIND,
                                 product="test product"),
-            parameters={}, block=None, steps=steps, alarms=(), yaml_text="")
+            parameters={}, block=None, steps=steps, alarms=(), yaml_text="", specification=specification)
         self.engine.load(recipe)
         return recipe
 

@@ -37,3 +37,17 @@ def test_a_document_for_another_line_or_with_tampered_text_is_refused():
     tampered = dict(document, yaml_text=document["yaml_text"].replace("PSU", "PES"))
     with pytest.raises(ValueError, match="content hash"):
         from_document(tampered, foaming.definition().addresses(), foaming.block_from_document)
+
+
+def test_the_specification_travels_with_the_recipe():
+    text = (RECIPES / "psf-microfilter-example-viii.yaml").read_text(encoding="utf-8") + (
+        "specification:\n  - {quantity: casting_knife.wet_thickness_um, low: \"0.2 mm\", high: \"300 um\","
+        " max_out_of_spec: \"2 %\"}\n")
+    recipe = compile_for_line(text)
+    kind = kind_named("casting")
+    document = json.loads(json.dumps(to_document(recipe, kind.block_document)))
+    loaded = from_document(document, kind.definition().addresses(), kind.block_from_document)
+    assert loaded.specification == recipe.specification and len(loaded.specification) == 1
+    unknown = dict(document, specification=[dict(document["specification"][0], address="die.foam_cell_size_um")])
+    with pytest.raises(ValueError, match="not a tag of this line"):
+        from_document(unknown, kind.definition().addresses(), kind.block_from_document)
