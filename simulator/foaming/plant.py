@@ -7,7 +7,10 @@ values through its own truth function, and its noise sigma by the tag's unit suf
 value of exactly 0.0, a stopped drive or no flow, reads 0 without noise). Its faults are
 :class:`simulator.foaming.faults.FoamingFaults`.
 
-The melt path: extruder (barrel-zone heat balances, drag minus pressure flow) → volume 1
+The melt path: extruder (the screw model of ``simulator.physics.screw``: drag minus
+pressure flow of the metering section, its viscous dissipation and pressure work, the
+plastication power, the polymer's sensible heat and the shear heat in each barrel zone's
+balance, the melt temperature at the tip from them) → volume 1
 (screw tip, injection stage; CO2 and water metering pumps) → melt pump 1 → volume 2
 (heat exchanger with static mixer, the second mixing stage) → melt pump 2 → volume 3 →
 slit die. Pressures between the pumps use the stiff-safe steps of
@@ -25,7 +28,7 @@ from typing import ClassVar
 
 from drivers.definition import DeviceSpec, LineDefinition
 from simulator.foaming.faults import FoamingFaults
-from simulator.physics import gas, heat_exchange, materials, melt_flow, pumps, rheology
+from simulator.physics import gas, heat_exchange, materials, melt_flow, pumps, rheology, screw
 from simulator.plant import SimulatedPlant
 
 AMBIENT_C: float = 20.0
@@ -42,12 +45,16 @@ class FoamingParameters:
     compressibility_1_pa: float = 7.0e-10  # PHYSICS.md: 0.5-1e-9 1/Pa (verify); mid value
     volume_1_m3: float = 0.3e-3  # assumption: screw tip, adapter and injection section
     volume_3_m3: float = 0.2e-3  # assumption: pump 2 to die lips
-    # assumption: screw pressure flow, delivery falls by 1.5 cm3/s at 200 bar
-    screw_pressure_flow_m3_s_pa: float = 1.5e-6 / 200.0e5
     screw_time_constant_s: float = 3.0  # assumption: main drive
     pump_time_constant_s: float = 2.0  # assumption: servo melt-pump drives
     metering_time_constant_s: float = 2.0  # assumption: piston metering pumps
-    tip_time_constant_s: float = 60.0  # assumption: melt temperature at the screw tip follows zones 3-4
+    tip_time_constant_s: float = 60.0  # assumption: melt residence in the tip plus the thermocouple's lag
+    # assumption: thermal conductivity of PSU/PES melts, 0.2 W/(m K) (solid PSU is quoted at
+    # 0.22-0.26 W/(m K) on datasheets; not read for the melt): barrel-to-melt heat transfer
+    # by simulator.physics.screw.wiped_barrel_heat_transfer_w_m2_k over each zone's bore
+    melt_conductivity_w_m_k: float = 0.2
+    # assumption: pellets in the feed zone touch the barrel at points: a third of that
+    feed_zone_contact_share: float = 0.3
     exchanger_wall_time_constant_s: float = 120.0  # PHYSICS.md: wall lag of minutes
     coolant_time_constant_s: float = 180.0  # assumption: oil temperature-control unit
     coolant_flow_l_min: float = 20.0  # assumption: circulation pump delivery
@@ -63,9 +70,6 @@ class FoamingParameters:
     head_uncooled_c: float = 45.0  # assumption: compression heat without head cooling
     head_time_constant_s: float = 120.0  # assumption
     co2_vapour_lock_c: float = 31.1  # CO2 critical temperature 304.1 K (gas.CO2_CRITICAL_TEMPERATURE_K)
-    rated_screw_torque_n_m: float = 150.0  # assumption: 30 mm machine
-    screw_channel_depth_m: float = 0.003  # assumption
-    screw_channel_volume_m3: float = 60.0e-6  # assumption: metering section
     noise_temperature_c: float = 0.1
     noise_pressure_bar: float = 0.3
     noise_speed_rpm: float = 0.05
@@ -124,8 +128,20 @@ class FoamingPlant(SimulatedPlant):
             heater_power_w=1000.0 * die.equipment.get("zone_heater_power_kw", 1.5),
             heat_capacity_j_k=heat_exchange.DEFAULT_BARREL_ZONE.heat_capacity_j_k,
             heat_loss_coefficient_w_k=heat_exchange.DEFAULT_BARREL_ZONE.heat_loss_coefficient_w_k)
-        self._screw_diameter_m = ext.equipment.get("screw_diameter_mm", 30.0) / 1000.0
-        self._drag_m3_rev = ext.equipment.get("drag_delivery_cm3_rev", 4.0) * 1e-6
+        e = ext.equipment
+        self.screw = screw.ScrewGeometry(
+            diameter_m=e.get("screw_diameter_mm", 30.0) / 1000.0,
+            metering_depth_m=e.get("metering_depth_mm", 3.5) / 1000.0,
+            metering_length_m=e.get("metering_length_mm", 180.0) / 1000.0,
+            helix_angle_rad=math.radians(e.get("helix_angle_deg", math.degrees(screw.SQUARE_PITCH_HELIX_ANGLE_RAD))),
+            flight_width_m=e.get("flight_width_mm", 3.0) / 1000.0,
+            flight_clearance_m=e.get("flight_clearance_mm", 0.1) / 1000.0)
+        self._motor_rated_power_w = 1000.0 * e.get("motor_rated_power_kw", 7.5)
+        self._motor_rated_speed_rpm = e.get("motor_rated_speed_rpm", 150.0)
+        self._zone_area_m2 = math.pi * self.screw.diameter_m * e.get("zone_length_mm", 180.0) / 1000.0
+        if self._zone_count < 3:
+            raise ValueError("the extruder model needs 3 barrel zones or more (feed, melting, metering)")
+        self._zone_area_shares = [p.feed_zone_contact_share if i == 0 else 1.0 for i in range(self._zone_count)]
         self._d1_cm3_rev = melt_pumps[0].equipment.get("displacement_cm3_rev", 10.0)
         self._d2_cm3_rev = melt_pumps[1].equipment.get("displacement_cm3_rev", 10.0)
         # melt pump slip from each pump's rating (equipment data, pumps.MeltPumpRating)
@@ -166,6 +182,12 @@ class FoamingPlant(SimulatedPlant):
         self.single_phase_min_bar = 0.0
         self.gas_undissolved = False
         self.motor_load_pct = 0.0
+        self.shaft_power_w = 0.0
+        self.metering = screw.MeteringPower(0.0, 0.0, 0.0, 0.0)
+        self.zone_polymer_c = [AMBIENT_C] * self._zone_count  # polymer leaving each barrel zone
+        self.zone_to_polymer_w = [0.0] * self._zone_count  # heat each zone's barrel gives the polymer
+        self._molten = 0.0
+        self._metering_viscosity_pa_s = self.polymer.zero_shear_viscosity_pa_s
         self._viscosity_cache: dict[tuple[int, int, int], float] = {}
 
         self._screw_lag = heat_exchange.first_order_lag_factor(step_s, p.screw_time_constant_s)
@@ -184,6 +206,7 @@ class FoamingPlant(SimulatedPlant):
         self.polymer = materials.melt_properties(name)
         self._henry = materials.henry_correlations(name)
         self._viscosity_cache = {}
+        self._metering_viscosity_cache: dict[tuple[int, int], tuple[float, float]] = {}
 
     # ----------------------------------------------------------------- SimulatedPlant
     def _noise_sigma(self, tag: str) -> float:
@@ -209,7 +232,7 @@ class FoamingPlant(SimulatedPlant):
         t = dict(zip(self._zone_tags, self.zones_c, strict=True))
         t.update(screw_speed_rpm=self.screw_rpm, motor_load_pct=self.motor_load_pct,
                  melt_pressure_bar=self.p1_bar, melt_temperature_c=self.tip_c,
-                 running=1.0 if self.screw_rpm > 0.5 else 0.0)
+                 running=1.0 if self.screw_rpm > 0.5 else 0.0, shaft_power_kw=self.shaft_power_w / 1000.0)
         return t
 
     def _melt_pump_1_truth(self) -> dict[str, float]:
@@ -285,11 +308,14 @@ class FoamingPlant(SimulatedPlant):
         rho = polymer.melt_density_kg_m3
         cp = polymer.melt_heat_capacity_j_kg_k
 
-        # --- barrel and die zones: heat balances (shear heating neglected in the zone balance)
+        # --- barrel zones: heater, losses and the heat the polymer takes (its sensible heat
+        # less the shear heat released in it; the flow and screw speed of the last step)
+        self._barrel_polymer()
         ext_failed = n["extruder"] in f.failed_heaters
         for i in range(self._zone_count):
             u = 0.0 if ext_failed else ext[f"zone_{i + 1}_heater_output_pct"] / 100.0
-            self.zones_c[i] = heat_exchange.step_zone_temperature_c(self.zones_c[i], u, AMBIENT_C, dt, self._barrel_zone)
+            self.zones_c[i] = heat_exchange.step_zone_temperature_c(self.zones_c[i], u, AMBIENT_C, dt, self._barrel_zone,
+                                                                    -self.zone_to_polymer_w[i])
         die_failed = n["die"] in f.failed_heaters
         for i in range(self._die_zone_count):
             u = 0.0 if die_failed else die_cmd[f"zone_{i + 1}_heater_output_pct"] / 100.0
@@ -304,11 +330,10 @@ class FoamingPlant(SimulatedPlant):
         step = self._gap_step_mm
         self.die_gap_mm += step if gap_error > step else -step if gap_error < -step else gap_error
 
-        # --- melt temperature at the screw tip
-        zones = self.zones_c
-        tip_target = 0.5 * (zones[-1] + zones[-2]) if len(zones) > 1 else zones[0]
-        self.tip_c += (tip_target - self.tip_c) * self._tip_lag
-        molten = (self.tip_c - polymer.glass_transition_c - p.molten_margin_k) / p.molten_span_k
+        # --- melt temperature at the screw tip: the polymer leaving the metering zone
+        self.tip_c += (self.zone_polymer_c[-1] - self.tip_c) * self._tip_lag
+        # the metering channel conveys melt by the temperature of the polymer entering it
+        molten = (self.zone_polymer_c[-2] - polymer.glass_transition_c - p.molten_margin_k) / p.molten_span_k
         molten = 0.0 if molten < 0.0 else 1.0 if molten > 1.0 else molten
 
         # --- metering pumps (heads, flows)
@@ -356,8 +381,9 @@ class FoamingPlant(SimulatedPlant):
 
         # --- volume 1: extruder drag minus pressure flow in, melt pump 1 out
         pa = melt_flow.PA_PER_BAR
-        c_p = p.screw_pressure_flow_m3_s_pa
-        drag = 0.0 if f.feed_starved else molten * self._drag_m3_rev * self.screw_rpm / 60.0
+        c_p = screw.pressure_flow_conductance_m3_s_pa(self.screw, self._metering_viscosity_pa_s)
+        drag = 0.0 if f.feed_starved else molten * screw.drag_flow_m3_s(self.screw, self.screw_rpm)
+        self._molten = molten
         q_ext = drag - c_p * self.p1_bar * pa
         ext_slope = c_p * pa
         if q_ext < 0.0:  # the screw does not pump backwards (flights full of solid or empty)
@@ -431,11 +457,71 @@ class FoamingPlant(SimulatedPlant):
             die_target = die_wall_c
         self.die_melt_c += (die_target - self.die_melt_c) * self._die_lag
 
-        # --- main drive load: Couette dissolution torque in the metering section
-        if self.screw_rpm > 0.1 and molten > 0.0:
-            power_w = heat_exchange.screw_shear_heating_w(mu1, self._screw_diameter_m, self.screw_rpm,
-                                                          p.screw_channel_depth_m, p.screw_channel_volume_m3)
-            torque = power_w / (2.0 * math.pi * self.screw_rpm / 60.0)
-            self.motor_load_pct = min(100.0 * torque / p.rated_screw_torque_n_m, 150.0)
-        else:
-            self.motor_load_pct = 0.0
+    def _metering_viscosities_pa_s(self, temperature_c: float) -> tuple[float, float]:
+        """Neat-melt viscosity in the metering channel (at V_b/H) and in the flight clearance
+        (at V_b/δ): the gas is injected downstream of the metering section."""
+        polymer = self.polymer
+        # cached on a 0.1 K and 0.1 rpm grid (the shear rates follow the screw speed)
+        key = (int(max(temperature_c, polymer.glass_transition_c + 20.0) * 10.0), int(self.screw_rpm * 10.0))
+        value = self._metering_viscosity_cache.get(key)
+        if value is None:
+            t_k = key[0] / 10.0 + 273.15
+            rpm = key[1] / 10.0
+            value = (rheology.melt_viscosity_pa_s(polymer, t_k, screw.channel_shear_rate_1_s(self.screw, rpm)),
+                     rheology.melt_viscosity_pa_s(polymer, t_k, screw.flight_shear_rate_1_s(self.screw, rpm)))
+            if len(self._metering_viscosity_cache) > 50000:
+                self._metering_viscosity_cache.clear()
+            self._metering_viscosity_cache[key] = value
+        return value
+
+    def _barrel_polymer(self) -> None:
+        """The polymer along the barrel and the drive's power, quasi-steady per zone.
+
+        Zones 1 to n−1 convey and melt (zone 1 holds pellets, poor contact): in each the
+        drive supplies the share PLASTICATION_SHARE (simulator.physics.screw) of the
+        enthalpy that would bring the polymer entering it to the zone's barrel temperature;
+        zone n meters (viscous dissipation of the screw model). Each zone: ṁ·Δh = hA·(T_zone
+        − T_out) + P_shear, so the barrel gives the polymer hA·(T_zone − T_out), negative
+        when shear heat makes the melt hotter than the barrel. Shaft power = plastication
+        + metering (dissipation + pressure work); the motor load is its torque of rated.
+        """
+        polymer = self.polymer
+        tg = polymer.glass_transition_c
+        cp_solid = polymer.solid_heat_capacity_j_kg_k
+        cp_melt = polymer.melt_heat_capacity_j_kg_k
+        flow_kg_s = self.q_ext_m3_s * polymer.melt_density_kg_m3
+        last = self._zone_count - 1
+        h = screw.polymer_enthalpy_j_kg(AMBIENT_C, tg, cp_solid, cp_melt)
+        plastication_w = 0.0
+        ua_w_k = self._zone_area_m2 * screw.wiped_barrel_heat_transfer_w_m2_k(
+            self.screw_rpm, self.parameters.melt_conductivity_w_m_k, polymer.melt_density_kg_m3, cp_melt,
+            self.screw.metering_depth_m)
+        metering = screw.MeteringPower(0.0, 0.0, 0.0, 0.0)
+        for i in range(self._zone_count):
+            if i == last:
+                mu, mu_flight = self._metering_viscosities_pa_s(
+                    screw.temperature_from_enthalpy_c(h, tg, cp_solid, cp_melt))
+                self._metering_viscosity_pa_s = mu
+                if self.screw_rpm > 0.1 and self._molten > 0.0:
+                    full = screw.metering_power(self.screw, self.screw_rpm, self.p1_bar * melt_flow.PA_PER_BAR, mu,
+                                                mu_flight)
+                    # a drive delivers at most 150 % of its rated torque (then it trips on a real line)
+                    most_w = 1.5 * self._motor_rated_power_w * self.screw_rpm / self._motor_rated_speed_rpm
+                    scale = self._molten * min(1.0, most_w / full.shaft_w) if full.shaft_w > 0.0 else 0.0
+                    metering = screw.MeteringPower(*(scale * x for x in (
+                        full.channel_dissipation_w, full.flight_dissipation_w, full.pressure_work_w)),
+                        full.throttle_ratio)
+                shear_w = metering.dissipation_w
+            else:
+                h_barrel = screw.polymer_enthalpy_j_kg(self.zones_c[i], tg, cp_solid, cp_melt)
+                shear_w = screw.plastication_power_w(flow_kg_s, h_barrel - h)
+                plastication_w += shear_w
+            h = screw.zone_outlet_enthalpy_j_kg(h, flow_kg_s, ua_w_k * self._zone_area_shares[i], self.zones_c[i], shear_w, tg,
+                                                cp_solid, cp_melt)
+            out_c = screw.temperature_from_enthalpy_c(h, tg, cp_solid, cp_melt)
+            self.zone_polymer_c[i] = out_c
+            self.zone_to_polymer_w[i] = ua_w_k * self._zone_area_shares[i] * (self.zones_c[i] - out_c)
+        self.metering = metering
+        self.shaft_power_w = plastication_w + metering.shaft_w
+        self.motor_load_pct = min(screw.motor_load_pct(self.shaft_power_w, self.screw_rpm, self._motor_rated_power_w,
+                                                       self._motor_rated_speed_rpm), 150.0)

@@ -70,6 +70,9 @@ class PolymerProperties:
     # None: Arrhenius E_a continues the WLF slope at Tg + 100 K (see
     # activation_energy_matching_wlf_j_mol); set a measured value when one is known.
     flow_activation_energy_j_mol: float | None = None
+    # mean c_p of the glass from 20 °C to Tg: the feed's sensible heat in the extruder
+    # (simulator.physics.screw); see each record for its source
+    solid_heat_capacity_j_kg_k: float = 1200.0
 
     @property
     def glass_transition_k(self) -> float:
@@ -105,6 +108,10 @@ POLYSULFONE = PolymerProperties(
         "Tg, processing window: Raje et al., Polymers 15 (2023) 118; c_p: PHYSICS.md range; "
         "density, Delta-cp, eta0, lambda, n: assumptions (see comments)"
     ),
+    # PSU at room temperature 0.91-1.0 kJ/(kg K) (makeitfrom.com, Polysulfone, citing the
+    # SPI Plastics Engineering Handbook); # assumption: 1.2 kJ/(kg K) as the mean from
+    # 20 °C to Tg, since the c_p of a glass rises with temperature up to its Tg step.
+    solid_heat_capacity_j_kg_k=1200.0,
 )
 
 POLYETHERSULFONE = PolymerProperties(
@@ -131,6 +138,8 @@ POLYETHERSULFONE = PolymerProperties(
         "Tg, minimum processing temperature: Raje et al., Polymers 15 (2023) 118; "
         "c_p: PHYSICS.md range; density, Delta-cp, eta0, lambda, n: assumptions"
     ),
+    # assumption: as PSU (1.2 kJ/(kg K) mean of the glass from 20 °C to Tg); no PES value read.
+    solid_heat_capacity_j_kg_k=1200.0,
 )
 
 POLYSTYRENE = PolymerProperties(

@@ -41,6 +41,10 @@ DERIVED_TAGS: tuple[DerivedTag, ...] = (
     DerivedTag("die", derived("gas_min_pressure_bar", "bar", 0.0, 1.0e4,
                               "Die pressure the die-pressure interlock requires: the recipe's die_pressure_factor x "
                               "P_min at the die"), _GAS),
+    DerivedTag("extruder", derived("specific_energy_kwh_kg", "kWh/kg", 0.0, 10.0,
+                                   "Specific energy of the main drive: shaft power over the polymer throughput "
+                                   "(a single-screw line takes 0.1-0.3 kWh/kg)"),
+               "extruder energy (controller.lines.foaming.soft_sensors.ExtruderEnergySensor)"),
     DerivedTag("die", derived("foam_open_cell_pct", "percent", 0.0, 100.0,
                               "Estimated open-cell content of the foam leaving the die"), _FOAM),
     DerivedTag("die", derived("foaming", "", 0.0, 1.0,
@@ -54,6 +58,23 @@ DERIVED_TAGS: tuple[DerivedTag, ...] = (
                               f"to {_P:g} bar"), _FOAM),
 )
 
+
+# The extruder (simulator.physics.screw): a 30 mm, 24 D single-flighted screw.
+# - square pitch, helix 17.66° (tan θ = 1/π; Rauwendaal, Polymer Extrusion, ch. 7);
+# - # assumption: flight width 0.1 D = 3 mm and radial flight clearance 0.1 mm (Rauwendaal
+#   gives clearances of about 0.001 D per side for small screws; 0.1 mm is a worn-in value);
+# - # assumption: metering section 6 D = 180 mm long, 3.5 mm (0.12 D) deep: a deep,
+#   low-shear metering channel for heat-sensitive high-Tg melts; drag delivery ≈ 3.8
+#   cm3/rev, so ≈ 10 kg/h of PSU against 200 bar takes ≈ 60 rpm;
+# - 4 barrel zones of 6 D = 180 mm (24 D);
+# - # assumption: main drive 7.5 kW at 150 rpm (rated torque ≈ 480 N·m), the size sold
+#   with 30 mm single-screw pilot extruders; no datasheet read.
+EXTRUDER_EQUIPMENT: dict[str, float] = {
+    "screw_diameter_mm": 30.0, "zone_heater_power_kw": 2.0, "zone_length_mm": 180.0,
+    "metering_depth_mm": 3.5, "metering_length_mm": 180.0, "helix_angle_deg": 17.66,
+    "flight_width_mm": 3.0, "flight_clearance_mm": 0.1,
+    "motor_rated_power_kw": 7.5, "motor_rated_speed_rpm": 150.0,
+}
 
 # simulator.physics.pumps.MeltPumpRating's defaults, as equipment data (a plant file may differ)
 MELT_PUMP_RATING: dict[str, float] = {"rated_volumetric_efficiency": 0.98, "rated_speed_rpm": 30.0,
@@ -70,7 +91,7 @@ def foaming_line(name: str = "foaming-1") -> LineDefinition:
       97-99.5 %) at 30 rpm, 200 bar and 5000 Pa·s (# assumption, simulator.physics.pumps.
       MeltPumpRating): the simulator and the throughput soft sensor both derive slip from it;
     - extruder: 30 mm screw (PHYSICS.md: 25-35 mm machines), 4 zones of 2 kW (PHYSICS.md
-      1.5-3 kW per zone); # assumption: 4 cm3 of drag delivery per screw revolution;
+      1.5-3 kW per zone); the screw's metering section and drive in EXTRUDER_EQUIPMENT;
     - die 0.1 m wide, 1.8 mm land, 0.3 mm nominal gap (the recipe sets the gap, 0.1-3 mm):
       # assumption, a pilot wide-slit membrane die with short lips. Chosen so that ~10 kg/h
       of PSU with 2 wt % CO2 at 285 °C leaves at −dP/dt ≈ 1 GPa/s (microcellular: ~0.1 to
@@ -83,8 +104,7 @@ def foaming_line(name: str = "foaming-1") -> LineDefinition:
     - metering pumps 100 g/min: # assumption (see controller.lines.foaming.profiles).
     """
     devices = (
-        DeviceSpec("extruder", fp.EXTRUDER, {"screw_diameter_mm": 30.0, "zone_heater_power_kw": 2.0,
-                                             "drag_delivery_cm3_rev": 4.0}),
+        DeviceSpec("extruder", fp.EXTRUDER, EXTRUDER_EQUIPMENT),
         DeviceSpec("co2_pump", fp.CO2_PUMP, {"max_flow_g_min": 100.0}),
         DeviceSpec("water_pump", fp.WATER_PUMP, {"max_flow_g_min": 100.0}),
         DeviceSpec("melt_pump_1", fp.MELT_PUMP, {"displacement_cm3_rev": 5.0, **MELT_PUMP_RATING}),

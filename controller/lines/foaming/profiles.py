@@ -33,6 +33,9 @@ from drivers.profiles import DeviceProfile, HoldAction, Tag, command, measured, 
 
 MAX_MELT_TEMPERATURE_C: float = 450.0  # assumption: heater-band limit (see module docstring)
 MAX_MELT_PRESSURE_BAR: float = 500.0  # assumption: transducer range (see module docstring)
+# 150 % of the 7.5 kW main drive (controller.lines.foaming.definition.EXTRUDER_EQUIPMENT),
+# the motor-load range above
+MAX_DRIVE_POWER_KW: float = 11.25
 
 
 def _temperature_zones(count: int, what: str) -> list[Tag]:
@@ -66,6 +69,8 @@ def extruder_profile(zones: int = 4) -> DeviceProfile:
             measured("melt_temperature_c", "degC", 0.0, MAX_MELT_TEMPERATURE_C, "Melt temperature at the screw tip",
                      "MeltTemperatureZones/MeltTemperatureZone_001/ActualValue"),
             status("running", "Main drive running", "MainDrive/Running"),
+            measured("shaft_power_kw", "kW", 0.0, MAX_DRIVE_POWER_KW, "Main drive shaft power",
+                     "MainDrive/Power/ActualValue"),
         ]),
     )
 

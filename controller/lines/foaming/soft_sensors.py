@@ -17,7 +17,7 @@ from controller.lines.foaming.recipe import foaming_block
 from controller.recipe.control import StandingAlarm
 from controller.recipe.model import CompiledRecipe, LoopAction
 from drivers.definition import LineDefinition
-from simulator.physics import foam, gas, materials, pumps, rheology
+from simulator.physics import foam, gas, materials, pumps, rheology, screw
 from simulator.physics.gas import CO2_MOLAR_MASS_KG_MOL, WATER_MOLAR_MASS_KG_MOL
 
 # assumption: the shear rate at which the melt's viscosity sets the gear pumps' slip
@@ -114,6 +114,22 @@ class FoamingGasSensor:
         image["heat_exchanger.single_phase_min_bar"] = p_min_hx
         image["die.single_phase_min_bar"] = p_min_die
         image["die.gas_min_pressure_bar"] = self.die_pressure_factor * p_min_die
+
+
+@dataclass(slots=True)
+class ExtruderEnergySensor:
+    """Specific energy of the main drive, E = P_shaft/ṁ [kWh/kg] (simulator.physics.screw):
+    the measured shaft power over the polymer throughput of melt pump 1 (written by
+    :class:`FoamingGasSensor`; run it first). A single-screw line takes 0.1-0.3 kWh/kg."""
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        return ("extruder.specific_energy_kwh_kg",)
+
+    def update(self, image: dict[str, float], dt_s: float) -> None:
+        image["extruder.specific_energy_kwh_kg"] = screw.specific_energy_kwh_kg(
+            1000.0 * max(image.get("extruder.shaft_power_kw", 0.0), 0.0),
+            max(image.get("melt_pump_1.throughput_kg_h", 0.0), 0.0) / 3600.0)
 
 
 @dataclass(slots=True)
@@ -228,6 +244,7 @@ def foaming_soft_sensors(recipe: CompiledRecipe, line: LineDefinition) -> list[S
                          pressure_factor=recipe.parameters["gas_pressure_factor"].value,
                          die_pressure_factor=die_pressure_factor(recipe),
                          rating=pumps.MeltPumpRating.from_equipment(pump_1)),
+        ExtruderEnergySensor(),
         FoamSensor(polymer=block.polymer, displacement_cm3_rev=pump_2["displacement_cm3_rev"],
                    die_width_m=die["width_m"], die_land_length_m=die["land_length_m"],
                    product_class=foam.PRODUCT_CLASSES.get(block.product_class or ""),
