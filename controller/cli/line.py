@@ -25,6 +25,7 @@ from controller.cli.errors import fail
 if TYPE_CHECKING:
     from controller.runtime.service import LineService
     from controller.scada import OpcUaFacade
+    from controller.scada.modbus_block import ModbusBlock
 
 
 def _notify(message: str) -> None:
@@ -71,6 +72,15 @@ def register(app: typer.Typer) -> None:
             help="Trust list: the SCADA clients' certificates (or their CA), DER or PEM")] = None,
         opcua_trust_any_client: Annotated[bool, typer.Option(
             "--opcua-trust-any-client", help="Accept any client certificate (a bench; users still log in)")] = False,
+        modbus_endpoint: Annotated[str | None, typer.Option(
+            "--modbus-endpoint", help="Serve the Modbus/TCP status and command block at HOST:PORT "
+                                      "(docs/scada-modbus-block.md); off when not given")] = None,
+        modbus_allow: Annotated[list[str] | None, typer.Option(
+            "--modbus-allow", help="A client address or network whose Modbus writes are accepted (repeat it); "
+                                   "others may only read")] = None,
+        modbus_recipe: Annotated[str | None, typer.Option(
+            "--modbus-recipe", help="The recipe a Modbus Start runs (its newest version released for production "
+                                    "on this line)")] = None,
     ) -> None:
         """Run one line: scan, record, and serve the channel the API and SCADA use."""
         from controller.runtime import channel
@@ -95,6 +105,11 @@ def register(app: typer.Typer) -> None:
                                   opcua_trust_any_client)
         elif opcua_cert or opcua_key or opcua_trust_dir or opcua_trust_any_client:
             fail("--opcua-cert, --opcua-key and the trust options need --opcua-endpoint", 2)
+        block = None
+        if modbus_endpoint is not None:
+            block = _modbus_block(service, modbus_endpoint, modbus_allow or [], modbus_recipe)
+        elif modbus_allow or modbus_recipe:
+            fail("--modbus-allow and --modbus-recipe need --modbus-endpoint", 2)
 
         async def go() -> None:
             stop = asyncio.Event()
@@ -109,6 +124,10 @@ def register(app: typer.Typer) -> None:
                 await scada.refresh_users()  # the database is migrated now
             for run_id, reason in lost:
                 console.print(f"run {run_id} closed as Aborted: {reason}", highlight=False)
+            if block is not None:
+                await block.start()
+                console.print(f"Modbus/TCP: status and command block at {block.settings.host}:{block.port}; "
+                              f"writes from {', '.join(block.settings.allow) or 'nobody'}", highlight=False)
             server = RuntimeServer(service, endpoint=address, key=key)
             await server.start()
             last_ping = [0.0]
@@ -126,11 +145,26 @@ def register(app: typer.Typer) -> None:
             _notify("STOPPING=1")
             console.print(f"stopping line {service.line_id}", highlight=False)
             await server.close()
+            if block is not None:
+                await block.stop()
             if scada is not None:
                 await scada.stop()
             await service.stop("runtime stopped (SIGTERM)")
 
         asyncio.run(go())
+
+
+def _modbus_block(service: LineService, endpoint: str, allow: list[str], recipe_id: str | None) -> ModbusBlock:
+    from controller.scada.modbus_block import ModbusBlock, ModbusSettings, parse_endpoint
+
+    try:
+        host, port = parse_endpoint(endpoint)
+        settings = ModbusSettings(host, port, tuple(allow), recipe_id)
+    except ValueError as exc:
+        fail(str(exc), 2)
+    if not allow:
+        console.print("Modbus/TCP: no --modbus-allow: the block is read-only", highlight=False)
+    return ModbusBlock(service, settings)
 
 
 def _opcua_facade(service: LineService, endpoint: str, cert: Path | None, key: Path | None, trust_dir: Path | None,

@@ -19,16 +19,19 @@ Channels
     ``BadUserAccessDenied``, whatever the password.
 
 Passwords
-    asyncua asks its user manager synchronously, on the event loop, while it activates a
-    session, so the argon2 verification (tens of ms on a plant PC; the store's parameters)
-    runs on the loop. It is kept rare: a verified (user, password) pair is remembered as a
-    keyed digest (HMAC-SHA256 under a per-process random key; the password itself is not
-    kept) for as long as the stored hash is unchanged, so a SCADA that reconnects costs no
-    hash; and at most ``MAX_VERIFICATIONS`` new verifications run per ``VERIFICATION_WINDOW_S``
-    (further logins are refused at once, and logged), so a flood of wrong passwords cannot
-    take more than that from the scan loop. Unknown, inactive and locked users are refused
-    without a hash. Failed logins are logged with the user name, never counted toward the
-    store's lockout (that is the API's; see issue 13's remaining work).
+    asyncua asks its user manager synchronously while it activates a session, so the argon2
+    verification (0.1-0.7 s with the store's parameters) blocks the loop it runs on. That is
+    the OPC UA server's own loop, on a thread of its own (:mod:`controller.scada.facade`),
+    never the runtime's scan loop, and argon2-cffi releases the GIL while it hashes: a login
+    costs the scan nothing. It still holds up the server's other sessions, so it is kept
+    rare: a verified (user, password) pair is remembered as a keyed digest (HMAC-SHA256
+    under a per-process random key; the password itself is not kept) for as long as the
+    stored hash is unchanged, so a SCADA that reconnects costs no hash; and at most
+    ``MAX_VERIFICATIONS`` new verifications run per ``VERIFICATION_WINDOW_S`` (further
+    logins are refused at once, and logged), which also slows password guessing. Unknown,
+    inactive and locked users are refused without a hash. Failed logins are logged with
+    the user name, never counted toward the store's lockout (that is the API's; see issue
+    13's remaining work).
 
 Binding the session's user to a method call (asyncua does not pass it to callbacks)
     asyncua processes the requests of one connection one after the other in one asyncio

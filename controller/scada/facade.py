@@ -1,18 +1,27 @@
 """The line runtime's OPC UA server for plant SCADA: the line as a PackML unit.
 
-It lives in the runtime process and runs on the runtime's asyncio loop (started by
-``poreline line run --opcua-endpoint ...``; off unless configured). The address space is
+It lives in the runtime process (started by ``poreline line run --opcua-endpoint ...``;
+off unless configured) with an event loop on a thread of its own
+(:mod:`controller.scada.loop_thread`), not on the runtime's scan loop: asyncua verifies a
+password synchronously while it activates a session (one argon2 hash, 0.1-0.7 s) and
+encrypts every message in Python, and none of that may stretch a scan. The address space is
 :mod:`controller.scada.packml`'s; who may call what is :mod:`controller.scada.access`'s.
 
 Values, every scan
-    The runtime calls :meth:`OpcUaFacade._collect` after each scan (``LineService.on_scan``):
-    it compares the state, the process tags and the counters with what was last published
-    and queues only the changed values (dictionary look-ups; no I/O). A publisher task then
-    writes them with ``write_attribute_value`` (the fast path, which also notifies
-    subscriptions) between scans, so a slow subscriber never delays a scan.
+    The runtime calls :meth:`OpcUaFacade._collect` after each scan (``LineService.on_scan``,
+    on the runtime's loop, where the engine lives): it compares the state, the process tags
+    and the counters with what was last published and queues only the changed values
+    (dictionary look-ups under a lock; no I/O), then wakes the server's loop with
+    ``call_soon_threadsafe``. A publisher task there writes them with
+    ``write_attribute_value`` (the fast path, which also notifies subscriptions), so a slow
+    subscriber never delays a scan.
+    A process value is republished only once it moved ``deadband_fraction`` (0.2 %) of its
+    tag's span from the value last published, or its quality changed, so sensor noise does
+    not flood subscribers; states, counters and alarms on every change.
 
 Commands
-    The state machines' methods call the runtime's command path (``LineService.command``:
+    The state machines' methods call the runtime's command path on the runtime's loop
+    (``asyncio.run_coroutine_threadsafe``, awaited by the callback; ``LineService.command``:
     the engine's PackML transition table, the interlock checks, the audit trail, the run's
     command log) with the OPC UA session's user name as the command's user and ``via OPC
     UA`` as its reason. The session's user reaches the callback through the permission
@@ -53,17 +62,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from asyncua import Server, ua
 from cryptography import x509
 
-from controller.engine.production import ProductionTally
 from controller.engine.scan import Engine
 from controller.engine.states import STATE_COMPLETE, UnitState
 from controller.runtime.service import LineService, ServiceError
@@ -75,6 +84,8 @@ from controller.scada.access import (
     UserDirectory,
     current_caller,
 )
+from controller.scada.counts import ProductCounter
+from controller.scada.loop_thread import LoopThread, call_in
 from controller.scada.recipes import PreparedRecipe, RecipeRefused, RecipeSource
 from controller.scada.units import eu_information
 from drivers.opcua.security import CertificateError, CertificatePair, application_uri_of, trusted_by_directory
@@ -91,6 +102,12 @@ _STOP_COMMANDS = {UnitState.HOLDING: "hold", UnitState.HELD: "hold", UnitState.S
 _HTTP_TO_STATUS = {403: "BadUserAccessDenied", 404: "BadNotFound", 409: "BadInvalidState",
                    422: "BadInvalidArgument", 503: "BadResourceUnavailable"}
 MethodCallback = Callable[..., Awaitable[Any]]
+# a process value is republished once it moved this share of its tag's span (high - low)
+# from the value last published (assumption: 0.2 % is under a transmitter's stated accuracy
+# and over the simulator's sensor noise on most tags; profiles do not carry noise or
+# resolution yet, which would give each tag its own)
+DEADBAND_FRACTION = 0.002
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +120,7 @@ class FacadeSettings:
     certificate: CertificatePair
     trust_dir: Path | None = None
     trust_any_client: bool = False
+    deadband_fraction: float = DEADBAND_FRACTION
 
     def __post_init__(self) -> None:
         if (self.trust_dir is not None) == self.trust_any_client:
@@ -123,14 +141,15 @@ class OpcUaFacade:
         self._server: Server | None = None
         self.nodes: packml.UnitNodes | None = None
         self._closed = False
-        self._wake = asyncio.Event()
+        self._thread = LoopThread(f"opcua-{service.line_id}")
+        self._runtime_loop: asyncio.AbstractEventLoop | None = None
+        self._wake = asyncio.Event()  # used on the server's loop only
+        self._lock = threading.Lock()  # _pending and _published: filled on both loops, flushed on the server's
         self._pending: dict[ua.NodeId, ua.DataValue] = {}
         self._published: dict[ua.NodeId, Any] = {}
         self._publisher: asyncio.Task[None] | None = None
         self._selection: PreparedRecipe | None = None
-        self._engine: Engine | None = None
-        self._tally = ProductionTally(())
-        self._accumulated = 0.0  # product of the runs before this engine's
+        self._counter = ProductCounter(service.kind)
         self._alarm_events = 0  # how many of the engine's alarm events were read
         self._acked_at: dict[str, datetime] = {}
         self._state: UnitState | None = None
@@ -143,8 +162,20 @@ class OpcUaFacade:
 
     # ------------------------------------------------------------------ life cycle
     async def start(self) -> None:
-        """Build the address space and listen. Call it before the line scans (the build
-        takes a second or two on the event loop); values follow from the first scan."""
+        """Build the address space and listen, on the server's own thread (called on the
+        runtime's loop, before the line scans); values follow from the first scan."""
+        self._runtime_loop = asyncio.get_running_loop()
+        self._thread.start()
+        try:
+            await self._thread.run(self._start_server())
+        except BaseException:
+            await self._thread.stop()
+            raise
+        self.service.on_scan(self._on_scan)
+        log.info("OPC UA server of %s at %s (namespace %s)", self.service.line_id, self.settings.endpoint,
+                 packml.NAMESPACE_URI)
+
+    async def _start_server(self) -> None:
         await self._users.start()
         server = Server(user_manager=StoreUserManager(self._users))
         await server.init()
@@ -161,16 +192,18 @@ class OpcUaFacade:
             raise
         self._server = server
         self._publisher = asyncio.create_task(self._publish_forever(), name="opcua-publish")
-        self.service.on_scan(self._on_scan)
-        log.info("OPC UA server of %s at %s (namespace %s)", self.service.line_id, self.settings.endpoint,
-                 packml.NAMESPACE_URI)
 
     async def refresh_users(self) -> None:
         """Read the user store now (e.g. once the runtime has migrated the database)."""
-        await self._users.refresh()
+        await self._thread.run(self._users.refresh())
 
     async def stop(self) -> None:
         self._closed = True
+        if self._server is not None:
+            await self._thread.run(self._stop_server())
+        await self._thread.stop()
+
+    async def _stop_server(self) -> None:
         if self._publisher is not None:
             self._publisher.cancel()
             try:
@@ -232,6 +265,14 @@ class OpcUaFacade:
         for node, callback in links:
             server.link_method(node, callback)
 
+    async def _on_runtime(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run ``coroutine`` (the runtime's command path) on the runtime's loop; await it here."""
+        assert self._runtime_loop is not None
+        return await call_in(self._runtime_loop, coroutine)
+
+    async def _state_now(self) -> UnitState:
+        return self._current_state()
+
     def _caller(self, role: str) -> Account | ua.StatusCode:
         account = current_caller(self._users)
         if account is None or not account.may(role):
@@ -245,7 +286,7 @@ class OpcUaFacade:
         if isinstance(caller, ua.StatusCode):
             return caller
         try:
-            await self.service.command(name, caller.username, VIA)
+            await self._on_runtime(self.service.command(name, caller.username, VIA))
         except ServiceError as exc:
             log.info("OPC UA %s by %s refused: %s", name, caller.username, exc.detail)
             return _status(_HTTP_TO_STATUS.get(exc.status, "BadInvalidState"))
@@ -259,7 +300,7 @@ class OpcUaFacade:
             log.info("OPC UA start by %s refused: Start takes no parameters (select a released version)",
                      caller.username)
             return _status("BadInvalidArgument")
-        state = self._current_state()
+        state = await self._on_runtime(self._state_now())
         if state is not UnitState.IDLE:
             log.info("OPC UA start by %s refused: the line is %s, not Idle", caller.username, state)
             return _status("BadInvalidState")
@@ -270,9 +311,9 @@ class OpcUaFacade:
         try:
             prepared = await asyncio.to_thread(self._recipes.prepare, selection.recipe_id, selection.version,
                                                caller.role, selection)
-            await self.service.start_run(prepared.document, caller.username, VIA,
-                                         {"recipe_state": prepared.state, "via": "opcua"},
-                                         released_for_line=prepared.released_for_line)
+            await self._on_runtime(self.service.start_run(prepared.document, caller.username, VIA,
+                                                          {"recipe_state": prepared.state, "via": "opcua"},
+                                                          released_for_line=prepared.released_for_line))
         except RecipeRefused as exc:
             log.info("OPC UA start by %s refused: %s", caller.username, exc.message)
             return _status(exc.status)
@@ -296,8 +337,10 @@ class OpcUaFacade:
             log.info("OPC UA SelectRecipe %s v%s by %s refused: %s", recipe, number, caller.username, exc.message)
             return _status(exc.status)
         self._selection = prepared
-        self.service.writer.audit(caller.username, "run.recipe_selected", f"recipe {recipe} v{prepared.version}",
-                                  {"line_id": self.service.line_id, "via": "opcua", "recipe_state": prepared.state})
+        assert self._runtime_loop is not None  # the historian writer is the runtime's
+        self._runtime_loop.call_soon_threadsafe(
+            self.service.writer.audit, caller.username, "run.recipe_selected", f"recipe {recipe} v{prepared.version}",
+            {"line_id": self.service.line_id, "via": "opcua", "recipe_state": prepared.state})
         self._show_selection(prepared)
         self._wake.set()
         return [ua.Variant(prepared.version, ua.VariantType.UInt32)]
@@ -362,15 +405,23 @@ class OpcUaFacade:
             self._collect(self.nodes)
         except Exception:  # publishing never breaks the scan loop
             log.exception("OPC UA: values not collected")
-        self._wake.set()
+        with self._lock:
+            changed = bool(self._pending)
+        if changed:
+            try:
+                self._thread.loop.call_soon_threadsafe(self._wake.set)
+            except RuntimeError:  # the server's loop is closing
+                pass
 
     def _current_state(self) -> UnitState:
         return UnitState(self.service.status()["state"])
 
     def _collect(self, nodes: packml.UnitNodes) -> None:
         engine = self.service.line.engine
-        if engine is not self._engine:
-            self._new_engine(engine)
+        if self._counter.update(engine):  # a new engine: its alarm journal starts afresh
+            self._alarm_events = 0
+            self._acked_at = {}
+            self._alarm_key = None
         state = self._current_state()
         self._publish_state(nodes, state, engine)
         image, quality, derived = engine.image, engine.quality, engine.derived_addresses
@@ -381,22 +432,14 @@ class OpcUaFacade:
             good = quality.get(tag.address.partition(".")[0]) is Quality.GOOD or tag.address in derived
             self._put(tag.node_id, bool(value >= 0.5) if tag.boolean else float(value),
                       ua.VariantType.Boolean if tag.boolean else ua.VariantType.Double,
-                      None if good else "UncertainLastUsableValue")
+                      None if good else "UncertainLastUsableValue",
+                      deadband=0.0 if tag.boolean else self.settings.deadband_fraction * tag.span)
         speed = self._speed_tag()
         if speed is not None and speed in image:
             self._put(nodes.status["CurMachSpeed"], float(image[speed]), ua.VariantType.Float)
         self._publish_alarms(nodes, engine)
         self._publish_counts(nodes, engine, state)
         self._put(nodes.status["RunId"], engine.run_id or 0, ua.VariantType.UInt32)
-
-    def _new_engine(self, engine: Engine) -> None:
-        if self._engine is not None and self._engine.run_id is not None:
-            self._accumulated += self._quantity(self._engine)[0]
-        self._engine = engine
-        self._tally = ProductionTally(self.service.kind.summary_tags)
-        self._alarm_events = 0
-        self._acked_at = {}
-        self._alarm_key = None
 
     def _publish_state(self, nodes: packml.UnitNodes, state: UnitState, engine: Engine) -> None:
         for machine, current in zip((nodes.base, nodes.machine, nodes.execute), packml.machine_states(state),
@@ -460,17 +503,13 @@ class OpcUaFacade:
         self._put(nodes.admin["Alarm"], alarms, ua.VariantType.ExtensionObject)
         self._put(nodes.admin["AlarmExtent"], len(alarms), ua.VariantType.Int32)
 
-    def _quantity(self, engine: Engine) -> tuple[float, str, str]:
-        product = self.service.kind.product_quantity(self._tally.means(), self._tally.duration_s, engine.image)
-        return product.value, product.unit, product.label
-
     def _publish_counts(self, nodes: packml.UnitNodes, engine: Engine, state: UnitState) -> None:
-        self._tally.add(engine.clock.now_s(), engine.state, engine.step, engine.image)
-        value, unit, label = self._quantity(engine) if engine.run_id is not None else (0.0, "", "")
-        if not label:
+        product = self._counter.current(engine)
+        if product is None or not product.label:
             return
+        value, unit, label = product.value, product.unit, product.label
         processed = ua.PackMLCountDataType(ID=1, Name=label, Unit=eu_information(unit), Count=int(value),
-                                           AccCount=int(self._accumulated + value))
+                                           AccCount=int(self._counter.accumulated + value))
         self._put(nodes.admin["ProdProcessedCount"], [processed], ua.VariantType.ExtensionObject)
         defective_s = sum(d.seconds for d in engine.deviations)
         defective = ua.PackMLCountDataType(ID=2, Name="Production with outputs forced safe",
@@ -489,18 +528,22 @@ class OpcUaFacade:
         self._put(self.nodes.status["RecipeVersion"], prepared.version, ua.VariantType.UInt32)
 
     # ------------------------------------------------------------------ publishing
-    def _put(self, node_id: ua.NodeId, value: Any, vtype: ua.VariantType, status: str | None = None) -> None:
-        """Queue ``value`` for ``node_id`` when it differs from what was last published."""
+    def _put(self, node_id: ua.NodeId, value: Any, vtype: ua.VariantType, status: str | None = None,
+             deadband: float = 0.0) -> None:
+        """Queue ``value`` for ``node_id`` when it differs from what was last published (a
+        number: by more than ``deadband``, or in its status)."""
         key = (value, status)
-        if self._published.get(node_id, _MISSING) == key:
-            return
-        self._published[node_id] = key
-        now = datetime.now(UTC)
-        self._pending[node_id] = ua.DataValue(ua.Variant(value, vtype), StatusCode=_status(status or "Good"),
-                                              SourceTimestamp=now, ServerTimestamp=now)
+        with self._lock:
+            if not changed(self._published.get(node_id, _MISSING), key, deadband):
+                return
+            self._published[node_id] = key
+            now = datetime.now(UTC)
+            self._pending[node_id] = ua.DataValue(ua.Variant(value, vtype), StatusCode=_status(status or "Good"),
+                                                  SourceTimestamp=now, ServerTimestamp=now)
 
     async def _flush(self, server: Server) -> None:
-        pending, self._pending = self._pending, {}
+        with self._lock:
+            pending, self._pending = self._pending, {}
         for node_id, value in pending.items():
             await server.write_attribute_value(node_id, value)
 
@@ -520,6 +563,15 @@ class OpcUaFacade:
 
 
 _MISSING = object()
+
+
+def changed(last: Any, new: tuple[Any, str | None], deadband: float) -> bool:
+    """Whether ``new`` (value, status) is to be published after ``last`` (or ``_MISSING``)."""
+    if last is _MISSING:
+        return True
+    if deadband > 0.0 and last[1] == new[1] and isinstance(last[0], float) and isinstance(new[0], float):
+        return abs(new[0] - last[0]) >= deadband
+    return bool(last != new)
 
 
 def _variant_value(value: Any) -> Any:

@@ -89,6 +89,7 @@ class TagVariable:
     address: str
     node_id: ua.NodeId
     boolean: bool
+    span: float = 0.0  # the profile's high - low, in the tag's unit
 
 
 @dataclass
@@ -212,5 +213,5 @@ async def _tags(unit: Node, line_id: str, definition: LineDefinition, idx: int) 
             await variable.add_property(ua.NodeId(f"{identifier}.EURange", idx), ua.QualifiedName("EURange", 0),
                                         ua.Range(Low=tag.low, High=tag.high),
                                         varianttype=ua.VariantType.ExtensionObject, datatype=ua.ObjectIds.Range)
-        variables.append(TagVariable(f"{device}.{tag.name}", variable.nodeid, boolean))
+        variables.append(TagVariable(f"{device}.{tag.name}", variable.nodeid, boolean, float(tag.high - tag.low)))
     return variables
