@@ -155,7 +155,7 @@ async def _bench(args: argparse.Namespace, workdir: Path) -> float:
     client_pair = make_self_signed_certificate(CLIENT_URI, "Bench SCADA", server=False)
     cert_file, key_file = workdir / "client-cert.der", workdir / "client-key.pem"
     write_certificate_pair(client_pair, cert_file, key_file)
-    service = LineService(RuntimeConfig(database_url=url, state_dir=workdir / "runtime", kind="casting", speed=1.0,
+    service = LineService(RuntimeConfig(database_url=url, state_dir=workdir / "runtime", kind=None, speed=1.0,  # the default kind
                                         scan_period_s=args.scan_period, sample_period_s=10.0))
     with socket_port() as port:
         endpoint = f"opc.tcp://127.0.0.1:{port}/poreline/"

@@ -37,16 +37,42 @@ Modbus register map (must be planned identically on both sides)
 
     The controller then reads and writes only the endpoint's ``devices`` at the addresses
     of that map (``poreline profiles`` prints them).
+
+OPC UA security (per endpoint; docs/opcua-security.md)::
+
+      - name: ua-1
+        transport: opcua
+        url: opc.tcp://10.0.4.21:4840/
+        devices: all
+        security:
+          policy: Basic256Sha256        # default; or Aes128_Sha256_RsaOaep, Aes256_Sha256_RsaPss, None
+          mode: SignAndEncrypt          # default; or Sign
+          user: poreline                # optional; then exactly one of:
+          password_env: PORELINE_UA_PASSWORD      #   the password from this environment variable
+          # password_file: /etc/poreline/ua.password  #   or from this file (first line)
+          server_certificate_sha256: "3F:A2:...:9C"  # the server certificate's pin, or
+          # trust_dir: /etc/poreline/opcua/trusted   # a directory of trusted server/CA certificates
+          # client_certificate: /etc/poreline/opcua/client.der   # optional, with client_private_key;
+          # client_private_key: /etc/poreline/opcua/client.pem   # else a self-signed pair is generated
+
+    A password is never written in the plant file. Without a ``security:`` block (or with
+    ``policy: None``) the endpoint is plain OPC UA, accepted only for a loopback address
+    (127.0.0.0/8, ::1, localhost) unless the endpoint says ``insecure: true``. Relative paths
+    are relative to the plant file's directory. The shape is checked when the file is parsed;
+    the environment variable, the files and the trust list when it is loaded (and again when
+    the line is built), each error naming its field in one line.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 
 from controller.lines import LineKind, kind_named
 from controller.recipe.control import LineControl
@@ -55,7 +81,19 @@ from drivers.definition import LineDefinition
 from drivers.line import Line
 from drivers.modbus.client import ModbusEndpoint, ModbusTransport
 from drivers.modbus.map import MAX_READ_REGISTERS, ModbusMap, WordOrder, _runs, plan_line_map
-from drivers.opcua.client import OpcUaTransport
+from drivers.opcua.client import ClientSecurity, OpcUaTransport
+from drivers.opcua.security import (
+    CertificateError,
+    CertificatePair,
+    SecurityMode,
+    SecurityPolicy,
+    is_loopback_url,
+    load_certificate_pair,
+    normalize_fingerprint,
+    read_certificate,
+    trust_dir_certificates,
+    url_host,
+)
 from drivers.transport import Transport
 
 TRANSPORTS = ("modbus", "opcua")
@@ -89,10 +127,28 @@ class ModbusEndpointConfig(_Endpoint):
     timeout_s: float = Field(default=0.3, gt=0)
 
 
+class OpcUaSecurityConfig(BaseModel):
+    """An OPC UA endpoint's ``security:`` block (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    policy: SecurityPolicy = SecurityPolicy.BASIC256SHA256
+    mode: SecurityMode | None = None  # SignAndEncrypt unless the policy is None
+    user: str | None = Field(default=None, min_length=1)
+    password_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    password_file: Path | None = None
+    server_certificate_sha256: str | None = None
+    trust_dir: Path | None = None
+    client_certificate: Path | None = None
+    client_private_key: Path | None = None
+
+
 class OpcUaEndpointConfig(_Endpoint):
     transport: Literal["opcua"]
     url: str = Field(pattern=r"^opc\.tcp://")
     timeout_s: float = Field(default=1.0, gt=0)
+    security: OpcUaSecurityConfig | None = None
+    insecure: bool = False  # allow policy None to a non-loopback address
 
 
 EndpointConfig = Annotated[ModbusEndpointConfig | OpcUaEndpointConfig, Field(discriminator="transport")]
@@ -137,8 +193,10 @@ def plant_line_control(config: PlantConfig, kind: LineKind, definition: LineDefi
         raise PlantConfigError(f"{source}: interlocks: {exc}") from None
 
 
-def parse_plant_config(text: str, source: str = "plant file") -> PlantConfig:
-    """Parse and shape-check a plant file; raises PlantConfigError with every problem."""
+def parse_plant_config(text: str, source: str = "plant file", base_dir: Path | None = None) -> PlantConfig:
+    """Parse and shape-check a plant file; raises PlantConfigError with every problem.
+    Relative paths in ``security:`` blocks are made relative to ``base_dir`` when given
+    (else they stay relative to the working directory)."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -150,13 +208,23 @@ def parse_plant_config(text: str, source: str = "plant file") -> PlantConfig:
         if isinstance(endpoint, dict) and endpoint.get("transport") not in TRANSPORTS:
             problems.append(f"endpoints[{index}] ({endpoint.get('name', '?')}): unknown transport "
                             f"{endpoint.get('transport')!r} (known: {', '.join(TRANSPORTS)})")
+        if isinstance(endpoint, dict) and isinstance(endpoint.get("security"), dict) \
+                and "password" in endpoint["security"]:
+            problems.append(f"endpoints[{index}] ({endpoint.get('name', '?')}): security.password: a password is "
+                            "never written in a plant file; use password_env: NAME or password_file: PATH")
     if problems:
         raise PlantConfigError(f"{source}: " + "; ".join(problems))
     try:
         config = PlantConfig.model_validate(data)
     except ValidationError as exc:
-        lines = [f"{_location(e['loc'])}: {e['msg']}" for e in exc.errors()]
+        lines = [f"{_location(e['loc'])}: {e['msg']}{_got(e)}" for e in exc.errors()]
         raise PlantConfigError(f"{source}: " + "; ".join(lines)) from None
+    problems = [p for i, e in enumerate(config.endpoints) if isinstance(e, OpcUaEndpointConfig)
+                for p in _security_shape_problems(i, e)]
+    if problems:
+        raise PlantConfigError(f"{source}: " + "; ".join(problems))
+    if base_dir is not None:
+        _resolve_relative_paths(config, base_dir)
     if config.line is not None:
         try:
             kind = kind_named(config.line)
@@ -172,7 +240,11 @@ def load_plant_config(path: Path | str) -> PlantConfig:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise PlantConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    return parse_plant_config(text, str(path))
+    config = parse_plant_config(text, str(path), path.resolve().parent)
+    for index, endpoint in enumerate(config.endpoints):
+        if isinstance(endpoint, OpcUaEndpointConfig):
+            opcua_client_security(endpoint, index, str(path))  # secrets and certificates are there
+    return config
 
 
 def assignments(config: PlantConfig, definition: LineDefinition, source: str = "plant file") -> dict[str, str]:
@@ -235,14 +307,15 @@ def build_transports(config: PlantConfig, definition: LineDefinition, clock: Clo
                      source: str = "plant file") -> list[Transport]:
     assignments(config, definition, source)
     transports: list[Transport] = []
-    for endpoint in config.endpoints:
+    for index, endpoint in enumerate(config.endpoints):
         if isinstance(endpoint, ModbusEndpointConfig):
             modbus_map = endpoint_modbus_map(endpoint, definition)
             transports.append(ModbusTransport([ModbusEndpoint(endpoint.host, endpoint.port, modbus_map)],
                                               clock, timeout_s=endpoint.timeout_s))
         else:
             transports.append(OpcUaTransport(endpoint.url, definition, _used_devices(endpoint, definition),
-                                             clock=clock, timeout_s=endpoint.timeout_s))
+                                             clock=clock, timeout_s=endpoint.timeout_s,
+                                             security=opcua_client_security(endpoint, index, source)))
     return transports
 
 
@@ -252,6 +325,140 @@ def build_hardware_line(plant_file: Path | str, definition: LineDefinition, cloc
     event loop that will run the engine: pymodbus clients bind to the running loop."""
     config = load_plant_config(plant_file)
     return Line(definition, build_transports(config, definition, clock, str(plant_file)))
+
+
+def opcua_client_security(endpoint: OpcUaEndpointConfig, index: int, source: str = "plant file") -> ClientSecurity:
+    """The endpoint's ClientSecurity, with the password read from its environment variable
+    or file and the certificates read; PlantConfigError naming the field otherwise. The
+    password never appears in an error."""
+    where = f"{source}: endpoints[{index}] ({endpoint.name})"
+    security = endpoint.security
+    if security is None or security.policy is SecurityPolicy.NONE:
+        return ClientSecurity(insecure=endpoint.insecure)
+    password: str | None = None
+    if security.password_env is not None:
+        password = os.environ.get(security.password_env)
+        if not password:
+            raise PlantConfigError(f"{where}: security.password_env: the environment variable "
+                                   f"{security.password_env} is not set or empty")
+    if security.password_file is not None:
+        password = _read_password_file(security.password_file, f"{where}: security.password_file")
+    certificate: CertificatePair | None = None
+    if security.client_certificate is not None and security.client_private_key is not None:
+        try:
+            read_certificate(security.client_certificate)
+        except CertificateError as exc:
+            raise PlantConfigError(f"{where}: security.client_certificate: {exc}") from None
+        try:
+            certificate = load_certificate_pair(security.client_certificate, security.client_private_key)
+        except CertificateError as exc:
+            raise PlantConfigError(f"{where}: security.client_private_key: {exc}") from None
+    if security.trust_dir is not None:
+        _check_trust_dir(security.trust_dir, f"{where}: security.trust_dir")
+    try:
+        return ClientSecurity(
+            policy=security.policy,
+            mode=security.mode or SecurityMode.SIGN_AND_ENCRYPT,
+            username=security.user,
+            password=password,
+            certificate=certificate,
+            server_certificate_sha256=security.server_certificate_sha256 or "",
+            trust_dir=security.trust_dir,
+        )
+    except ValueError as exc:  # the shape checks make this unreachable; kept one line anyway
+        raise PlantConfigError(f"{where}: security: {exc}") from None
+
+
+def _security_shape_problems(index: int, endpoint: OpcUaEndpointConfig) -> list[str]:
+    """What is wrong with an OPC UA endpoint's security, from the file alone (no I/O)."""
+    where = f"endpoints[{index}] ({endpoint.name})"
+    security = endpoint.security
+    policy = security.policy if security is not None else SecurityPolicy.NONE
+    problems: list[str] = []
+    if policy is SecurityPolicy.NONE:
+        if not endpoint.insecure and not is_loopback_url(endpoint.url):
+            problems.append(f"{where}: security.policy: None to {url_host(endpoint.url)} (not a loopback address) is "
+                            "refused: give a security: block with a policy such as Basic256Sha256, or set insecure: true")
+        if security is not None:
+            if security.user is not None:
+                problems.append(f"{where}: security.user: policy None would send the password in clear")
+            unused = [name for name in ("mode", "password_env", "password_file", "server_certificate_sha256",
+                                        "trust_dir", "client_certificate", "client_private_key")
+                      if getattr(security, name) is not None]
+            problems += [f"{where}: security.{name}: has no use with policy None" for name in unused]
+        return problems
+    assert security is not None
+    if endpoint.insecure:
+        problems.append(f"{where}: insecure: applies to policy None only (this endpoint uses {policy})")
+    pin, trust_dir = security.server_certificate_sha256, security.trust_dir
+    if pin is None and trust_dir is None:
+        problems.append(f"{where}: security.server_certificate_sha256: pin the server certificate (or give "
+                        "security.trust_dir): a certificate is never trusted because the server presents it")
+    elif pin is not None and trust_dir is not None:
+        problems.append(f"{where}: security.trust_dir: give server_certificate_sha256 or trust_dir, not both")
+    elif pin is not None:
+        try:
+            normalize_fingerprint(pin)
+        except ValueError as exc:
+            problems.append(f"{where}: security.server_certificate_sha256: {exc}")
+    has_password = [name for name in ("password_env", "password_file") if getattr(security, name) is not None]
+    if security.user is not None and not has_password:
+        problems.append(f"{where}: security.user: needs password_env or password_file")
+    elif len(has_password) == 2:
+        problems.append(f"{where}: security.password_file: give password_env or password_file, not both")
+    elif has_password and security.user is None:
+        problems.append(f"{where}: security.{has_password[0]}: needs security.user")
+    if (security.client_certificate is None) != (security.client_private_key is None):
+        missing = "client_private_key" if security.client_private_key is None else "client_certificate"
+        problems.append(f"{where}: security.{missing}: client_certificate and client_private_key go together")
+    return problems
+
+
+def _got(error: ErrorDetails) -> str:
+    """`` (got 'X')`` for a wrong choice (policy, mode, transport...): the value is a short
+    name, never a secret."""
+    value = error.get("input")
+    if error["type"] in ("enum", "literal_error") and isinstance(value, str) and len(value) <= 40:
+        return f" (got {value!r})"
+    return ""
+
+
+def _resolve_relative_paths(config: PlantConfig, base_dir: Path) -> None:
+    for endpoint in config.endpoints:
+        security = endpoint.security if isinstance(endpoint, OpcUaEndpointConfig) else None
+        if security is None:
+            continue
+        for name in ("password_file", "trust_dir", "client_certificate", "client_private_key"):
+            value = getattr(security, name)
+            if value is not None and not value.is_absolute():
+                setattr(security, name, (base_dir / value).resolve())
+
+
+def _read_password_file(path: Path, where: str) -> str:
+    """The first line of ``path`` (a trailing newline is not part of the password)."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise PlantConfigError(f"{where}: cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise PlantConfigError(f"{where}: {path} is not UTF-8 at byte {exc.start}") from None
+    password = text.split("\n", 1)[0].rstrip("\r")
+    if not password:
+        raise PlantConfigError(f"{where}: {path} is empty")
+    return password
+
+
+def _check_trust_dir(trust_dir: Path, where: str) -> None:
+    if not trust_dir.is_dir():
+        raise PlantConfigError(f"{where}: {trust_dir} is not a directory")
+    files = trust_dir_certificates(trust_dir)
+    if not files:
+        raise PlantConfigError(f"{where}: {trust_dir} holds no .der or .pem certificate")
+    for file in files:
+        try:
+            read_certificate(file)
+        except CertificateError as exc:
+            raise PlantConfigError(f"{where}: {exc}") from None
 
 
 def _line_kind_mismatch(config: PlantConfig, definition: LineDefinition) -> str:

@@ -21,8 +21,17 @@ index is looked up by URI at every (re)connect, never hard-coded.
   good values, ``timestamp_s`` of the last good read, ``error`` saying why) for up to
   ``bad_comm_after_s`` of clock time after the last good read, BAD_COMM after that or
   when there never was a good read.
-- Optional username/password and Basic256Sha256 SignAndEncrypt (:class:`ClientSecurity`);
-  the client's application certificate is generated in memory unless one is given.
+- Security (:class:`ClientSecurity`): a policy (Basic256Sha256, Aes128_Sha256_RsaOaep,
+  Aes256_Sha256_RsaPss) with mode Sign or SignAndEncrypt, an optional username/password,
+  and the client's application certificate (generated in memory once per transport unless
+  one is given; the application URI is taken from its SubjectAltName). Before the secure
+  channel is opened the server's certificate, as announced in GetEndpoints, is checked
+  against the SHA-256 pin or the trust-list directory (:class:`ServerCertificateCheck`), and
+  the certificate the server signs the session with is checked again at CreateSession,
+  before the password is sent. A refused certificate or login is a connect failure like
+  any other: reported as the link's error in every reading and retried with back-off.
+- SecurityPolicy None is only accepted for a loopback endpoint unless ``insecure`` is set,
+  and never with a username (the password would travel in clear).
 """
 
 from __future__ import annotations
@@ -31,15 +40,19 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from asyncua import ua
 from asyncua.client.client import Client
 from asyncua.common.node import Node
+from asyncua.common.utils import ServiceError
 from asyncua.crypto import uacrypto
-from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
 from asyncua.ua.attribute_ids import AttributeIds
+from asyncua.ua.status_codes import StatusCodes
 from asyncua.ua.uaerrors import UaStatusCodeError
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from drivers.clock import Clock
 from drivers.definition import LineDefinition
@@ -52,7 +65,19 @@ from drivers.opcua.map import (
     from_variant_value,
     to_variant_value,
 )
-from drivers.opcua.security import CertificatePair, make_self_signed_certificate
+from drivers.opcua.security import (
+    CertificateError,
+    CertificatePair,
+    SecurityMode,
+    SecurityPolicy,
+    ServerCertificateCheck,
+    application_uri_of,
+    first_certificate,
+    is_loopback_url,
+    make_self_signed_certificate,
+    message_security_mode,
+    policy_class,
+)
 from drivers.transport import DeviceReading, Quality, TransportError
 
 _logger = logging.getLogger(__name__)
@@ -62,19 +87,40 @@ CLIENT_APPLICATION_URI = "urn:poreline:controller:opcua-client"
 
 @dataclass(frozen=True, slots=True)
 class ClientSecurity:
-    """How the client authenticates and protects the channel.
+    """How the client protects the channel, authenticates, and trusts the server.
 
-    ``sign_and_encrypt`` selects Basic256Sha256 SignAndEncrypt. ``certificate`` is the
-    client's application certificate (generated once per transport when None).
-    ``server_certificate_der`` pins the server certificate; when empty, the one the
-    server announces in GetEndpoints is used (trust on first use).
+    ``policy`` None (the default) is plain OPC UA: no certificate, anonymous, and only to a
+    loopback endpoint unless ``insecure``. Any other policy needs exactly one of
+    ``server_certificate_sha256`` (a pin, colons allowed) and ``trust_dir`` (a directory of
+    trusted server or CA certificates, DER or PEM). ``certificate`` is the client's
+    application certificate (generated once per transport when None). ``username`` and
+    ``password`` go together. The password never appears in ``repr``.
     """
 
+    policy: SecurityPolicy = SecurityPolicy.NONE
+    mode: SecurityMode = SecurityMode.SIGN_AND_ENCRYPT
     username: str | None = None
-    password: str | None = None
-    sign_and_encrypt: bool = False
+    password: str | None = field(default=None, repr=False)
     certificate: CertificatePair | None = None
-    server_certificate_der: bytes = b""
+    server_certificate_sha256: str = ""
+    trust_dir: Path | None = None
+    insecure: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("a username needs a password and a password a username")
+        if self.policy is SecurityPolicy.NONE:
+            if self.username is not None:
+                raise ValueError("a username over SecurityPolicy None would send the password in clear")
+            if self.server_certificate_sha256 or self.trust_dir is not None or self.certificate is not None:
+                raise ValueError("certificates have no use with SecurityPolicy None")
+            return
+        if self.insecure:
+            raise ValueError("insecure applies to SecurityPolicy None only")
+        self.server_check()  # raises ValueError for a missing/double/ill-formed pin or trust list
+
+    def server_check(self) -> ServerCertificateCheck:
+        return ServerCertificateCheck(self.server_certificate_sha256, self.trust_dir)
 
 
 class OpcUaTransport:
@@ -101,6 +147,13 @@ class OpcUaTransport:
         self._backoff_max_s = backoff_max_s
         self._bad_comm_after_s = bad_comm_after_s
         self._security = security if security is not None else ClientSecurity()
+        if (self._security.policy is SecurityPolicy.NONE and not self._security.insecure
+                and not is_loopback_url(endpoint)):
+            raise ValueError(f"OPC UA {endpoint}: SecurityPolicy None to a non-loopback endpoint is refused "
+                             "(choose a security policy, or set insecure)")
+        self._server_check: ServerCertificateCheck | None = (
+            None if self._security.policy is SecurityPolicy.NONE else self._security.server_check()
+        )
         self._tag_nodes: tuple[TagNode, ...] = tuple(
             node for device in devices for node in device_tag_nodes(line, device)
         )
@@ -149,12 +202,15 @@ class OpcUaTransport:
     async def _open(self) -> None:
         client = self._new_client()
         try:
-            if self._security.sign_and_encrypt:
-                await self._set_security(client)
+            if self._server_check is not None:
+                await self._set_security(client, self._server_check)
             await asyncio.wait_for(client.connect(), timeout=4 * self._timeout_s)
             namespace_index = await client.get_namespace_index(NAMESPACE_URI)
             nodes = [client.get_node(n.node_id(namespace_index)) for n in self._tag_nodes]
             await self._check_data_types(client, nodes)
+        except (TransportError, CertificateError) as error:
+            await _disconnect_quietly(client, self._timeout_s)
+            raise TransportError(f"OPC UA {self._endpoint}: connect failed: {error}") from error
         except Exception as error:
             await _disconnect_quietly(client, self._timeout_s)
             raise TransportError(f"OPC UA {self._endpoint}: connect failed: {_describe(error)}") from error
@@ -176,23 +232,44 @@ class OpcUaTransport:
             client.set_password(self._security.password)
         return client
 
-    async def _set_security(self, client: Client) -> None:
+    async def _set_security(self, client: Client, check: ServerCertificateCheck) -> None:
+        """Fetch the endpoints over an unsecured channel (discovery), refuse a server
+        certificate the pin or trust list does not vouch for, then configure the policy."""
         if self._certificate is None:
             self._certificate = make_self_signed_certificate(
                 CLIENT_APPLICATION_URI, "Poreline controller", server=False
             )
-        server_certificate = (
-            uacrypto.CertProperties(self._security.server_certificate_der, extension="der")
-            if self._security.server_certificate_der
-            else None
-        )
+        client.application_uri = application_uri_of(self._certificate.certificate_der) or CLIENT_APPLICATION_URI
+        policy = policy_class(self._security.policy)
+        mode = message_security_mode(self._security.mode)
+        endpoints = await asyncio.wait_for(client.connect_and_get_server_endpoints(), timeout=4 * self._timeout_s)
+        endpoint = next((e for e in endpoints if e.SecurityPolicyUri == policy.URI and e.SecurityMode == mode), None)
+        if endpoint is None:
+            offered = ", ".join(sorted({f"{e.SecurityPolicyUri.rsplit('#', 1)[-1]} {e.SecurityMode.name}"
+                                        for e in endpoints}))
+            raise TransportError(f"the server offers no {self._security.policy} {self._security.mode} endpoint "
+                                 f"(it offers: {offered or 'none'})")
+        server_certificate = first_certificate(endpoint.ServerCertificate or b"")
+        if not server_certificate:
+            raise TransportError("the server announced no certificate")
+        await check.verify(server_certificate, endpoint.Server.ApplicationUri or "")
+
+        async def validate_session_certificate(certificate: x509.Certificate, app: ua.ApplicationDescription) -> None:
+            # the certificate the server signs CreateSession with; checked before ActivateSession sends the password
+            try:
+                await check.verify(certificate.public_bytes(Encoding.DER), app.ApplicationUri or "")
+            except CertificateError as error:
+                _logger.warning("OPC UA %s: %s", self._endpoint, error)
+                raise ServiceError(StatusCodes.BadCertificateUntrusted) from error
+
+        client.certificate_validator = validate_session_certificate
         await asyncio.wait_for(
             client.set_security(
-                SecurityPolicyBasic256Sha256,
+                policy,
                 certificate=uacrypto.CertProperties(self._certificate.certificate_der, extension="der"),
                 private_key=uacrypto.CertProperties(self._certificate.private_key_pem, extension="pem"),
-                server_certificate=server_certificate,
-                mode=ua.MessageSecurityMode.SignAndEncrypt,
+                server_certificate=uacrypto.CertProperties(server_certificate, extension="der"),
+                mode=mode,
             ),
             timeout=4 * self._timeout_s,
         )

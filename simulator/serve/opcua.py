@@ -31,11 +31,23 @@ writes arriving over the wire only (never for the server's own ``publish``):
 A write to a read-only node is refused per node by asyncua's AccessLevel check
 (``BadUserAccessDenied``); a wrong variant type per node with ``BadTypeMismatch``.
 
-Security: by default SecurityPolicy None with anonymous sessions (tests, a bench on
-loopback). With :class:`ServerSecurity`, the only endpoint is Basic256Sha256
-SignAndEncrypt with a self-signed certificate generated at start (application URI in
-the SubjectAltName), username/password sessions checked against a dict of users, and
-optionally a set of trusted client certificates. The built-in remote admin is always off.
+Security and who may write
+    Without :class:`ServerSecurity` the only endpoint is SecurityPolicy None with anonymous
+    sessions (a bench on loopback). With it, the only endpoint is Basic256Sha256
+    SignAndEncrypt with the server's certificate (given, or generated once per server
+    object, application URI in the SubjectAltName), username/password sessions checked
+    against a dict of users, and client application certificates checked against a set of
+    DER certificates and/or a trust-list directory (or, for a test bench, any client
+    certificate when ``trust_any_client``). The built-in remote admin is always off.
+
+    Anonymous sessions get the role ``Anonymous``, and a permission ruleset lets that role
+    read, browse and subscribe but not Write or Call: an anonymous write is refused as a
+    whole with ``BadUserAccessDenied`` and reaches neither the node nor the plant. With
+    ``allow_anonymous_writes`` anonymous sessions get the role ``User`` (and, with
+    security, the Anonymous token is offered next to UserName). Its default (None) allows
+    anonymous writes without security -- the in-process test bench -- and refuses them with
+    security; ``poreline sim serve`` always passes it explicitly (refused unless
+    ``--allow-anonymous-writes``).
 """
 
 from __future__ import annotations
@@ -46,12 +58,13 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from asyncua import Node, Server, ua
 from asyncua.common.callback import CallbackType, ServerItemCallback
 from asyncua.common.utils import ServiceError
-from asyncua.crypto.permission_rules import User, UserRole
+from asyncua.crypto.permission_rules import USER_TYPES, SimpleRoleRuleset, User, UserRole
 from asyncua.server.user_managers import UserManager
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -72,7 +85,13 @@ from drivers.opcua.map import (
     node_identifier,
     to_variant_value,
 )
-from drivers.opcua.security import make_self_signed_certificate
+from drivers.opcua.security import (
+    CertificateError,
+    CertificatePair,
+    application_uri_of,
+    make_self_signed_certificate,
+    trusted_by_directory,
+)
 from drivers.profiles import TagDirectionError, TagLimitError
 from drivers.sim_transport import PlantPort
 
@@ -86,19 +105,53 @@ EU_NAMESPACE_URI = "http://www.opcfoundation.org/UA/units/un/cefact"
 class ServerSecurity:
     """A production-like endpoint: Basic256Sha256 SignAndEncrypt + username/password.
 
-    ``users`` maps user name to password. ``trusted_client_certificates`` (DER) restricts
-    which client application certificates may open a session; empty accepts any.
+    ``users`` maps user name to password (never in ``repr``). Client application
+    certificates are accepted when they are among ``trusted_client_certificates`` (DER) or
+    trusted by ``trust_dir`` (the certificate or its CA, DER or PEM files), or, for a test
+    bench only, all of them with ``trust_any_client``. ``certificate`` is the server's own
+    (generated when None).
     """
 
-    users: Mapping[str, str]
-    trusted_client_certificates: tuple[bytes, ...] = field(default=())
+    users: Mapping[str, str] = field(repr=False)
+    trusted_client_certificates: tuple[bytes, ...] = ()
+    trust_dir: Path | None = None
+    trust_any_client: bool = False
+    certificate: CertificatePair | None = None
+
+    def __post_init__(self) -> None:
+        if not self.users:
+            raise ValueError("a secured server needs at least one user")
+        if any(not name or not password for name, password in self.users.items()):
+            raise ValueError("every user needs a name and a non-empty password")
+        trusts = bool(self.trusted_client_certificates) or self.trust_dir is not None
+        if trusts == self.trust_any_client:
+            raise ValueError("give trusted client certificates (or a trust directory), or trust_any_client -- one of them")
 
 
-class DictUserManager(UserManager):
-    """Username/password sessions checked against a dict; anything else is refused."""
+# Anonymous sessions may look (read, browse, subscribe) but not act (Write, Call).
+_ACTING_REQUESTS = {
+    ua.NodeId(ua.ObjectIds.WriteRequest_Encoding_DefaultBinary),
+    ua.NodeId(ua.ObjectIds.CallRequest_Encoding_DefaultBinary),
+}
 
-    def __init__(self, users: Mapping[str, str]) -> None:
+
+class PlantRoleRuleset(SimpleRoleRuleset):
+    """asyncua's role rules, except that the Anonymous role may use every reading service."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        readable = {ua.NodeId(t) for t in USER_TYPES} - _ACTING_REQUESTS
+        self._permission_dict[UserRole.Anonymous] = readable
+
+
+class PlantUserManager(UserManager):
+    """Username/password sessions checked against a dict; anonymous sessions get the role
+    Anonymous (read-only under :class:`PlantRoleRuleset`) or, with ``anonymous_writes``,
+    User. Only the user name of a refused login is logged."""
+
+    def __init__(self, users: Mapping[str, str], *, anonymous_writes: bool) -> None:
         self._users = dict(users)
+        self._anonymous_writes = anonymous_writes
 
     def get_user(
         self,
@@ -107,6 +160,8 @@ class DictUserManager(UserManager):
         password: str | None = None,
         certificate: Any = None,
     ) -> User | None:
+        if username is None and password is None:
+            return User(role=UserRole.User if self._anonymous_writes else UserRole.Anonymous, name=None)
         if username is None or password is None:
             return None
         expected = self._users.get(username)
@@ -133,6 +188,7 @@ class OpcUaPlantServer:
         devices: tuple[str, ...] | None = None,
         clock: Clock | None = None,
         security: ServerSecurity | None = None,
+        allow_anonymous_writes: bool | None = None,
     ) -> None:
         self._plant = plant
         self._line = line
@@ -141,6 +197,8 @@ class OpcUaPlantServer:
         self._devices = devices if devices is not None else tuple(d.name for d in line.devices)
         self._clock: Clock = clock if clock is not None else WallClock()
         self._security = security
+        self._anonymous_writes = security is None if allow_anonymous_writes is None else allow_anonymous_writes
+        self._certificate: CertificatePair | None = security.certificate if security is not None else None
         line_tag_nodes(line)  # raises early for a line whose tags would collide
         self._nodes: tuple[TagNode, ...] = tuple(
             node for device in self._devices for node in device_tag_nodes(line, device)
@@ -173,6 +231,10 @@ class OpcUaPlantServer:
         return self._certificate_der
 
     @property
+    def anonymous_writes(self) -> bool:
+        return self._anonymous_writes
+
+    @property
     def running(self) -> bool:
         return self._server is not None
 
@@ -194,7 +256,8 @@ class OpcUaPlantServer:
     async def start(self) -> None:
         if self._server is not None:
             raise RuntimeError("server already started")
-        server = Server(user_manager=DictUserManager(self._security.users) if self._security else None)
+        users = self._security.users if self._security is not None else {}
+        server = Server(user_manager=PlantUserManager(users, anonymous_writes=self._anonymous_writes))
         await server.init()
         try:
             await self._configure(server)
@@ -227,27 +290,44 @@ class OpcUaPlantServer:
         server.set_endpoint(self.endpoint)
         server.set_server_name("Poreline plant simulator")
         server.allow_remote_admin(False)
-        await server.set_application_uri(SERVER_APPLICATION_URI)
-        if self._security is None:
-            server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+        security = self._security
+        if security is None:
+            await server.set_application_uri(SERVER_APPLICATION_URI)
+            server.set_security_policy([ua.SecurityPolicyType.NoSecurity], permission_ruleset=PlantRoleRuleset())
             server.set_identity_tokens([ua.AnonymousIdentityToken])
             return
-        pair = make_self_signed_certificate(
-            SERVER_APPLICATION_URI, "Poreline plant simulator", server=True
-        )
+        if self._certificate is None:  # generated once: the same certificate (and pin) across restarts
+            self._certificate = make_self_signed_certificate(
+                SERVER_APPLICATION_URI, "Poreline plant simulator", server=True
+            )
+        pair = self._certificate
         self._certificate_der = pair.certificate_der
+        await server.set_application_uri(application_uri_of(pair.certificate_der) or SERVER_APPLICATION_URI)
         await server.load_certificate(pair.certificate_der, format="der")
         await server.load_private_key(pair.private_key_pem, format="pem")
-        server.set_security_policy([ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt])
-        server.set_identity_tokens([ua.UserNameIdentityToken])
-        trusted = frozenset(self._security.trusted_client_certificates)
-        if trusted:
+        server.set_security_policy([ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt],
+                                   permission_ruleset=PlantRoleRuleset())
+        tokens: list[type] = [ua.UserNameIdentityToken]
+        if self._anonymous_writes:
+            tokens.append(ua.AnonymousIdentityToken)
+        server.set_identity_tokens(tokens)
+        if security.trust_any_client:
+            return
+        trusted = frozenset(security.trusted_client_certificates)
+        trust_dir = security.trust_dir
 
-            async def validate(certificate: x509.Certificate, app: ua.ApplicationDescription) -> None:
-                if certificate.public_bytes(Encoding.DER) not in trusted:
-                    raise ServiceError(ua.StatusCodes.BadCertificateUntrusted)
+        async def validate(certificate: x509.Certificate, app: ua.ApplicationDescription) -> None:
+            if certificate.public_bytes(Encoding.DER) in trusted:
+                return
+            if trust_dir is not None:
+                try:
+                    await trusted_by_directory(certificate, app.ApplicationUri or "", trust_dir, peer_is_server=False)
+                    return
+                except CertificateError as error:
+                    _logger.warning("OPC UA client certificate refused: %s", error)
+            raise ServiceError(ua.StatusCodes.BadCertificateUntrusted)
 
-            server.set_certificate_validator(validate)
+        server.set_certificate_validator(validate)
 
     async def _build_address_space(self, server: Server) -> None:
         idx = await server.register_namespace(NAMESPACE_URI)

@@ -41,7 +41,10 @@ from drivers.clock import WallClock
 from drivers.definition import LineDefinition
 from drivers.modbus.map import ModbusMap, plan_line_map
 from simulator.serve.modbus import ModbusPlantServer
-from simulator.serve.opcua import OpcUaPlantServer
+from simulator.serve.opcua import SERVER_APPLICATION_URI, OpcUaPlantServer, ServerSecurity
+
+__all__ = ["DEFAULT_MODBUS_PORT", "DEFAULT_OPCUA_PORT", "DEFAULT_WATCHDOG_S", "SERVER_APPLICATION_URI", "RunnablePlant",
+           "ServedPlant", "ServerSecurity"]
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +75,13 @@ class ServedPlant:
         speed: float = 1.0,
         step_s: float = 0.05,
         watchdog_s: float = DEFAULT_WATCHDOG_S,
+        opcua_security: ServerSecurity | None = None,
+        allow_anonymous_writes: bool | None = None,
     ) -> None:
         """``modbus_port=0`` lets the OS choose (see :attr:`modbus_port` after start);
-        OPC UA needs a real port. ``step_s`` and ``watchdog_s`` are wall seconds."""
+        OPC UA needs a real port. ``step_s`` and ``watchdog_s`` are wall seconds.
+        ``opcua_security`` and ``allow_anonymous_writes`` go to the OPC UA server (see
+        :class:`simulator.serve.opcua.OpcUaPlantServer`; Modbus/TCP has no authentication)."""
         if step_s <= 0 or watchdog_s <= 0:
             raise ValueError("step_s and watchdog_s must be positive")
         self.plant = plant
@@ -94,7 +101,8 @@ class ServedPlant:
         self.opcua_server: OpcUaPlantServer | None = None
         if opcua_chosen:
             self.opcua_server = OpcUaPlantServer(plant, line, port=opcua_port, host=host,
-                                                 devices=opcua_chosen, clock=self.clock)
+                                                 devices=opcua_chosen, clock=self.clock, security=opcua_security,
+                                                 allow_anonymous_writes=allow_anonymous_writes)
         self._task: asyncio.Task[None] | None = None
         self._last_heartbeat: dict[str, int | None] = {}
         self._heartbeat_changed_wall: float | None = None  # time.monotonic() of the last change

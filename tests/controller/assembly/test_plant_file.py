@@ -82,7 +82,7 @@ def test_mixed_modbus_part_keeps_the_served_addresses() -> None:
 def test_modbus_map_follows_the_line_order_not_the_file_order(tmp_path: Path) -> None:
     others = [d for d in ALL if d not in ("dryer", "dope_vessel_1")]
     text = ("endpoints:\n  - {name: p, transport: modbus, port: 5020, devices: [dryer, dope_vessel_1]}\n"
-            f"  - {{name: u, transport: opcua, url: 'opc.tcp://h:4840/', devices: {others}}}\n")
+            f"  - {{name: u, transport: opcua, url: 'opc.tcp://h:4840/', insecure: true, devices: {others}}}\n")
     config = parse_plant_config(text)
     planned = endpoint_modbus_map(config.endpoints[0], LINE)  # type: ignore[arg-type]
     assert planned == plan_line_map(LINE, ["dope_vessel_1", "dryer"])
@@ -101,7 +101,8 @@ def test_device_not_assigned(tmp_path: Path) -> None:
 
 def test_device_assigned_twice(tmp_path: Path) -> None:
     message = error_of(tmp_path, "endpoints:\n  - {name: p, transport: modbus, devices: all}\n"
-                                 "  - {name: u, transport: opcua, url: 'opc.tcp://h:1/', devices: [dryer]}\n")
+                                 "  - {name: u, transport: opcua, url: 'opc.tcp://h:1/', insecure: true, "
+                                 "devices: [dryer]}\n")
     assert "dryer assigned twice (p and u)" in message
 
 

@@ -23,7 +23,7 @@ from drivers.definition import LineDefinition
 from drivers.line import Line
 from drivers.opcua.client import CLIENT_APPLICATION_URI, ClientSecurity, OpcUaTransport
 from drivers.opcua.map import NAMESPACE_URI, device_tag_nodes
-from drivers.opcua.security import make_self_signed_certificate
+from drivers.opcua.security import SecurityMode, SecurityPolicy, make_self_signed_certificate, sha256_fingerprint
 from drivers.profiles import DataType, TagLimitError
 from drivers.transport import Quality, TransportError
 from simulator.serve.opcua import OpcUaPlantServer, ServerSecurity
@@ -301,6 +301,25 @@ async def test_stopped_server_reads_stale_then_reconnects_after_restart() -> Non
 
 
 # ---------------------------------------------------------------------- security
+def secured(server: OpcUaPlantServer, password: str = "s3cret-pass", **overrides: object) -> ClientSecurity:
+    """The client side of a secured server: Basic256Sha256 SignAndEncrypt, user operator,
+    the server certificate pinned (a fresh client certificate unless one is given)."""
+    settings: dict[str, object] = {
+        "policy": SecurityPolicy.BASIC256SHA256, "mode": SecurityMode.SIGN_AND_ENCRYPT,
+        "username": "operator", "password": password,
+        "server_certificate_sha256": sha256_fingerprint(server.certificate_der),
+    }
+    settings.update(overrides)
+    return ClientSecurity(**settings)  # type: ignore[arg-type]
+
+
+def secure_server(line: LineDefinition, plant: PlantStandIn, **security: object) -> OpcUaPlantServer:
+    options: dict[str, object] = {"users": {"operator": "s3cret-pass"}, "trust_any_client": True}
+    options.update(security)
+    return OpcUaPlantServer(plant, line, port=free_port(), devices=("dryer",), clock=VirtualClock(0.0),
+                            security=ServerSecurity(**options))  # type: ignore[arg-type]
+
+
 async def test_username_and_basic256sha256_sign_and_encrypt() -> None:
     line = casting_line(layers=2)
     plant = PlantStandIn(line)
@@ -308,15 +327,13 @@ async def test_username_and_basic256sha256_sign_and_encrypt() -> None:
     server_clock = VirtualClock(0.0)
     server = OpcUaPlantServer(
         plant, line, port=free_port(), devices=("dryer",), clock=server_clock,
-        security=ServerSecurity(users={"operator": "s3cret"}),
+        security=ServerSecurity(users={"operator": "s3cret-pass"}, trust_any_client=True),
     )
     await server.start()
     try:
         await server.publish()
-        good = OpcUaTransport(
-            server.endpoint, line, ("dryer",), clock=VirtualClock(), timeout_s=2.0,
-            security=ClientSecurity(username="operator", password="s3cret", sign_and_encrypt=True),
-        )
+        good = OpcUaTransport(server.endpoint, line, ("dryer",), clock=VirtualClock(), timeout_s=2.0,
+                              security=secured(server))
         await good.connect()
         try:
             [reading] = await good.read()
@@ -335,14 +352,6 @@ async def test_username_and_basic256sha256_sign_and_encrypt() -> None:
         finally:
             await good.close()
 
-        wrong = OpcUaTransport(
-            server.endpoint, line, ("dryer",), clock=VirtualClock(), timeout_s=2.0,
-            security=ClientSecurity(username="operator", password="guess", sign_and_encrypt=True),
-        )
-        with pytest.raises(TransportError, match="BadUserAccessDenied"):
-            await wrong.connect()
-        await wrong.close()
-
         anonymous = OpcUaTransport(server.endpoint, line, ("dryer",), clock=VirtualClock(), timeout_s=2.0)
         with pytest.raises(TransportError):
             await anonymous.connect()  # no SecurityPolicy None endpoint, no anonymous token
@@ -351,31 +360,139 @@ async def test_username_and_basic256sha256_sign_and_encrypt() -> None:
         await server.stop()
 
 
-async def test_only_trusted_client_certificates_open_a_session() -> None:
+async def test_wrong_password_is_refused_reported_as_the_link_error_and_retried() -> None:
     line = casting_line(layers=2)
-    trusted = make_self_signed_certificate(CLIENT_APPLICATION_URI, "trusted controller", server=False)
-    server = OpcUaPlantServer(
-        PlantStandIn(line), line, port=free_port(), devices=("dryer",),
-        security=ServerSecurity(users={"operator": "s3cret"}, trusted_client_certificates=(trusted.certificate_der,)),
-    )
+    server = secure_server(line, PlantStandIn(line))
     await server.start()
     try:
-        known = OpcUaTransport(
-            server.endpoint, line, ("dryer",), clock=VirtualClock(), timeout_s=2.0,
-            security=ClientSecurity(username="operator", password="s3cret", sign_and_encrypt=True,
-                                    certificate=trusted, server_certificate_der=server.certificate_der),
-        )
-        await known.connect()
-        [reading] = await known.read()
-        assert reading.quality is Quality.GOOD, reading.error
-        await known.close()
+        wrong = OpcUaTransport(server.endpoint, line, ("dryer",), clock=VirtualClock(), timeout_s=2.0,
+                               backoff_initial_s=0.1, backoff_max_s=0.2, security=secured(server, password="guess-guess"))
+        assert "guess-guess" not in repr(secured(server, password="guess-guess"))  # never in a repr or a log line
+        with pytest.raises(TransportError, match="BadUserAccessDenied") as refused:
+            await wrong.connect()
+        assert "guess-guess" not in str(refused.value)
+        [reading] = await wrong.read()  # within the back-off: the reason, no new attempt
+        assert reading.quality is Quality.BAD_COMM and "BadUserAccessDenied" in (reading.error or "")
+        await asyncio.sleep(0.25)
+        [reading] = await wrong.read()  # after the back-off: tried again, refused again
+        assert reading.quality is Quality.BAD_COMM and "BadUserAccessDenied" in (reading.error or "")
+        assert "guess-guess" not in (reading.error or "")
+        await wrong.close()
+    finally:
+        await server.stop()
 
-        stranger = OpcUaTransport(
-            server.endpoint, line, ("dryer",), clock=VirtualClock(), timeout_s=2.0,
-            security=ClientSecurity(username="operator", password="s3cret", sign_and_encrypt=True),
-        )
+
+async def test_an_unpinned_server_certificate_is_refused_before_the_password_is_sent() -> None:
+    line = casting_line(layers=2)
+    plant = PlantStandIn(line)
+    server = secure_server(line, plant)
+    impostor_pin = sha256_fingerprint(make_self_signed_certificate("urn:impostor", "impostor", server=True).certificate_der)
+    await server.start()
+    try:
+        client = OpcUaTransport(server.endpoint, line, ("dryer",), clock=VirtualClock(), timeout_s=2.0,
+                                security=secured(server, server_certificate_sha256=impostor_pin))
+        with pytest.raises(TransportError, match="is not the pinned certificate") as refused:
+            await client.connect()
+        assert sha256_fingerprint(server.certificate_der) in str(refused.value)  # names what it was shown
+        [reading] = await client.read()
+        assert reading.quality is Quality.BAD_COMM and "is not the pinned certificate" in (reading.error or "")
+        await client.close()
+        assert plant.writes == []
+    finally:
+        await server.stop()
+
+
+async def test_a_trust_list_refuses_an_unknown_server_then_trusts_it_once_listed(tmp_path: Path) -> None:
+    line = casting_line(layers=2)
+    server = secure_server(line, PlantStandIn(line))
+    trust_dir = tmp_path / "trusted"
+    trust_dir.mkdir()
+    other = make_self_signed_certificate("urn:other", "other", server=True)
+    (trust_dir / "other.der").write_bytes(other.certificate_der)
+    await server.start()
+    try:
+        client = OpcUaTransport(server.endpoint, line, ("dryer",), clock=VirtualClock(), timeout_s=2.0,
+                                backoff_initial_s=0.1, backoff_max_s=0.2,
+                                security=secured(server, server_certificate_sha256="", trust_dir=trust_dir))
+        with pytest.raises(TransportError, match="BadCertificateUntrusted"):
+            await client.connect()
+        [reading] = await client.read()
+        assert reading.quality is Quality.BAD_COMM and "not trusted by the trust list" in (reading.error or "")
+
+        (trust_dir / "sim.der").write_bytes(server.certificate_der)  # the operator trusts it: retried, connects
+        for _ in range(40):  # bounded: at most ~4 s
+            await asyncio.sleep(0.1)
+            [reading] = await client.read()
+            if reading.quality is Quality.GOOD:
+                break
+        assert reading.quality is Quality.GOOD, reading.error
+        await client.close()
+    finally:
+        await server.stop()
+
+
+async def test_only_trusted_client_certificates_open_a_session(tmp_path: Path) -> None:
+    line = casting_line(layers=2)
+    trusted = make_self_signed_certificate(CLIENT_APPLICATION_URI, "trusted controller", server=False)
+    listed = make_self_signed_certificate(CLIENT_APPLICATION_URI, "listed controller", server=False)
+    trust_dir = tmp_path / "clients"
+    trust_dir.mkdir()
+    (trust_dir / "listed.der").write_bytes(listed.certificate_der)
+    server = secure_server(line, PlantStandIn(line), trust_any_client=False,
+                           trusted_client_certificates=(trusted.certificate_der,), trust_dir=trust_dir)
+    await server.start()
+    try:
+        for certificate in (trusted, listed):
+            known = OpcUaTransport(server.endpoint, line, ("dryer",), clock=VirtualClock(), timeout_s=2.0,
+                                   security=secured(server, certificate=certificate))
+            await known.connect()
+            [reading] = await known.read()
+            assert reading.quality is Quality.GOOD, reading.error
+            await known.close()
+
+        stranger = OpcUaTransport(server.endpoint, line, ("dryer",), clock=VirtualClock(), timeout_s=2.0,
+                                  security=secured(server))
         with pytest.raises(TransportError, match="BadCertificateUntrusted"):
             await stranger.connect()
         await stranger.close()
     finally:
         await server.stop()
+
+
+async def test_anonymous_writes_are_refused_unless_allowed() -> None:
+    line = casting_line(layers=2)
+    for allowed in (False, True):
+        plant = PlantStandIn(line)
+        server = OpcUaPlantServer(plant, line, port=free_port(), devices=("quench_bath",),
+                                  allow_anonymous_writes=allowed)
+        await server.start()
+        try:
+            async with Client(server.endpoint, timeout=2.0) as client:
+                idx = await client.get_namespace_index(NAMESPACE_URI)
+                node = client.get_node(ua.NodeId("quench_bath.TemperatureZones.TemperatureZone_001.Output", idx))
+                assert await node.read_value() == as_float32(plant.values["quench_bath"]["heater_output_pct"])
+                write = client.write_values([node], [ua.DataValue(ua.Variant(20.0, ua.VariantType.Float))])
+                if allowed:
+                    await write
+                    assert plant.writes == [("quench_bath", {"heater_output_pct": 20.0})]
+                else:
+                    with pytest.raises(ua.uaerrors.BadUserAccessDenied):
+                        await write
+                    assert plant.writes == []
+        finally:
+            await server.stop()
+
+
+async def test_client_security_refuses_what_would_be_insecure() -> None:
+    line = casting_line(layers=2)
+    with pytest.raises(ValueError, match="non-loopback"):
+        OpcUaTransport("opc.tcp://10.0.4.21:4840/", line, ("dryer",), clock=VirtualClock())
+    OpcUaTransport("opc.tcp://10.0.4.21:4840/", line, ("dryer",), clock=VirtualClock(),
+                   security=ClientSecurity(insecure=True))  # said explicitly
+    OpcUaTransport("opc.tcp://localhost:4840/", line, ("dryer",), clock=VirtualClock())
+    with pytest.raises(ValueError, match="in clear"):
+        ClientSecurity(username="operator", password="x" * 12)
+    with pytest.raises(ValueError, match="pin or a trust-list directory"):
+        ClientSecurity(policy=SecurityPolicy.BASIC256SHA256, username="operator", password="x" * 12)
+    with pytest.raises(ValueError, match="64 hex digits"):
+        ClientSecurity(policy=SecurityPolicy.BASIC256SHA256, server_certificate_sha256="ab:cd")
