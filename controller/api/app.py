@@ -29,6 +29,7 @@ from controller.api.limits import BodyLimit
 from controller.api.runtime import LineConnection, runtime_addresses
 from controller.api.schemas import Health
 from controller.api.settings import Settings
+from controller.hmi import install as install_hmi
 from controller.store import create_engine_for, session_factory, upgrade
 from controller.store.database import writer
 from controller.store.models import utc_now
@@ -104,4 +105,5 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     for module in (routes_auth, routes_recipes, routes_runs, routes_history, routes_line,
                    routes_alarms, routes_audit, routes_stream, routes_sim):
         app.include_router(module.router)
+    install_hmi(app)  # the web HMI at / (controller/hmi)
     return app

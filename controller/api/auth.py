@@ -73,8 +73,12 @@ async def current_user(
 ) -> CurrentUser:
     if credentials is None or not credentials.credentials:
         raise _unauthorized("missing bearer token (Authorization: Bearer <token> from POST /auth/login)")
+    return await user_for_token(request, credentials.credentials)
+
+
+async def user_for_token(request: Request, token: str) -> CurrentUser:
+    """The user ``token`` belongs to (the HMI's session cookie carries the same tokens); 401 otherwise."""
     svc = services(request)
-    token = credentials.credentials
     key = token_digest(token)
     owner = svc.token_cache.get(key)
     if owner is None or not 0 <= (svc.clock() - owner.checked_at).total_seconds() < TOKEN_CACHE_S:

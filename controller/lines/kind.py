@@ -76,6 +76,21 @@ class LineKind(ABC):
     def definition(self, name: str | None = None) -> LineDefinition:
         """The built-in line of this kind (``name``: the line id, e.g. ``casting-1``)."""
 
+    def process_stages(self, definition: LineDefinition) -> tuple[tuple[str, ...], ...]:
+        """The line's devices in process order, as stages of devices side by side (the HMI's
+        schematic). By default the definition's device order is the process order, and
+        neighbouring devices of one type (one pump per layer) form one stage; a kind whose
+        definition is ordered otherwise overrides this."""
+        stages: list[list[str]] = []
+        previous = None
+        for device in definition.devices:
+            if stages and device.profile.kind == previous:
+                stages[-1].append(device.name)
+            else:
+                stages.append([device.name])
+            previous = device.profile.kind
+        return tuple(tuple(stage) for stage in stages)
+
     @abstractmethod
     def control(self, definition: LineDefinition, settings: BaseModel | None = None) -> LineControl:
         """The controller configuration of ``definition``; ``settings`` is a plant file's

@@ -348,6 +348,10 @@ class LineService:
             target = engine.request(command, user, reason=reason)
         except CommandRejected as exc:
             raise ServiceError(409, str(exc), exc.state.value) from None
+        if command is Command.HOLD:
+            self._hold_reason = f"held by user {user}" + (f": {reason}" if reason else "")
+        else:  # unhold, stop, abort...: the user's hold is over
+            self._hold_reason = ""
         self.writer.audit(user, f"run.{command.value}", f"run {engine.run_id}" if engine.run_id else "line",
                           {"line_id": self.line_id, "target_state": target.value, "reason": reason})
         await self._next_scan(5.0)
@@ -377,12 +381,39 @@ class LineService:
             "recipe_version": st.recipe_version, "t_s": st.t_s, "step_index": st.step_index,
             "step_name": st.step_name, "step_elapsed_s": st.step_elapsed_s,
             "accepted_commands": [c.value for c in accepted_commands(state) if c is not Command.START],
+            **self._step_progress(), "hold_reason": self._held_because(state),
             "alarms": [{"alarm_id": a.definition.alarm_id, "message": a.definition.message,
                         "priority": a.definition.priority, "state": "shelved" if shelved else a.state.value,
                         "raised_t_s": a.raised_t_s, "shelved_until_t_s": a.shelved_until_s if shelved else None}
                        for shelved, group in ((False, alarms.annunciated()), (True, alarms.shelved()))
                        for a in group],
         }
+
+    def _step_progress(self) -> dict[str, Any]:
+        """The current step's transition: its condition, how long it must hold and has held
+        (None: not met), its timeout and the time counted toward it (process s)."""
+        engine = self.line.engine
+        step, progress = engine.step, engine.progress
+        return {
+            "step_count": len(engine.recipe.steps) if engine.recipe is not None else 0,
+            "step_condition": step.transition.condition.source if step is not None else None,
+            "step_hold_for_s": step.transition.hold_for_s if step is not None else None,
+            "step_condition_true_s": progress.condition_true_s if step is not None else None,
+            "step_timeout_s": step.transition.timeout_s if step is not None else None,
+            "step_timeout_elapsed_s": progress.timeout_elapsed_s if step is not None else None,
+        }
+
+    def _held_because(self, state: UnitState) -> str | None:
+        """Why the unit holds: the standing hold-causing alarms, else the user's hold and reason."""
+        if state not in (UnitState.HOLDING, UnitState.HELD):
+            return None
+        alarms = [a.definition.alarm_id for a in self.line.engine.alarms.annunciated()
+                  if a.definition.action is AlarmAction.HOLD]
+        alarms += [a.definition.alarm_id for a in self.line.engine.alarms.shelved()
+                   if a.definition.action is AlarmAction.HOLD]
+        if alarms:
+            return "held by alarm " + ", ".join(alarms)
+        return self._hold_reason or "held"
 
     def tags(self) -> dict[str, Any]:
         """The state, the line clock and every device tag and derived tag as (value, quality)."""

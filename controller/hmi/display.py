@@ -1,0 +1,195 @@
+"""What the screens show, computed from the line definition and the runtime's status: values in
+display units rounded to their tag's resolution, devices in process order, alarms in the order
+an operator works them. Pure functions (no I/O), tested on their own."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from drivers.definition import LineDefinition
+from drivers.profiles import DataType, Direction, Tag
+
+# assumption: the resolution an operator reads each unit to (the profiles carry units and
+# limits but no resolution yet; issue 14 item 3 moves this into the tag declarations).
+# unit -> (display unit, decimals)
+DISPLAY_UNITS: dict[str, tuple[str, int]] = {
+    "degC": ("°C", 1),
+    "bar": ("bar", 1),
+    "m/min": ("m/min", 2),
+    "rpm": ("rpm", 1),
+    "percent": ("%", 1),
+    "L/min": ("L/min", 2),
+    "mL/min": ("mL/min", 1),
+    "g/min": ("g/min", 2),
+    "kg/h": ("kg/h", 2),
+    "kg": ("kg", 2),
+    "mL": ("mL", 0),
+    "m": ("m", 1),
+    "mm": ("mm", 2),
+    "um": ("µm", 1),
+    "AU": ("AU", 3),
+    "GPa/s": ("GPa/s", 2),
+    "kW": ("kW", 1),
+    "kWh/kg": ("kWh/kg", 3),
+    "1/cm^3": ("1/cm³", -3),  # negative: significant digits in scientific notation
+}
+DEFAULT_DECIMALS = 3
+
+# how each direction is grouped on a device's panel
+SECTIONS: tuple[tuple[str, tuple[Direction, ...]], ...] = (
+    ("measurements", (Direction.MEASURED, Direction.STATUS)),
+    ("setpoints", (Direction.SETPOINT,)),
+    ("outputs", (Direction.COMMAND,)),
+)
+QUALITY_TEXT = {"good": "good", "stale": "stale (last good value)", "bad_comm": "no communication",
+                "not_computed": "not computed"}
+ALARM_STATE_ORDER = {"unacknowledged": 0, "rtn_unacknowledged": 1, "acknowledged": 2, "shelved": 3}
+PRIORITY_TEXT = {1: "critical", 2: "high", 3: "medium", 4: "low"}
+HOLD_STATES = frozenset({"Holding", "Held"})
+
+
+def display_unit(unit: str) -> str:
+    return DISPLAY_UNITS.get(unit, (unit, DEFAULT_DECIMALS))[0]
+
+
+def format_value(value: float | None, tag: Tag) -> str:
+    """``value`` as an operator reads it: on/off for a discrete tag, else rounded to the
+    resolution of its unit ("—" when there is none)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if tag.data_type is DataType.BOOL:
+        return "on" if value >= 0.5 else "off"
+    decimals = DISPLAY_UNITS.get(tag.unit, (tag.unit, DEFAULT_DECIMALS))[1]
+    if decimals < 0:
+        return f"{value:.{-decimals - 1}e}"
+    rounded = round(float(value), decimals)
+    return f"{rounded + 0.0:.{decimals}f}"  # + 0.0: no "-0.0"
+
+
+def label(name: str) -> str:
+    """A tag's or device's name as words, without the unit suffix its name carries."""
+    words = name.split("_")
+    suffixes = {"c", "bar", "rpm", "pct", "m", "min", "um", "mm", "ml", "l", "g", "kg", "h", "s", "au", "gpa",
+                "cm3", "per"}
+    while len(words) > 1 and words[-1].lower() in suffixes:
+        words.pop()
+    return " ".join(words).capitalize()
+
+
+@dataclass(frozen=True, slots=True)
+class TagView:
+    address: str
+    label: str
+    value: str
+    unit: str
+    quality: str
+    quality_text: str
+    direction: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceView:
+    name: str
+    label: str
+    kind: str
+    quality: str
+    quality_text: str
+    sections: tuple[tuple[str, tuple[TagView, ...]], ...]
+
+
+def _tag_view(address: str, tag: Tag, live: Mapping[str, Sequence[Any]], prefix: str = "") -> TagView:
+    value, quality = live.get(address, (None, "bad_comm"))
+    return TagView(address=address, label=prefix + label(tag.name), value=format_value(value, tag),
+                   unit=display_unit(tag.unit) if tag.data_type is not DataType.BOOL else "",
+                   quality=str(quality), quality_text=QUALITY_TEXT.get(str(quality), str(quality)),
+                   direction=tag.direction.value)
+
+
+def schematic(definition: LineDefinition, stages: Iterable[Iterable[str]],
+              live: Mapping[str, Sequence[Any]]) -> list[list[DeviceView]]:
+    """The devices stage by stage (process order), each with its tags grouped in sections."""
+    drawn: list[list[DeviceView]] = []
+    for stage in stages:
+        row = []
+        for name in stage:
+            spec = definition.device(name)
+            sections = []
+            for title, directions in SECTIONS:
+                views = tuple(_tag_view(f"{name}.{t.name}", t, live) for t in spec.profile.tags
+                              if t.direction in directions)
+                if views:
+                    sections.append((title, views))
+            quality = str(live.get(f"{name}.{spec.profile.tags[0].name}", (None, "bad_comm"))[1])
+            row.append(DeviceView(name=name, label=label(name), kind=spec.profile.kind, quality=quality,
+                                  quality_text=QUALITY_TEXT.get(quality, quality), sections=tuple(sections)))
+        drawn.append(row)
+    return drawn
+
+
+def derived(definition: LineDefinition, live: Mapping[str, Sequence[Any]]) -> list[TagView]:
+    """The quality estimates the controller computes (soft sensors), in declaration order."""
+    return [_tag_view(d.address, d.tag, live, f"{label(d.device)}: ") for d in definition.derived]
+
+
+def sorted_alarms(alarms: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Highest priority first; within a priority unacknowledged first, then the newest."""
+    return sorted(alarms, key=lambda a: (a["priority"], ALARM_STATE_ORDER.get(a["state"], 9), -a["raised_t_s"]))
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmCounts:
+    total: int
+    unacknowledged: int
+    shelved: int
+
+
+def alarm_counts(alarms: Iterable[Mapping[str, Any]]) -> AlarmCounts:
+    states = [a["state"] for a in alarms]
+    return AlarmCounts(total=len(states), unacknowledged=sum(s in ("unacknowledged", "rtn_unacknowledged") for s in states),
+                       shelved=states.count("shelved"))
+
+
+def duration(seconds: float | None) -> str:
+    """``seconds`` as h:mm:ss (process time)."""
+    if seconds is None or math.isnan(seconds):
+        return "—"
+    whole = max(0, round(seconds))
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+def wall_time(epoch_s: float) -> str:
+    """Unix epoch seconds (a run-less alarm's times) as UTC wall time."""
+    return f"{datetime.fromtimestamp(epoch_s, UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
+@dataclass(frozen=True, slots=True)
+class StepView:
+    number: int  # 1-based; 0: no step
+    count: int
+    name: str | None
+    elapsed: str
+    progress_pct: float | None  # of the transition's hold time, once its condition holds
+    remaining: str  # of the hold time, or of the timeout while the condition waits
+    waiting_for: str | None  # the condition, while it is not met
+
+
+def step_view(status: Mapping[str, Any]) -> StepView:
+    hold_for = status.get("step_hold_for_s")
+    held = status.get("step_condition_true_s")
+    timeout, counted = status.get("step_timeout_s"), status.get("step_timeout_elapsed_s")
+    progress = remaining = None
+    waiting = None
+    if hold_for is not None and held is not None:
+        progress = 100.0 if hold_for <= 0 else min(100.0, 100.0 * held / hold_for)
+        remaining = f"{duration(max(0.0, hold_for - held))} to the next step"
+    elif timeout is not None and counted is not None and status.get("step_name"):
+        waiting = status.get("step_condition")
+        remaining = f"{duration(max(0.0, timeout - counted))} to the timeout"
+    return StepView(number=status["step_index"] + 1 if status.get("step_name") else 0,
+                    count=int(status.get("step_count") or 0), name=status.get("step_name"),
+                    elapsed=duration(status.get("step_elapsed_s")), progress_pct=progress,
+                    remaining=remaining or "—", waiting_for=waiting)
