@@ -1,5 +1,5 @@
 """Ratio station (ISA-5.1 "FFC", flow-fraction controller): a controlled flow held in a set
-ratio to a measured ("wild") flow.
+ratio to a measured ("wild") flow, optionally trimmed by a master loop (cascade).
 
 The controlled flow's setpoint is ``ratio × wild × scale``, clamped to the output tag's
 limits and slewed at most ``rate_per_s`` per second, so the station ramps a flow in when
@@ -40,12 +40,14 @@ class RatioStation:
         ramps in again from there instead of jumping."""
         self.output = output
 
-    def target(self, wild: float) -> float:
-        """The output the ratio asks for at wild flow ``wild``, clamped to the limits."""
-        return min(max(self.ratio * max(wild, 0.0) * self.scale, self.output_low), self.output_high)
+    def target(self, wild: float, trim_pct: float = 0.0) -> float:
+        """The output the ratio asks for at wild flow ``wild``, clamped to the limits;
+        ``trim_pct`` (a cascade master's output) scales the ratio by 1 + trim/100."""
+        ratio = self.ratio * (1.0 + trim_pct / 100.0)
+        return min(max(ratio * max(wild, 0.0) * self.scale, self.output_low), self.output_high)
 
-    def update(self, wild: float, dt_s: float) -> float:
-        target = self.target(wild)
+    def update(self, wild: float, dt_s: float, trim_pct: float = 0.0) -> float:
+        target = self.target(wild, trim_pct)
         if self.rate_per_s is not None:
             step = self.rate_per_s * dt_s
             target = min(max(target, self.output - step), self.output + step)

@@ -214,6 +214,7 @@ class Engine:
             self._loop_io[loop.name] = (loop.pv, loop.output)
         self.ratios: dict[str, RatioStation] = {}
         self._ratio_io: dict[str, tuple[str, str]] = {}
+        self._ratio_trim: dict[str, str] = {ratio.name: ratio.trim for ratio in control.ratios if ratio.trim}
         for ratio in control.ratios:
             out_tag = definition.tag(ratio.output)
             self.ratios[ratio.name] = RatioStation(scale=ratio.scale, output_low=out_tag.low, output_high=out_tag.high,
@@ -672,7 +673,9 @@ class Engine:
                 if held and output_address in self._hold_safe:  # ramps in again after the hold
                     station.track(self._safe[output_address])
                     continue
-                self.outputs[output_address] = station.update(image.get(wild_address, 0.0), dt_s)
+                trim_address = self._ratio_trim.get(name)
+                trim = self.outputs.get(trim_address, 0.0) if trim_address else 0.0
+                self.outputs[output_address] = station.update(image.get(wild_address, 0.0), dt_s, trim)
 
     def _force_interlocks(self) -> dict[str, set[str]]:
         """Force the outputs of every latched interlock safe; returns them per interlock."""

@@ -49,6 +49,9 @@ class RatioDefinition:
     # recipe parameter the compiler derives the ratio into from the materials (e.g. a gas
     # ratio from the blowing agent's loading); a recipe's ratio must agree with it
     material_ratio_parameter: str = ""
+    # output of a master loop (device.tag, percent) that trims the ratio by 1 + trim/100
+    # (cascade: e.g. a thickness gauge trimming pump speed to belt speed); "" for none
+    trim: str = ""
 
 
 @dataclass(frozen=True, slots=True)

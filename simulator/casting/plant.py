@@ -24,7 +24,7 @@ from typing import ClassVar
 
 from drivers.definition import DeviceSpec, LineDefinition
 from simulator.casting.faults import CastingFaults
-from simulator.physics import bath, dope, dryer, film, heat_exchange, pumps, vessel
+from simulator.physics import bath, dope, dope_path, dryer, film, heat_exchange, pumps, vessel
 from simulator.plant import Noise, SimulatedPlant
 
 AMBIENT_C: float = 20.0
@@ -91,6 +91,24 @@ class CastingParameters:
     dryer_exhaust_kg_s: float = 0.1  # assumption: exhaust air with the fan on
     dryer_length_m: float = 3.0  # assumption
     membrane_porosity: float = 0.8  # seed 000: bulk porosity > 70 %
+    # drives: below this the drive reports standstill and stops (assumption: a drive's zero-speed
+    # window, ~0.1 % of full scale)
+    pump_standstill_rpm: float = 0.05
+    belt_standstill_m_min: float = 0.005
+    # dope path walls (heaters and dope-side conductances are equipment data of the line)
+    pump_head_heat_capacity_j_k: float = 6.0 * heat_exchange.STEEL_HEAT_CAPACITY_J_KG_K  # assumption: ~6 kg head
+    pump_head_loss_ua_w_k: float = 1.5  # assumption: insulated head, ~0.15 m2 at ~10 W/(m2·K) bare
+    filter_heat_capacity_j_k: float = 8.0 * heat_exchange.STEEL_HEAT_CAPACITY_J_KG_K  # assumption: ~8 kg housing
+    filter_loss_ua_w_k: float = 2.0  # assumption
+    # assumption: 3 m of 10 x 1 mm stainless tube (~0.7 kg) with trace cable and cladding: ~500 J/K
+    feed_line_heat_capacity_j_k: float = 500.0
+    # assumption: traced line under thin cladding in the hall, ~1 W/(m·K) over 3 m
+    feed_line_loss_ua_w_k: float = 3.0
+    applicator_heat_capacity_j_k: float = 15.0 * heat_exchange.STEEL_HEAT_CAPACITY_J_KG_K  # assumption: ~15 kg
+    applicator_loss_ua_w_k: float = 4.0  # assumption: body over the belt, partly insulated
+    # assumption: support plate under the belt at the knife, ~20 kg of steel, open to the hall
+    support_heat_capacity_j_k: float = 20.0 * heat_exchange.STEEL_HEAT_CAPACITY_J_KG_K
+    support_loss_ua_w_k: float = 15.0
     # sensor noise (1 σ), assumptions for industrial instruments
     noise_temperature_c: float = 0.05
     noise_speed_rpm: float = 0.05
@@ -99,12 +117,20 @@ class CastingParameters:
     noise_flow_fraction: float = 0.003
     noise_absorbance_au: float = 0.002
     noise_gap_um: float = 0.5
+    noise_level_mm: float = 0.1
     noise_thickness_um: float = 1.0
     noise_mass_kg: float = 0.02
     noise_level_pct: float = 0.1
     noise_fraction_pct: float = 0.02
     noise_l_min: float = 0.01
     noise_moisture_pct: float = 0.05
+
+
+def _drive_step(speed: float, target: float, lag: float, standstill: float) -> float:
+    """A drive following its setpoint with a first-order lag that reaches it: within the
+    drive's zero-speed window of the setpoint it is there (a lag alone never reaches 0)."""
+    speed += (target - speed) * lag
+    return target if abs(target - speed) < standstill else speed
 
 
 class _Device:
@@ -182,8 +208,24 @@ class _Pump(_Device):
         self.flow_cm3_min = 0.0
         self.pressure_bar = 0.0
         self.stalled = False
+        self.pumped_total_cm3 = 0.0
+        eq = spec.equipment
+        # heat-traced path zones: (name, wall capacity, loss, heater W, dope UA, holdup cm3)
+        self.zones: list[tuple[str, float, float, float, float, float]] = [
+            ("head", p.pump_head_heat_capacity_j_k, p.pump_head_loss_ua_w_k, eq.get("head_heater_w", 200.0),
+             eq.get("head_dope_ua_w_k", 10.0), eq.get("head_holdup_cm3", 5.0)),
+            ("filter", p.filter_heat_capacity_j_k, p.filter_loss_ua_w_k, eq.get("filter_heater_w", 300.0),
+             eq.get("filter_dope_ua_w_k", 15.0), eq.get("filter_holdup_cm3", 100.0)),
+            ("line", p.feed_line_heat_capacity_j_k, p.feed_line_loss_ua_w_k, eq.get("line_heater_w", 90.0),
+             eq.get("line_dope_ua_w_k", 6.2), eq.get("line_holdup_cm3", 151.0)),
+        ]
+        self.wall_c = [AMBIENT_C] * len(self.zones)
+        self.dope_c = [AMBIENT_C] * len(self.zones)
+        self.line_heater_failed = False
         self.noise = {"speed_rpm": p.noise_speed_rpm, "discharge_pressure_bar": p.noise_pressure_bar,
-                      "flow_ml_min": Noise(of_reading=p.noise_flow_fraction)}
+                      "flow_ml_min": Noise(of_reading=p.noise_flow_fraction),
+                      "head_temperature_c": p.noise_temperature_c, "filter_temperature_c": p.noise_temperature_c,
+                      "line_temperature_c": p.noise_temperature_c}
 
     def measure(self) -> dict[str, float]:
         t = self.truth
@@ -191,6 +233,8 @@ class _Pump(_Device):
         t["discharge_pressure_bar"] = self.pressure_bar
         t["flow_ml_min"] = self.flow_cm3_min
         t["running"] = 1.0 if self.speed_rpm > 0.1 else 0.0
+        for (name, *_), wall in zip(self.zones, self.wall_c, strict=True):
+            t[f"{name}_temperature_c"] = wall
         return t
 
 
@@ -202,14 +246,36 @@ class _Knife(_Device):
         self.setpoint_names = [f"gap_{i}_setpoint_um" for i in range(1, slots + 1)]
         self.gap_names = [f"gap_{i}_um" for i in range(1, slots + 1)]
         self.wet_thickness_um = 0.0
+        eq = spec.equipment
+        self.land_m = eq.get("knife_land_mm", 2.0) / 1000.0
+        self.bead_length_m = eq.get("bead_length_mm", 20.0) / 1000.0
+        self.bead_height_max_m = eq.get("bead_height_max_mm", 30.0) / 1000.0
+        self.heater_w = eq.get("heater_w", 500.0)
+        self.dope_ua_w_k = eq.get("dope_ua_w_k", 20.0)
+        self.holdup_cm3 = eq.get("holdup_cm3", 50.0)
+        self.bead_cm3 = [0.0] * slots
+        self.bead_level_mm = [0.0] * slots
+        self.overflow_cm3_min = 0.0
+        self.film_total_cm3 = 0.0
+        self.overflow_total_cm3 = 0.0
+        self.wall_c = AMBIENT_C
+        self.dope_c = [AMBIENT_C] * slots
+        self.level_names = [f"bead_{i}_level_mm" for i in range(1, slots + 1)]
         self.noise = dict.fromkeys(self.gap_names, p.noise_gap_um)
         self.noise["wet_thickness_um"] = p.noise_thickness_um
+        self.noise.update(dict.fromkeys(self.level_names, p.noise_level_mm))
+        self.noise["temperature_c"] = p.noise_temperature_c
+        self.noise["overflow_ml_min"] = Noise(of_reading=p.noise_flow_fraction)
 
     def measure(self) -> dict[str, float]:
         t = self.truth
         for name, gap in zip(self.gap_names, self.gaps_um, strict=True):
             t[name] = gap
         t["wet_thickness_um"] = self.wet_thickness_um
+        for name, level in zip(self.level_names, self.bead_level_mm, strict=True):
+            t[name] = level
+        t["overflow_ml_min"] = self.overflow_cm3_min
+        t["temperature_c"] = self.wall_c
         return t
 
 
@@ -219,11 +285,14 @@ class _Belt(_Device):
         self.speed_m_min = 0.0
         self.length_m = 0.0
         self.stopped = False
-        self.noise = {"line_speed_m_min": p.noise_line_speed_m_min}
+        self.plate_heater_w = spec.equipment.get("plate_heater_w", 1000.0)
+        self.temperature_c = AMBIENT_C
+        self.noise = {"line_speed_m_min": p.noise_line_speed_m_min, "temperature_c": p.noise_temperature_c}
 
     def measure(self) -> dict[str, float]:
         t = self.truth
         t["line_speed_m_min"] = self.speed_m_min
+        t["temperature_c"] = self.temperature_c
         t["length_m"] = self.length_m
         t["running"] = 1.0 if self.speed_m_min > 0.01 else 0.0
         return t
@@ -408,6 +477,30 @@ class CastingPlant(SimulatedPlant):
             "castable": 1.0 if dope.castable(model.depth, model.segregated) else 0.0,
         }
 
+    def knife_dope_state(self) -> dict[int, dict[str, float]]:
+        """Per layer, the true state of the dope on its way to and just past the knife: the
+        coldest dope temperature along its path (pump head, filter, feed line, applicator,
+        support) and its depth past the binodal there. assumption: spinodal demixing is
+        fast, so the coldest point of the path counts, even if the dope is warmed again."""
+        out: dict[int, dict[str, float]] = {}
+        for pump in self._pumps:
+            v = pump.vessel
+            path = [*pump.dope_c, self._knife.dope_c[pump.slot - 1], self._belt.temperature_c]
+            coldest = min(path)
+            depth = -math.inf
+            if v.curve is not None and v.mass_kg > 0.0:
+                depth = dope.binodal_depth(v.curve, v.polymer_kg / v.mass_kg, v.non_solvent_kg / v.mass_kg, coldest)
+            out[pump.slot] = {"coldest_temperature_c": coldest, "binodal_depth": depth,
+                              "past_spinodal": 1.0 if dope.past_spinodal(depth) else 0.0}
+        return out
+
+    def dope_balance_cm3(self) -> dict[str, float]:
+        """Cumulative dope volumes since the plant was built: pumped, laid on the belt as film,
+        run over into the catch pan, and held in the beads now (pumped = film + overflow + beads)."""
+        k = self._knife
+        return {"pumped": sum(p.pumped_total_cm3 for p in self._pumps), "film": k.film_total_cm3,
+                "overflow": k.overflow_total_cm3, "beads": sum(k.bead_cm3)}
+
     # ----------------------------------------------------------------- simulation
     def _update_dope_state(self, v: _Vessel, agitation: float, dt_s: float) -> None:
         mass = v.mass_kg
@@ -470,56 +563,100 @@ class CastingPlant(SimulatedPlant):
         if faults.belt_stopped:
             belt.speed_m_min = 0.0
         else:
-            belt.speed_m_min += (belt.commands["line_speed_setpoint_m_min"] - belt.speed_m_min) * self._belt_lag
+            belt.speed_m_min = _drive_step(belt.speed_m_min, belt.commands["line_speed_setpoint_m_min"], self._belt_lag,
+                                           p.belt_standstill_m_min)
         line_speed = belt.speed_m_min
         belt.length_m += line_speed * dt / 60.0
 
-        # --- dope pumps into the applicator slots; the film cast
+        # --- dope pumps through their heat-traced path into the applicator slots' beads
         stalled = faults.stalled_pumps
+        failed_trace = faults.failed_trace_heaters
         width = knife.width_m
-        wet_thickness = 0.0
+        film_cm3_min = 0.0
         dope_kg_s = 0.0
         dope_heat_w_k = 0.0
         dope_heat_w = 0.0
         solvent_kg_s = 0.0
+        applicator_heat_w = 0.0  # what the applicator's wall gives to the dope (for its balance)
+        knife.overflow_cm3_min = 0.0
         for pump in self._pumps:
             pump.stalled = pump.name in stalled
             if pump.stalled:
                 pump.speed_rpm = 0.0
             else:
-                pump.speed_rpm += (pump.commands["speed_setpoint_rpm"] - pump.speed_rpm) * self._pump_lag
+                pump.speed_rpm = _drive_step(pump.speed_rpm, pump.commands["speed_setpoint_rpm"], self._pump_lag,
+                                             p.pump_standstill_rpm)
             v = pump.vessel
-            if v.mass_kg <= 0.0 or pump.speed_rpm <= 0.0:
-                pump.flow_cm3_min = 0.0
-                pump.pressure_bar = 0.0
-                continue
-            gap_m = knife.gaps_um[pump.slot - 1] * 1e-6
-            if gap_m < 1e-6:
-                gap_m = 1e-6
-            resistance = film.slot_resistance_per_m3(p.slot_land_length_m, width, gap_m) + self._line_resistance
-            flow = pumps.flow_into_linear_resistance_cm3_min(
-                pump.displacement_cm3_rev, pump.speed_rpm, resistance, pump.slip_m3)
-            mass_kg = flow * v.density_g_cm3 * dt / 60000.0
-            if mass_kg >= v.mass_kg:  # runs empty within this step
-                flow *= v.mass_kg / mass_kg
-                v.polymer_kg = v.solvent_kg = v.non_solvent_kg = 0.0
+            slot = pump.slot - 1
+            flow = 0.0
+            if v.mass_kg > 0.0 and pump.speed_rpm > 0.0:
+                gap_m = knife.gaps_um[slot] * 1e-6
+                if gap_m < 1e-6:
+                    gap_m = 1e-6
+                resistance = film.slot_resistance_per_m3(p.slot_land_length_m, width, gap_m) + self._line_resistance
+                flow = pumps.flow_into_linear_resistance_cm3_min(
+                    pump.displacement_cm3_rev, pump.speed_rpm, resistance, pump.slip_m3)
+                mass_kg = flow * v.density_g_cm3 * dt / 60000.0
+                if mass_kg >= v.mass_kg:  # runs empty within this step
+                    flow *= v.mass_kg / mass_kg
+                    v.polymer_kg = v.solvent_kg = v.non_solvent_kg = 0.0
+                else:
+                    keep = 1.0 - mass_kg / v.mass_kg
+                    v.polymer_kg *= keep
+                    v.solvent_kg *= keep
+                    v.non_solvent_kg *= keep
+                pump.pressure_bar = v.viscosity_pa_s * resistance * flow / 6.0e7 / 1.0e5
             else:
-                keep = 1.0 - mass_kg / v.mass_kg
-                v.polymer_kg *= keep
-                v.solvent_kg *= keep
-                v.non_solvent_kg *= keep
+                pump.pressure_bar = 0.0
             pump.flow_cm3_min = flow
-            pump.pressure_bar = v.viscosity_pa_s * resistance * flow / 6.0e7 / 1.0e5
-            wet_thickness += film.cast_wet_thickness_um(flow, width, line_speed, knife.gaps_um[pump.slot - 1])
-            layer_kg_s = flow * v.density_g_cm3 / 60000.0
+            pump.pumped_total_cm3 += flow * dt / 60.0
+            # the dope's path: pump head, filter, feed line (heat tracing), then the applicator
+            density = v.density_g_cm3 if v.mass_kg > 0.0 else 1.0
+            flow_heat_w_k = flow * density / 60000.0 * dope.DOPE_CP_J_KG_K
+            pump.line_heater_failed = pump.name in failed_trace
+            inlet_c = v.temperature_c
+            for i, (name, wall_cap, loss, heater_w, ua, holdup) in enumerate(pump.zones):
+                output = pump.commands[f"{name}_heater_output_pct"]
+                power = 0.0 if name == "line" and pump.line_heater_failed else heater_w * output / 100.0
+                pump.wall_c[i], pump.dope_c[i] = dope_path.zone_step_c(
+                    pump.wall_c[i], pump.dope_c[i], dt, wall_cap, holdup * density / 1000.0 * dope.DOPE_CP_J_KG_K,
+                    power, loss, ua, flow_heat_w_k, inlet_c, AMBIENT_C)
+                inlet_c = pump.dope_c[i]
+            # the applicator's manifold for this slot (its wall is shared by the slots)
+            dope_cap = knife.holdup_cm3 * density / 1000.0 * dope.DOPE_CP_J_KG_K
+            before = knife.dope_c[slot]
+            _, knife.dope_c[slot] = dope_path.zone_step_c(
+                knife.wall_c, before, dt, 1e12, dope_cap, 0.0, 0.0, knife.dope_ua_w_k, flow_heat_w_k, inlet_c, AMBIENT_C)
+            applicator_heat_w += knife.dope_ua_w_k * (knife.wall_c - knife.dope_c[slot])
+            # the bead behind the knife: what it does not pass runs over the edges
+            viscosity = dope.dope_viscosity_pa_s(v.polymer_kg / v.mass_kg if v.mass_kg > 0.0 else 0.1,
+                                                 knife.dope_c[slot])
+            knife.bead_cm3[slot], knife_flow, overflow = film.bead_step(
+                knife.bead_cm3[slot], flow, knife.gaps_um[slot], line_speed, width, viscosity, knife.land_m,
+                density * 1000.0, knife.bead_length_m, knife.bead_height_max_m, dt)
+            knife.bead_level_mm[slot] = knife.bead_cm3[slot] / (width * knife.bead_length_m * 1.0e6) * 1000.0
+            knife.overflow_cm3_min += overflow
+            film_cm3_min += knife_flow
+            layer_kg_s = knife_flow * density / 60000.0
             dope_kg_s += layer_kg_s
             dope_heat_w_k += layer_kg_s * dope.DOPE_CP_J_KG_K
-            dope_heat_w += layer_kg_s * dope.DOPE_CP_J_KG_K * v.temperature_c
+            dope_heat_w += layer_kg_s * dope.DOPE_CP_J_KG_K * belt.temperature_c
             total = v.mass_kg
             if total > 0.0:
                 solvent_kg_s += layer_kg_s * v.solvent_kg / total
-        knife.wet_thickness_um = wet_thickness if line_speed > 0.0 else 0.0
+        # film on the belt: h = q/(W·U); the gauge reads nothing on a stopped belt
+        wet = film.layer_wet_thickness_um(film_cm3_min, width, line_speed)
+        knife.wet_thickness_um = wet if wet < 2000.0 else 2000.0
+        knife.film_total_cm3 += film_cm3_min * dt / 60.0
+        knife.overflow_total_cm3 += knife.overflow_cm3_min * dt / 60.0
         dope_c = dope_heat_w / dope_heat_w_k if dope_heat_w_k > 0.0 else AMBIENT_C
+        # applicator body and support plate
+        heater_w = knife.heater_w * knife.commands["heater_output_pct"] / 100.0
+        knife.wall_c += dt * (heater_w - p.applicator_loss_ua_w_k * (knife.wall_c - AMBIENT_C) - applicator_heat_w) \
+            / p.applicator_heat_capacity_j_k
+        plate_w = belt.plate_heater_w * belt.commands["heater_output_pct"] / 100.0
+        belt.temperature_c += dt * (plate_w - p.support_loss_ua_w_k * (belt.temperature_c - AMBIENT_C)) \
+            / p.support_heat_capacity_j_k
 
         # --- quench and wash baths
         extraction = p.quench_solvent_extraction

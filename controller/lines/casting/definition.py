@@ -23,6 +23,45 @@ def dope_vessel_derived_tags(vessel: str) -> tuple[DerivedTag, ...]:
     )
 
 
+PATH_ESTIMATE = "dope path temperature estimate (controller.lines.casting.soft_sensors)"
+
+
+def knife_path_derived_tags(layer: int) -> tuple[DerivedTag, ...]:
+    """What the dope-path estimator computes for layer ``layer``'s dope at the knife."""
+    return (
+        DerivedTag("casting_knife", derived(f"layer_{layer}_path_min_temperature_c", "degC", -50.0, 200.0,
+                                            f"Coldest predicted dope temperature of layer {layer} from its vessel "
+                                            "through pump, filter, feed line and applicator onto the support"),
+                   PATH_ESTIMATE),
+        DerivedTag("casting_knife", derived(f"layer_{layer}_binodal_depth", "", -1.0, 1.0,
+                                            f"Depth of layer {layer}'s dope past its binodal at the coldest point of "
+                                            "its path to the knife, in ln(w_ns/w_s) (dimensionless; the spinodal "
+                                            "is at simulator.physics.dope.SPINODAL_DEPTH); -1 where undefined"),
+                   PATH_ESTIMATE),
+    )
+
+
+# Dope path equipment (heat-traced feed per layer, applicator). Dope-side conductances are
+# used by the simulator and by the path estimator alike.
+# assumption: pump head a ~6 kg block with a 200 W cartridge heater, ~10 W/K to ~5 cm3 of dope;
+# filter housing ~8 kg with a 300 W band heater, ~15 W/K to ~100 cm3;
+# feed line 3 m of 8 mm bore traced at 30 W/m; laminar Nu = 3.66 (Incropera, fully developed
+# laminar flow, constant wall temperature) with k = 0.18 W/(m·K) (DMF, CRC Handbook) gives
+# h = 82 W/(m2·K) over 0.075 m2: 6.2 W/K;
+# applicator ~15 kg with 500 W, ~20 W/K to its ~50 cm3 manifold; support plate 1 kW.
+PUMP_PATH_EQUIPMENT: dict[str, float] = {
+    "head_heater_w": 200.0, "head_dope_ua_w_k": 10.0, "head_holdup_cm3": 5.0,
+    "filter_heater_w": 300.0, "filter_dope_ua_w_k": 15.0, "filter_holdup_cm3": 100.0,
+    "line_heater_w": 90.0, "line_dope_ua_w_k": 6.2, "line_holdup_cm3": 151.0,
+}
+# assumption: knife land 2 mm, bead pool 20 mm long behind the knife, edge dams 30 mm high.
+KNIFE_EQUIPMENT: dict[str, float] = {
+    "width_m": 0.3, "knife_land_mm": 2.0, "bead_length_mm": 20.0, "bead_height_max_mm": 30.0,
+    "heater_w": 500.0, "dope_ua_w_k": 20.0, "holdup_cm3": 50.0,
+}
+BELT_EQUIPMENT: dict[str, float] = {"plate_heater_w": 1000.0}
+
+
 def casting_line(layers: int = 2, name: str = "casting-1") -> LineDefinition:
     """The built-in pilot casting line: one dope vessel and one gear pump per layer,
     a multi-slot applicator, support belt, quench bath, wash bath and dryer.
@@ -40,16 +79,17 @@ def casting_line(layers: int = 2, name: str = "casting-1") -> LineDefinition:
                                   {"charge_kg": 100.0, "jacket_power_kw": 6.0}))
     for layer in range(1, layers + 1):
         devices.append(DeviceSpec(f"dope_pump_{layer}", cp.DOPE_PUMP,
-                                  {"displacement_cm3_rev": 3.0, "layer": float(layer)}))
+                                  {"displacement_cm3_rev": 3.0, "layer": float(layer), **PUMP_PATH_EQUIPMENT}))
     devices += [
-        DeviceSpec("casting_knife", cp.casting_knife_profile(layers), {"width_m": 0.3}),
-        DeviceSpec("support_belt", cp.SUPPORT_BELT, {}),
+        DeviceSpec("casting_knife", cp.casting_knife_profile(layers), dict(KNIFE_EQUIPMENT)),
+        DeviceSpec("support_belt", cp.SUPPORT_BELT, dict(BELT_EQUIPMENT)),
         DeviceSpec("quench_bath", cp.QUENCH_BATH, {"volume_l": 400.0, "heater_power_kw": 12.0}),
         DeviceSpec("wash_bath", cp.WASH_BATH, {"volume_l": 400.0, "heater_power_kw": 9.0}),
         DeviceSpec("dryer", cp.DRYER, {"heater_power_kw": 15.0}),
     ]
     derived_tags = tuple(tag for spec in devices if spec.profile is cp.DOPE_VESSEL
                          for tag in dope_vessel_derived_tags(spec.name))
+    derived_tags += tuple(tag for layer in range(1, layers + 1) for tag in knife_path_derived_tags(layer))
     return LineDefinition(kind=KIND, name=name, devices=tuple(devices), derived=derived_tags)
 
 

@@ -13,6 +13,7 @@ from controller.engine.soft_sensors import SoftSensor
 from controller.lines.casting import definition as casting_definition
 from controller.lines.casting.control import casting_control
 from controller.lines.casting.recipe import (
+    DEFAULT_SPINODAL_MARGIN,
     DERIVED_PARAMETER,
     CastingBlock,
     CastingRecipeSpec,
@@ -22,7 +23,12 @@ from controller.lines.casting.recipe import (
     compile_casting_block,
 )
 from controller.lines.casting.rules import RULES
-from controller.lines.casting.soft_sensors import casting_soft_sensors, lifetime_alarms
+from controller.lines.casting.soft_sensors import (
+    casting_soft_sensors,
+    lifetime_alarms,
+    path_estimators,
+    spinodal_alarm,
+)
 from controller.lines.kind import LineKind
 from controller.recipe.context import CompileContext
 from controller.recipe.control import LineControl, StandingAlarm
@@ -67,18 +73,23 @@ class CastingLine(LineKind):
         if not isinstance(block, CastingBlock):
             raise TypeError(f"a casting block, not {type(block).__name__}")
         return {"layers": [dataclasses.asdict(layer) for layer in block.layers],
-                "quench": block.quench.model_dump() if block.quench is not None else None}
+                "quench": block.quench.model_dump() if block.quench is not None else None,
+                "spinodal_margin": block.spinodal_margin}
 
     def block_from_document(self, document: dict[str, Any]) -> object:
         quench = document.get("quench")
         return CastingBlock(layers=tuple(DopeLayer(**layer) for layer in document["layers"]),
-                            quench=QuenchSpec.model_validate(quench) if quench is not None else None)
+                            quench=QuenchSpec.model_validate(quench) if quench is not None else None,
+                            spinodal_margin=float(document.get("spinodal_margin", DEFAULT_SPINODAL_MARGIN)))
 
     def soft_sensors(self, recipe: CompiledRecipe, definition: LineDefinition) -> list[SoftSensor]:
-        return list(casting_soft_sensors(casting_block(recipe).layers))
+        layers = casting_block(recipe).layers
+        return [*casting_soft_sensors(layers), *path_estimators(layers, definition)]
 
     def recipe_alarms(self, recipe: CompiledRecipe, definition: LineDefinition) -> list[StandingAlarm]:
-        return lifetime_alarms(casting_block(recipe).layers)
+        block = casting_block(recipe)
+        return lifetime_alarms(block.layers) + [spinodal_alarm(layer, block.spinodal_margin)
+                                                for layer in block.layers if layer.non_solvent is not None]
 
     def product_quantity(self, means: Mapping[str, float], production_s: float,
                          image: Mapping[str, float]) -> ProductQuantity:

@@ -69,6 +69,19 @@ DOPE_PUMP = DeviceProfile(
         measured("flow_ml_min", "mL/min", 0.0, 5000.0, "Delivered dope flow (flow meter)",
                  "Throughput/ActualValue"),
         status("running", "Drive running", "Drive/Running"),
+        # heat-traced dope path (seed 000: the dope must not cool across the spinodal on its way)
+        measured("head_temperature_c", "degC", 0.0, 150.0, "Pump head temperature",
+                 "TemperatureZones/TemperatureZone_001/ActualValue"),
+        setpoint("head_heater_output_pct", "percent", 0.0, 100.0, "Pump head heater output",
+                 "TemperatureZones/TemperatureZone_001/Output", safe_value=0.0),
+        measured("filter_temperature_c", "degC", 0.0, 150.0, "Dope filter housing temperature",
+                 "TemperatureZones/TemperatureZone_002/ActualValue"),
+        setpoint("filter_heater_output_pct", "percent", 0.0, 100.0, "Dope filter band heater output",
+                 "TemperatureZones/TemperatureZone_002/Output", safe_value=0.0),
+        measured("line_temperature_c", "degC", 0.0, 150.0, "Feed line wall temperature (heat tracing)",
+                 "TemperatureZones/TemperatureZone_003/ActualValue"),
+        setpoint("line_heater_output_pct", "percent", 0.0, 100.0, "Feed line trace heater output",
+                 "TemperatureZones/TemperatureZone_003/Output", safe_value=0.0),
     ),
 )
 
@@ -87,6 +100,18 @@ def casting_knife_profile(slots: int) -> DeviceProfile:
     tags.append(measured("wet_thickness_um", "um", 0.0, 2000.0,
                          "Total wet film thickness (in-line gauge after the knife)",
                          "WetThickness/ActualValue"))
+    for slot in range(1, slots + 1):
+        tags.append(measured(f"bead_{slot}_level_mm", "mm", 0.0, 100.0,
+                             f"Dope bead (pool) height behind slot {slot}'s knife", f"Bead_{slot:03d}/Level/ActualValue"))
+    tags.append(measured("overflow_ml_min", "mL/min", 0.0, 5000.0,
+                         "Dope running over the bead's edges into the catch pan", "CatchPan/Flow/ActualValue"))
+    tags.append(measured("temperature_c", "degC", 0.0, 150.0, "Applicator body temperature",
+                         "TemperatureZones/TemperatureZone_001/ActualValue"))
+    tags.append(setpoint("heater_output_pct", "percent", 0.0, 100.0, "Applicator heater output",
+                         "TemperatureZones/TemperatureZone_001/Output", safe_value=0.0))
+    tags.append(setpoint("thickness_trim_pct", "percent", -20.0, 20.0,
+                         "Wet-thickness trim on the pumps' ratio to the belt speed (cascade from the gauge)",
+                         "WetThickness/Trim/SetValue", safe_value=0.0))
     return DeviceProfile(
         kind="casting_knife",
         description=f"Casting knife / {slots}-slot applicator over the support belt",
@@ -106,6 +131,11 @@ SUPPORT_BELT = DeviceProfile(
         measured("length_m", "m", 0.0, 1.0e7, "Belt travel since the run started (encoder)",
                  "Drive/Length/ActualValue"),
         status("running", "Drive running", "Drive/Running"),
+        measured("temperature_c", "degC", 0.0, 150.0,
+                 "Support temperature at the knife (heated plate under the belt; seed 000 Ex. I preheats it)",
+                 "TemperatureZones/TemperatureZone_001/ActualValue"),
+        setpoint("heater_output_pct", "percent", 0.0, 100.0, "Support plate heater output",
+                 "TemperatureZones/TemperatureZone_001/Output", safe_value=0.0),
     ),
 )
 

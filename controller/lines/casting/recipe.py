@@ -17,6 +17,11 @@ from controller.recipe.schema import RecipeSpec, StrictSpec, Value
 from controller.recipe.units import UnitError, convert
 from drivers.definition import LineDefinition
 
+# assumption: default margin before the spinodal, 0.03 in ln(w_ns/w_s) (≈ 5 K of path
+# temperature at the 0.006/K UCST shift): ~2 K of temperature error along the path plus the
+# titration end point's ~0.3 wt% of non-solvent. A recipe may set its own (spinodal_margin).
+DEFAULT_SPINODAL_MARGIN: float = 0.03
+
 DERIVED_PARAMETER = re.compile(r"^layer_\d+_")
 DERIVED_SUFFIXES = ("flow", "pump_speed", "gap", "wet_thickness")
 
@@ -50,6 +55,9 @@ class QuenchSpec(StrictSpec):
 class CastingRecipeSpec(RecipeSpec):
     layers: list[LayerSpec] = Field(default_factory=list)
     quench: QuenchSpec | None = None
+    # alarm and hold when the dope at the knife is predicted this close to its spinodal
+    # (in ln(w_ns/w_s), the binodal-depth unit)
+    spinodal_margin: float = Field(default=DEFAULT_SPINODAL_MARGIN, ge=0.0, le=0.15)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +92,7 @@ class CastingBlock:
 
     layers: tuple[DopeLayer, ...]
     quench: QuenchSpec | None
+    spinodal_margin: float = DEFAULT_SPINODAL_MARGIN
 
 
 def casting_block(recipe: CompiledRecipe) -> CastingBlock:
@@ -99,7 +108,7 @@ def compile_casting_block(spec: RecipeSpec, line: LineDefinition, ctx: CompileCo
         raise TypeError(f"a casting recipe's spec, not {type(spec).__name__}")
     ctx.failed.update(f"layer_{i + 1}_{suffix}" for i in range(len(spec.layers)) for suffix in DERIVED_SUFFIXES)
     layers = _layers(spec, line, ctx)
-    return CastingBlock(layers=tuple(layers), quench=spec.quench)
+    return CastingBlock(layers=tuple(layers), quench=spec.quench, spinodal_margin=spec.spinodal_margin)
 
 
 def _layers(spec: CastingRecipeSpec, line: LineDefinition, ctx: CompileContext) -> list[DopeLayer]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from controller.lines.casting.recipe import CastingBlock, CastingRecipeSpec, DopeLayer
 from controller.recipe.errors import RecipeError
-from controller.recipe.model import LoopAction, RampAction, SetAction
+from controller.recipe.model import LoopAction, LoopMode, RampAction, SetAction
 from controller.recipe.rules import RecipeFacts, Rule, commanded_states
+from simulator.physics import dope, film
 
 # --- seed 000 ---------------------------------------------------------------------
 # "the polymer concentration when the polymer is polysulfone alone should be generally
@@ -74,8 +75,11 @@ QUENCH_DMF_MAX_WT_PCT = 20.0
 SURFACTANT_WT_PCT = (0.02, 0.2)
 
 # --- PHYSICS.md --------------------------------------------------------------------
-# "Knife coating: wet film ≈ 0.5-0.9 × gap": so wet/0.9 <= gap <= wet/0.5.
-WET_OVER_GAP = (0.5, 0.9)
+# Knife coating: the knife passes U·H/2 plus the bead's pressure flow (Middleman 1977), the
+# relation the simulator uses (simulator.physics.film): the film needs h >= H/2 and a bead
+# head within the bead's height (PHYSICS.md's 0.5-0.9 × gap over the usual bead heights).
+# assumption: an applicator without a temperature loop casts at the hall's 20 degC.
+UNHEATED_APPLICATOR_C = 20.0
 
 # --- equipment and plant practice (assumptions, stated) -------------------------------
 # Zenith PEP-II pumps run 10-90 rpm (PHYSICS.md): below 10 rpm metering is poor.
@@ -191,16 +195,71 @@ def multilayer_polymers(facts: RecipeFacts) -> list[RecipeError]:
     ]
 
 
+def _casting_conditions(facts: RecipeFacts) -> tuple[float | None, float]:
+    """(belt speed m/min, applicator temperature degC) commanded in the first production step
+    (else after the last step); the speed falls back on the line_speed parameter."""
+    states = commanded_states(facts.steps)
+    chosen = next((state for step, state in zip(facts.steps, states, strict=True) if step.production),
+                  states[-1] if states else None)
+    speed = chosen.outputs.get(BELT) if chosen is not None else None
+    if not speed:
+        parameter = facts.parameters.get("line_speed")
+        speed = parameter.value if parameter is not None else None
+    temperature = UNHEATED_APPLICATOR_C
+    loop = chosen.loops.get("applicator_temperature") if chosen is not None else None
+    if loop is not None and loop.mode is LoopMode.AUTO and loop.setpoint is not None:
+        temperature = loop.setpoint
+    return speed, temperature
+
+
+def _smallest_gap_um(wet_um: float, speed_m_min: float, viscosity_pa_s: float, land_m: float,
+                     max_height_mm: float) -> float:
+    """The narrowest gap whose bead stays within ``max_height_mm`` (bisection; the head
+    needed falls as the gap opens)."""
+    low, high = wet_um, 2.0 * wet_um
+    for _ in range(60):
+        middle = (low + high) / 2.0
+        head = film.bead_head_for_film_pa(wet_um, middle, speed_m_min, viscosity_pa_s, land_m)
+        if film.bead_height_mm(head, DOPE_DENSITY_KG_L * 1000.0) > max_height_mm:
+            low = middle
+        else:
+            high = middle
+    return high
+
+
 def knife_gap(facts: RecipeFacts) -> list[RecipeError]:
-    """PHYS.knife_gap: wet film ≈ 0.5-0.9 × gap (PHYSICS.md, Casting line)."""
+    """PHYS.knife_gap: the knife lays the wet film at the planned speed: h >= H/2 (below it the
+    bead runs dry) and the bead head it needs within the bead's height (above it the dope runs
+    over the edges); one relation with the simulator (simulator.physics.film)."""
+    knives = facts.line.devices_of_kind("casting_knife")
+    if not knives:
+        return []
+    eq = knives[0].equipment
+    land_m = eq.get("knife_land_mm", 2.0) / 1000.0
+    max_height_mm = eq.get("bead_height_max_mm", 30.0)
+    speed, temperature = _casting_conditions(facts)
     out = []
-    lo, hi = WET_OVER_GAP
     for layer in _layers(facts):
         wet, gap = layer.wet_thickness_um, layer.gap_um
-        if not wet / hi - 1e-9 <= gap <= wet / lo + 1e-9:
-            out.append(RecipeError(f"{_layer_field(facts, layer)}.gap", "PHYS.knife_gap",
-                                   f"layer {layer.index}: a {gap:g} um gap cannot lay a {wet:g} um wet film; the wet film "
-                                   f"is 0.5-0.9 x gap, so the gap must be {wet / hi:.0f}-{wet / lo:.0f} um (PHYSICS.md)"))
+        field = f"{_layer_field(facts, layer)}.gap"
+        if gap <= 0.0 or wet / gap < film.KNIFE_RATIO_COUETTE - 1e-9:
+            out.append(RecipeError(field, "PHYS.knife_gap",
+                                   f"layer {layer.index}: a {gap:g} um gap cannot lay a {wet:g} um wet film: the knife's "
+                                   f"drag flow alone lays half its gap, so the gap must be at most {2 * wet:.0f} um "
+                                   "(Middleman 1977)"))
+            continue
+        if speed is None or speed <= 0.0:
+            continue
+        viscosity = dope.dope_viscosity_pa_s(layer.polymer_wt_pct / 100.0, temperature)
+        head = film.bead_head_for_film_pa(wet, gap, speed, viscosity, land_m)
+        height = film.bead_height_mm(head, DOPE_DENSITY_KG_L * 1000.0)
+        if height > max_height_mm:
+            smallest = _smallest_gap_um(wet, speed, viscosity, land_m, max_height_mm)
+            out.append(RecipeError(field, "PHYS.knife_gap",
+                                   f"layer {layer.index}: a {wet:g} um wet film through a {gap:g} um gap at {speed:g} m/min "
+                                   f"and {temperature:g} degC needs a {height:.0f} mm bead behind the knife, above its "
+                                   f"{max_height_mm:g} mm: the dope would run over the edges; the gap must be "
+                                   f"{smallest:.0f}-{2 * wet:.0f} um (knife relation of simulator.physics.film)"))
     return out
 
 

@@ -1,4 +1,5 @@
-"""The casting line's soft sensor: how much of its metastable lifetime a titrated dope has used.
+"""The casting line's soft sensors: how much of its metastable lifetime a titrated dope has
+used, and how deep past its binodal the dope is at the coldest point of its path to the knife.
 
 The model is the simulator's pure physics (``simulator.physics.dope``): one model of the
 process, used by the plant simulator to behave and by the controller to estimate.
@@ -11,7 +12,10 @@ from dataclasses import dataclass, field
 
 from controller.lines.casting.recipe import DopeLayer
 from controller.recipe.control import StandingAlarm
-from simulator.physics import dope
+from drivers.definition import LineDefinition
+from simulator.physics import dope, dope_path
+
+PATH_ZONES: tuple[str, ...] = ("head", "filter", "line")
 
 
 @dataclass(slots=True)
@@ -59,6 +63,83 @@ class DopeLifetimeEstimator:
         self.aging = dope.aging_step(self.aging, depth, agitation, dt_s)
         image[used_key] = 100.0 * self.aging
         image[depth_key] = depth if math.isfinite(depth) else -1.0
+
+
+@dataclass(slots=True)
+class DopePathEstimator:
+    """The dope's temperature along its path and its depth past the binodal at the coldest
+    point: vessel → pump head → filter → feed line → applicator (each a well-mixed zone at
+    steady state from its measured wall temperature and the metered flow,
+    ``simulator.physics.dope_path``) → support (the film takes its temperature).
+    Composition from the charge and the dosing totaliser, as the lifetime estimator."""
+
+    layer: DopeLayer
+    zone_ua_w_k: tuple[float, ...]  # dope-side conductances: head, filter, line, applicator
+    _curve: dope.CloudPointCurve = field(init=False)
+    _polymer_kg: float = field(init=False)
+    _solvent_kg: float = field(init=False)
+    _non_solvent_g_ml: float = field(init=False)
+    _polymer_g_ml: float = field(init=False)
+    _solvent_g_ml: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        layer = self.layer
+        if layer.non_solvent is None:
+            raise ValueError(f"layer {layer.index} has no non-solvent: nothing to estimate")
+        self._curve = dope.cloud_point_curve(layer.polymer, layer.solvent, layer.non_solvent)
+        self._polymer_kg = layer.charge_kg * layer.charge_polymer_wt_pct / 100.0
+        self._solvent_kg = layer.charge_kg - self._polymer_kg
+        self._non_solvent_g_ml = dope.NON_SOLVENTS[self._curve.non_solvent].density_g_cm3
+        self._polymer_g_ml = dope.POLYMER_DENSITY_G_CM3[dope.canonical_name(layer.polymer)]
+        self._solvent_g_ml = dope.SOLVENT_DENSITY_G_CM3[dope.canonical_name(layer.solvent)]
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        n = self.layer.index
+        return (f"casting_knife.layer_{n}_path_min_temperature_c", f"casting_knife.layer_{n}_binodal_depth")
+
+    def update(self, image: dict[str, float], dt_s: float) -> None:
+        layer = self.layer
+        vessel, pump = layer.vessel, layer.pump
+        non_solvent_kg = image.get(f"{vessel}.dosed_total_ml", 0.0) * self._non_solvent_g_ml / 1000.0
+        total_kg = self._polymer_kg + self._solvent_kg + non_solvent_kg
+        w_p, w_ns = self._polymer_kg / total_kg, non_solvent_kg / total_kg
+        density = dope.dope_density_g_cm3(w_p, w_ns, self._polymer_g_ml, self._solvent_g_ml, self._non_solvent_g_ml)
+        flow_heat_w_k = image.get(f"{pump}.flow_ml_min", 0.0) * density / 60000.0 * dope.DOPE_CP_J_KG_K
+        walls = [image.get(f"{pump}.{zone}_temperature_c", 20.0) for zone in PATH_ZONES]
+        walls.append(image.get("casting_knife.temperature_c", 20.0))
+        path = dope_path.predicted_path_temperatures_c(image.get(f"{vessel}.temperature_c", 20.0),
+                                                       zip(walls, self.zone_ua_w_k, strict=True), flow_heat_w_k,
+                                                       image.get("support_belt.temperature_c", 20.0))
+        coldest = min(path)
+        depth = dope.binodal_depth(self._curve, w_p, w_ns, coldest)
+        temperature_key, depth_key = self.addresses
+        image[temperature_key] = coldest
+        image[depth_key] = depth if math.isfinite(depth) else -1.0
+
+
+def spinodal_alarm(layer: DopeLayer, margin: float) -> StandingAlarm:
+    """Alarm and hold while the slot is open and the dope at the knife is predicted past the
+    spinodal or within ``margin`` of it (seed 000: past the spinodal no membrane can be cast)."""
+    threshold = dope.SPINODAL_DEPTH - margin
+    return StandingAlarm(
+        f"DOPE_{layer.index}_NEAR_SPINODAL",
+        f"layer {layer.index}: the dope on its way to the knife is predicted within {margin:g} of its spinodal "
+        f"(depth >= {threshold:.3f}): a cold spot on its path; heat the path before casting (seed 000)", 1,
+        f"casting_knife.gap_{layer.slot}_setpoint_um > 0 and casting_knife.layer_{layer.index}_binodal_depth >= "
+        f"{threshold:.4f}", 0.0, "hold")
+
+
+def path_estimators(layers: tuple[DopeLayer, ...], definition: LineDefinition) -> list[DopePathEstimator]:
+    knife = definition.devices_of_kind("casting_knife")[0]
+    out = []
+    for layer in layers:
+        if layer.non_solvent is None:
+            continue
+        eq = definition.device(layer.pump).equipment
+        ua = tuple(eq.get(f"{zone}_dope_ua_w_k", 10.0) for zone in PATH_ZONES) + (knife.equipment.get("dope_ua_w_k", 20.0),)
+        out.append(DopePathEstimator(layer, ua))
+    return out
 
 
 def lifetime_alarm(layer: DopeLayer) -> StandingAlarm:

@@ -198,7 +198,9 @@ def test_messages_speak_the_process_engineers_language() -> None:
 
 def test_outside_the_preferred_polysulfone_range_is_only_a_warning() -> None:
     line = casting_line()
-    _recipe, warnings = compile_text(
-        mutated(set_("layers[0].polymer_wt_pct", "11 wt%")), line, casting_control(line))
+    # a more viscous 11 % dope needs a wider gap for the same film (PHYS.knife_gap): 420 um
+    data = yaml.safe_load(mutated(set_("layers[0].polymer_wt_pct", "11 wt%")))
+    data["layers"][0]["gap"] = "420 um"
+    _recipe, warnings = compile_text(yaml.safe_dump(data, sort_keys=False), line, casting_control(line))
     assert [(w.field, w.rule, w.severity) for w in warnings] == [
         ("layers[0].polymer_wt_pct", "S000.polymer_preferred", "warning")]

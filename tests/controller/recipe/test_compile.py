@@ -11,7 +11,7 @@ from controller.lines.casting.definition import casting_line
 from controller.lines.casting.recipe import casting_block
 from controller.recipe import format_errors
 from controller.recipe.compiler import compile_standing_alarms
-from controller.recipe.model import CompiledRecipe, LoopAction, RampAction, SetAction
+from controller.recipe.model import CompiledRecipe, LoopAction, RampAction, RatioAction, SetAction
 
 RECIPES = RECIPES
 # foaming recipes: tests/controller/recipe/test_foaming_rules.py
@@ -58,9 +58,10 @@ def test_example_viii_values_in_tag_units() -> None:
     assert params["layer_1_flow"] == pytest.approx(152.4)
     assert params["layer_1_pump_speed"] == pytest.approx(152.4 / (3.0 * 0.98))
     casting = next(s for s in recipe.steps if s.name == "start_casting")
-    ramp = casting.actions[0]
-    assert isinstance(ramp, RampAction) and ramp.target == pytest.approx(params["layer_1_pump_speed"])
-    assert ramp.rate_per_s == pytest.approx(10 / 60)
+    ratio = casting.actions[0]  # pump speed in ratio to the belt: the ratio is the wet film in um
+    assert isinstance(ratio, RatioAction) and ratio.ratio == pytest.approx(254.0)
+    assert ratio.planned_output == pytest.approx(params["layer_1_pump_speed"])  # at the planned 2 m/min
+    assert ratio.rate_per_s == pytest.approx(20 / 60)
     warm_up = recipe.steps[0]
     loop = warm_up.actions[0]
     assert isinstance(loop, LoopAction) and loop.setpoint == 40.0

@@ -85,11 +85,11 @@ def test_stopped_belt():
 
 def test_the_casting_plant_offers_heater_pump_belt_and_sensor_faults():
     faults = plant().faults
-    assert [s.kind for s in faults.offered] == ["heater", "pump", "belt", "sensor"]
+    assert [s.kind for s in faults.offered] == ["heater", "pump", "trace_heater", "belt", "sensor"]
     assert faults.devices_for("heater") == ["dope_vessel_1", "dope_vessel_2", "quench_bath", "wash_bath", "dryer"]
     assert faults.devices_for("pump") == ["dope_pump_1", "dope_pump_2"]
     assert faults.devices_for("belt") == ["support_belt"]
-    with pytest.raises(ValueError, match="offers: heater, pump, belt, sensor"):
+    with pytest.raises(ValueError, match="offers: heater, pump, trace_heater, belt, sensor"):
         faults.inject("die_blocked", "support_belt")
     with pytest.raises(ValueError, match="applies to dope_pump_1, dope_pump_2; not to support_belt"):
         faults.inject("pump", "support_belt")

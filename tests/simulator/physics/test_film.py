@@ -11,19 +11,30 @@ def test_mass_balance_of_the_physics_example():
     assert film.layer_wet_thickness_um(152.4, 0.3, 2.0) == pytest.approx(254.0)
 
 
-def test_knife_ratio_falls_from_0_9_towards_a_half():
-    ratios = [film.knife_film_ratio(u) for u in (0.0, 0.5, 2.0, 5.0, 20.0)]
-    assert ratios[0] == pytest.approx(0.9)
-    assert all(a > b for a, b in zip(ratios, ratios[1:]))
-    assert ratios[-1] == pytest.approx(0.5, abs=1e-4)
-    assert all(0.5 <= r <= 0.9 for r in ratios)
+def test_knife_passes_drag_flow_plus_the_bead_s_pressure_flow():
+    # Middleman: q/W = U·H/2 + H³·Δp/(12·μ·L); by hand for H = 380 um, U = 2 m/min, 150 Pa,
+    # μ = 0.16 Pa·s, L = 2 mm, W = 0.3 m
+    h, u, dp, mu, land, w = 380e-6, 2.0 / 60.0, 150.0, 0.16, 0.002, 0.3
+    by_hand = w * (u * h / 2.0 + h ** 3 * dp / (12.0 * mu * land)) * 1e6 * 60.0
+    assert film.knife_film_flow_cm3_min(380.0, 2.0, 0.3, 150.0, 0.16, 0.002) == pytest.approx(by_hand)
+    assert film.knife_film_flow_cm3_min(380.0, 2.0, 0.3, 0.0, 0.16, 0.002) == pytest.approx(0.3 * 190.0 * 2.0)
+    # the head a film needs is the inverse of the same relation
+    head = film.bead_head_for_film_pa(254.0, 380.0, 2.0, 0.16, 0.002)
+    flow = film.knife_film_flow_cm3_min(380.0, 2.0, 0.3, head, 0.16, 0.002)
+    assert film.layer_wet_thickness_um(flow, 0.3, 2.0) == pytest.approx(254.0)
+    assert film.bead_head_for_film_pa(150.0, 380.0, 2.0, 0.16, 0.002) < 0.0  # below gap/2: starved
 
 
-def test_cast_thickness_is_pump_metered_but_capped_by_the_knife():
-    assert film.cast_wet_thickness_um(152.4, 0.3, 2.0, 1000.0) == pytest.approx(254.0)
-    capped = film.cast_wet_thickness_um(152.4, 0.3, 2.0, 300.0)
-    assert capped == pytest.approx(300.0 * film.knife_film_ratio(2.0))
-    assert film.cast_wet_thickness_um(152.4, 0.3, 0.0, 300.0) == 0.0
+def test_bead_conserves_dope_and_overflows_at_its_height():
+    args = (380.0, 2.0, 0.3, 0.16, 0.002, 970.0, 0.02, 0.03)
+    volume, knife, overflow = film.bead_step(50.0, 150.0, *args, 1.0)
+    assert pytest.approx((volume - 50.0) + (knife + overflow) / 60.0) == 150.0 / 60.0
+    capacity = 0.3 * 0.02 * 0.03 * 1e6
+    volume, knife, overflow = film.bead_step(capacity, 400.0, *args, 1.0)
+    assert volume == pytest.approx(capacity) and overflow > 0.0
+    assert knife + overflow == pytest.approx(400.0)
+    volume, knife, overflow = film.bead_step(0.0, 50.0, *args, 1.0)  # starved: passes the inflow
+    assert volume == 0.0 and knife == pytest.approx(50.0) and overflow == 0.0
 
 
 def test_slot_pressure_drop():
