@@ -164,22 +164,3 @@ def step_zone_temperature_c(
         shear_heating_w,
     )
     return steady_c + (temperature_c - steady_c) * math.exp(-dt_s / zone.time_constant_s)
-
-
-def screw_shear_heating_w(
-    viscosity_pa_s: float,
-    screw_diameter_m: float,
-    screw_speed_rpm: float,
-    channel_depth_m: float,
-    channel_volume_m3: float,
-) -> float:
-    """Viscous dissipation in a screw channel P = η·γ̇²·V, γ̇ = π·D·N/H [W].
-
-    Simple Couette estimate (Rauwendaal, Polymer Extrusion, ch. 7); η should be evaluated
-    at γ̇ (e.g. with rheology.melt_viscosity_pa_s). Only the share that flows into the
-    barrel wall belongs in the zone balance - pass a fraction of it.
-    """
-    if channel_depth_m <= 0.0:
-        raise ValueError("channel depth must be positive")
-    shear_rate_1_s = math.pi * screw_diameter_m * screw_speed_rpm / 60.0 / channel_depth_m
-    return viscosity_pa_s * shear_rate_1_s * shear_rate_1_s * channel_volume_m3

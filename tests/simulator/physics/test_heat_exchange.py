@@ -106,8 +106,3 @@ def test_heater_command_is_clipped() -> None:
         300.0, 1.0, 25.0, 10.0, zone
     )
     assert hx.step_zone_temperature_c(300.0, -0.5, 25.0, 10.0, zone) < 300.0
-
-
-def test_screw_shear_heating_by_hand() -> None:
-    gamma = math.pi * 0.03 * 60.0 / 60.0 / 2e-3
-    assert hx.screw_shear_heating_w(500.0, 0.03, 60.0, 2e-3, 20e-6) == pytest.approx(500.0 * gamma**2 * 20e-6)
