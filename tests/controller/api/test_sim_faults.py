@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from controller.api import Settings, create_app
 
 FOAMING_KINDS = ["heater", "die_blocked", "coolant_failed", "head_cooling_failed", "feed_starved", "sensor"]
-CASTING_KINDS = ["heater", "pump", "belt", "sensor"]
+CASTING_KINDS = ["heater", "pump", "trace_heater", "belt", "sensor"]
 
 
 @pytest.fixture
