@@ -10,7 +10,7 @@ Endpoint and unit
     One endpoint (host, port) is one PLC serving several devices on ONE Modbus unit id
     (default 1). Each device owns a block of holding registers starting at its *base
     address*; devices follow in the order given (the line's device order). Bases are packed
-    (``align=1``, so a whole 2-layer casting line fits in one 125-register read) or rounded
+    (``align=1``: no gaps, so the fewest 125-register reads) or rounded
     up to a multiple of ``align`` (e.g. ``align=100`` gives PLC-style bases 100, 200, ...).
 
 Addresses

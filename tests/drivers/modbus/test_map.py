@@ -75,8 +75,15 @@ def test_read_blocks_cover_the_map_within_125_registers() -> None:
             assert block.spans[-1].end == block.address + block.count
 
 
-def test_whole_two_layer_line_is_one_read() -> None:
-    assert len(_line_map().read_blocks) == 1
+def test_the_packed_two_layer_line_is_read_in_the_fewest_reads() -> None:
+    """Packed (align=1) the map has no gaps, so it takes ceil(registers / 125) FC3 reads
+    (two since the dope path's temperatures joined the casting line), each within the limit
+    and together covering every register once."""
+    blocks = _line_map().read_blocks
+    total = sum(b.count for b in blocks)
+    assert len(blocks) == -(-total // 125) == 2
+    assert all(b.count <= 125 for b in blocks)
+    assert [b.address for b in blocks] == [0, blocks[0].count]
 
 
 def test_map_is_stable_across_calls() -> None:
