@@ -85,12 +85,14 @@ from drivers.opcua.client import ClientSecurity, OpcUaTransport
 from drivers.opcua.security import (
     CertificateError,
     CertificatePair,
+    PasswordFileError,
     SecurityMode,
     SecurityPolicy,
     is_loopback_url,
     load_certificate_pair,
     normalize_fingerprint,
     read_certificate,
+    read_password_file,
     trust_dir_certificates,
     url_host,
 )
@@ -435,17 +437,10 @@ def _resolve_relative_paths(config: PlantConfig, base_dir: Path) -> None:
 
 
 def _read_password_file(path: Path, where: str) -> str:
-    """The first line of ``path`` (a trailing newline is not part of the password)."""
     try:
-        text = path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise PlantConfigError(f"{where}: cannot read {path}: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise PlantConfigError(f"{where}: {path} is not UTF-8 at byte {exc.start}") from None
-    password = text.split("\n", 1)[0].rstrip("\r")
-    if not password:
-        raise PlantConfigError(f"{where}: {path} is empty")
-    return password
+        return read_password_file(path)
+    except PasswordFileError as exc:
+        raise PlantConfigError(f"{where}: {exc}") from None
 
 
 def _check_trust_dir(trust_dir: Path, where: str) -> None:

@@ -24,8 +24,10 @@ from controller.cli.profiles import ProfileFormat, render_profiles
 from drivers.opcua.security import (
     CertificateError,
     CertificatePair,
+    PasswordFileError,
     load_certificate_pair,
     make_self_signed_certificate,
+    read_password_file,
     sha256_fingerprint,
     write_certificate_pair,
 )
@@ -151,15 +153,9 @@ def _users(names: list[str], password_files: list[Path]) -> dict[str, str]:
         if not name or name in users:
             raise SimServeError(f"--user: {name!r} is empty or given twice")
         try:
-            text = path.read_bytes().decode("utf-8")
-        except OSError as exc:
-            raise SimServeError(f"--password-file: cannot read {path}: {exc.strerror}") from None
-        except UnicodeDecodeError as exc:
-            raise SimServeError(f"--password-file: {path} is not UTF-8 at byte {exc.start}") from None
-        password = text.split("\n", 1)[0].rstrip("\r")
-        if not password:
-            raise SimServeError(f"--password-file: {path} is empty")
-        users[name] = password
+            users[name] = read_password_file(path)
+        except PasswordFileError as exc:
+            raise SimServeError(f"--password-file: {exc}") from None
     return users
 
 

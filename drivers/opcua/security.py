@@ -74,6 +74,24 @@ def message_security_mode(mode: SecurityMode) -> ua.MessageSecurityMode:
     return ua.MessageSecurityMode.SignAndEncrypt
 
 
+class PasswordFileError(ValueError):
+    """A password file that cannot be read, is not UTF-8 or is empty (the message names the file)."""
+
+
+def read_password_file(path: Path) -> str:
+    """The first line of ``path`` (a trailing newline is not part of the password)."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise PasswordFileError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise PasswordFileError(f"{path} is not UTF-8 at byte {exc.start}") from None
+    password = text.split("\n", 1)[0].rstrip("\r")
+    if not password:
+        raise PasswordFileError(f"{path} is empty")
+    return password
+
+
 class CertificateError(ValueError):
     """A certificate or key that cannot be used, or a server certificate not trusted."""
 
