@@ -14,6 +14,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+# The served simulator's heartbeat watchdog (``poreline sim serve --watchdog``), in wall
+# seconds: published with the register maps as the contract a controller must keep. A plant
+# PLC sets its own. # assumption: 3 s is three missed scans at the slowest 1 s scan period.
+DEFAULT_PLANT_WATCHDOG_S = 3.0
+
 
 class Quality(StrEnum):
     GOOD = "good"

@@ -31,6 +31,7 @@ from drivers.opcua.security import (
     sha256_fingerprint,
     write_certificate_pair,
 )
+from drivers.transport import DEFAULT_PLANT_WATCHDOG_S
 
 if TYPE_CHECKING:
     from simulator.serve.runner import ServerSecurity
@@ -54,7 +55,7 @@ def register(app: typer.Typer) -> None:
         speed: Annotated[float, typer.Option(help="Simulated seconds per wall second")] = 1.0,
         seed: Annotated[int, typer.Option(help="Simulator noise seed")] = 0,
         watchdog_s: Annotated[float, typer.Option(
-            "--watchdog", help="Heartbeat watchdog, wall seconds")] = 3.0,
+            "--watchdog", help="Heartbeat watchdog, wall seconds")] = DEFAULT_PLANT_WATCHDOG_S,
         recipe: Annotated[Path | None, typer.Option(
             exists=True, dir_okay=False,
             help="Prepare the plant for this recipe (e.g. charge the dope vessels, feed the polymer)")] = None,

@@ -11,11 +11,15 @@ from typing import Any
 from drivers.definition import LineDefinition
 from drivers.modbus.map import ModbusMap, RegisterKind, plan_line_map
 from drivers.opcua.map import (
+    CONTROLLER_OBJECT,
     HEARTBEAT_IDENTIFIER,
     HEARTBEAT_VARIANT_TYPE,
     NAMESPACE_URI,
+    WATCHDOG_TRIP_COUNT_VARIABLE,
+    WATCHDOG_TRIPPED_VARIABLE,
     device_tag_nodes,
 )
+from drivers.transport import DEFAULT_PLANT_WATCHDOG_S
 
 
 class ProfileFormat(StrEnum):
@@ -103,8 +107,30 @@ def profiles_document(definition: LineDefinition, modbus_map: ModbusMap | None =
             "heartbeat": {"node_id": _expanded_node_id(HEARTBEAT_IDENTIFIER),
                           "variant_type": HEARTBEAT_VARIANT_TYPE.name},
         },
+        "watchdog": {
+            "timeout_s": DEFAULT_PLANT_WATCHDOG_S,
+            "rules": list(WATCHDOG_RULES),
+            "opcua_tripped_node_id": _expanded_node_id(f"{CONTROLLER_OBJECT}.{WATCHDOG_TRIPPED_VARIABLE}"),
+            "opcua_trip_count_node_id": _expanded_node_id(f"{CONTROLLER_OBJECT}.{WATCHDOG_TRIP_COUNT_VARIABLE}"),
+        },
         "devices": devices,
     }
+
+
+# What the served simulator's watchdog does (simulator/serve/runner.py), as a PLC's would.
+WATCHDOG_RULES = (
+    "It arms on the first change of the heartbeat seen on any protocol; before that the plant keeps its outputs.",
+    "The value must change: rewriting the same counter does not count as a heartbeat.",
+    "The freshest heartbeat on either protocol counts: a controller that uses only Modbus or only OPC UA "
+    "keeps the plant alive.",
+    "When no heartbeat has changed for longer than the timeout (wall seconds; `poreline sim serve --watchdog`) "
+    "it trips: every output is driven to its safe value (the table's `safe` column) on every plant step while "
+    "it stays tripped, so later writes are overwritten at once.",
+    "It releases on the next heartbeat change; outputs stay at their safe values until the controller writes "
+    "them again.",
+    "A command-ack register always shows the command word the plant holds, whichever protocol wrote it "
+    "(the safe command while tripped).",
+)
 
 
 def _number(value: float | None) -> str:
@@ -128,8 +154,16 @@ def profiles_markdown(document: dict[str, Any]) -> str:
         f"- Modbus heartbeat: address {mb['heartbeat']['address']} ({mb['heartbeat']['reference']}), "
         f"{mb['heartbeat']['data_type']}, written by the controller every scan.",
         "- Modbus read blocks: " + ", ".join(f"{b['address']}+{b['count']}" for b in mb["read_blocks"]) + ".",
-        f"- OPC UA: namespace `{ua['namespace_uri']}` (index assigned by the server, usually 2); "
-        f"heartbeat `{ua['heartbeat']['node_id']}` ({ua['heartbeat']['variant_type']}).",
+        f"- OPC UA: namespace `{ua['namespace_uri']}`; its index is assigned by the server at start "
+        "(usually 2): resolve it by reading the server's NamespaceArray (`ns=0;i=2255`) and taking the "
+        "position of the URI (asyncua: `get_namespace_index(uri)`), or address nodes by URI (`nsu=`) as "
+        f"below. Heartbeat `{ua['heartbeat']['node_id']}` ({ua['heartbeat']['variant_type']}).",
+        "",
+        f"## Watchdog (the served simulator; timeout {document['watchdog']['timeout_s']:g} s by default)",
+        "",
+        *(f"- {rule}" for rule in document["watchdog"]["rules"]),
+        f"- Shown on OPC UA as `{document['watchdog']['opcua_tripped_node_id']}` (Boolean) and "
+        f"`{document['watchdog']['opcua_trip_count_node_id']}` (UInt32), both read-only.",
         "",
     ]
     for device in document["devices"]:

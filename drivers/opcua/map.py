@@ -64,6 +64,9 @@ CONTROLLER_OBJECT = "Controller"
 HEARTBEAT_VARIABLE = "Heartbeat"
 HEARTBEAT_IDENTIFIER = f"{CONTROLLER_OBJECT}.{HEARTBEAT_VARIABLE}"
 HEARTBEAT_VARIANT_TYPE = ua.VariantType.UInt32
+# The served simulator's watchdog, shown to integrators (read-only): tripped now, and how often
+WATCHDOG_TRIPPED_VARIABLE = "WatchdogTripped"
+WATCHDOG_TRIP_COUNT_VARIABLE = "WatchdogTripCount"
 RESERVED_NAMES = frozenset({MACHINES_FOLDER, CONTROLLER_OBJECT})
 
 _VARIANT_TYPES: dict[DataType, ua.VariantType] = {

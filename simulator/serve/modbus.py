@@ -24,6 +24,10 @@ Client -> plant
     - otherwise applies the decoded values with ``plant.write_device()`` (DEVICE_FAILURE if
       the plant raises), copies each command word written into its command-ack register,
       and notes when the heartbeat register changed (:meth:`heartbeat_age_s`).
+
+Every publish also sets each command-ack register to the command word the plant holds, so
+the acknowledge reflects the real command state whichever protocol wrote it (a command
+written over OPC UA, or the watchdog's safe values after a trip).
 """
 
 from __future__ import annotations
@@ -165,6 +169,10 @@ class ModbusPlantServer:
                             mask = 1 << bit_entry.bit
                             word = (word | mask) if value >= 0.5 else (word & ~mask)
                     self._shadow[entry.address] = word
+                    if entry.kind is RegisterKind.COMMAND_WORD:
+                        # the acknowledge shows the command the plant holds, whoever wrote it
+                        # (OPC UA, Modbus, or the watchdog driving it safe)
+                        self._shadow[self._map.ack_for(entry).address] = word
         await self._store()
 
     async def _store(self) -> None:

@@ -12,6 +12,8 @@ ids, browse names, variant types are never written here):
               Output                          variable (Float, writable: a setpoint)
       Controller/                             object
         Heartbeat                             variable (UInt32, writable)
+        WatchdogTripped                       variable (Boolean, read-only)
+        WatchdogTripCount                     variable (UInt32, read-only)
 
 Every tag variable has its description, an ``EngineeringUnits`` property (EUInformation
 with the profile's unit as display name) and an ``EURange`` property (the tag's limits).
@@ -78,6 +80,8 @@ from drivers.opcua.map import (
     HEARTBEAT_VARIANT_TYPE,
     MACHINES_FOLDER,
     NAMESPACE_URI,
+    WATCHDOG_TRIP_COUNT_VARIABLE,
+    WATCHDOG_TRIPPED_VARIABLE,
     TagNode,
     device_tag_nodes,
     from_variant_value,
@@ -211,6 +215,8 @@ class OpcUaPlantServer:
         self._certificate_der = b""
         self._heartbeat_value: int | None = None
         self._heartbeat_changed_s = 0.0
+        self._watchdog: tuple[bool, int] = (False, 0)  # tripped, trip count (set by the runner)
+        self._watchdog_node_ids: tuple[ua.NodeId, ua.NodeId] | None = None
 
     # ------------------------------------------------------------------ properties
     @property
@@ -364,6 +370,16 @@ class OpcUaPlantServer:
         await _describe(heartbeat, "Watchdog counter: the controller writes a changing value every scan")
         await heartbeat.set_writable()
         self._heartbeat_node_id = heartbeat.nodeid
+        tripped = await controller.add_variable(
+            self._new_id(f"{CONTROLLER_OBJECT}.{WATCHDOG_TRIPPED_VARIABLE}"),
+            ua.QualifiedName(WATCHDOG_TRIPPED_VARIABLE, idx), self._watchdog[0], varianttype=ua.VariantType.Boolean)
+        await _describe(tripped, "The plant's watchdog has tripped: no heartbeat change within its timeout, every "
+                                 "output held at its safe value until the heartbeat changes again")
+        count = await controller.add_variable(
+            self._new_id(f"{CONTROLLER_OBJECT}.{WATCHDOG_TRIP_COUNT_VARIABLE}"),
+            ua.QualifiedName(WATCHDOG_TRIP_COUNT_VARIABLE, idx), self._watchdog[1], varianttype=ua.VariantType.UInt32)
+        await _describe(count, "How often the plant's watchdog has tripped since the plant was served")
+        self._watchdog_node_ids = (tripped.nodeid, count.nodeid)
 
     def _new_id(self, identifier: str) -> ua.NodeId:
         if identifier in self._node_ids:
@@ -415,9 +431,18 @@ class OpcUaPlantServer:
             raise RuntimeError("server not started")
         await self._publish_to(self._server)
 
+    def set_watchdog(self, tripped: bool, trip_count: int) -> None:
+        """The runner's watchdog state, shown from the next publish."""
+        self._watchdog = (tripped, trip_count)
+
     async def _publish_to(self, server: Server) -> None:
         now = datetime.now(UTC)
         idx = self._namespace_index
+        if self._watchdog_node_ids is not None:
+            for node_id, value, variant_type in zip(self._watchdog_node_ids, self._watchdog,
+                                                   (ua.VariantType.Boolean, ua.VariantType.UInt32), strict=True):
+                await server.write_attribute_value(
+                    node_id, ua.DataValue(ua.Variant(value, variant_type), SourceTimestamp=now, ServerTimestamp=now))
         for device in self._devices:
             values = self._plant.read_device(device)
             for node in self._nodes:

@@ -26,7 +26,10 @@ Watchdog (like a PLC)
     wall seconds the watchdog trips: every device's outputs are written to the profile's
     safe values with ``plant.write_device`` on every step for as long as it stays tripped
     (so a stray client write cannot move the plant); it resets (and logs) when a heartbeat
-    changes again. Before any heartbeat has been seen the plant keeps its outputs.
+    changes again. Before any heartbeat has been seen the plant keeps its outputs. OPC UA
+    shows it as ``Controller.WatchdogTripped`` and ``Controller.WatchdogTripCount``, and
+    every Modbus command-ack register shows the command word the plant holds (the safe one
+    while tripped).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from typing import Protocol
 from drivers.clock import WallClock
 from drivers.definition import LineDefinition
 from drivers.modbus.map import ModbusMap, plan_line_map
+from drivers.transport import DEFAULT_PLANT_WATCHDOG_S
 from simulator.serve.modbus import ModbusPlantServer
 from simulator.serve.opcua import SERVER_APPLICATION_URI, OpcUaPlantServer, ServerSecurity
 
@@ -50,7 +54,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODBUS_PORT = 5020
 DEFAULT_OPCUA_PORT = 4840
-DEFAULT_WATCHDOG_S = 3.0
+DEFAULT_WATCHDOG_S = DEFAULT_PLANT_WATCHDOG_S
 
 
 class RunnablePlant(Protocol):
@@ -207,6 +211,7 @@ class ServedPlant:
         if self.modbus_server is not None:
             await self.modbus_server.publish()  # a stopped Modbus server just keeps the image
         if self.opcua_server is not None and self.opcua_server.running:
+            self.opcua_server.set_watchdog(self.tripped, self.trip_count)
             await self.opcua_server.publish()
         self.steps += 1
 

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
+from asyncua import Client, ua
 from hil_support import served_plant, short_recipe, wait_for
 
 from drivers.clock import WallClock
 from drivers.modbus.client import ModbusEndpoint, ModbusTransport
 from drivers.opcua.client import OpcUaTransport
+from drivers.opcua.map import NAMESPACE_URI
 from simulator.casting.plant import CastingPlant
 from simulator.serve.runner import ServedPlant
 
@@ -61,6 +66,51 @@ async def test_freshest_heartbeat_across_servers_keeps_the_plant_alive() -> None
                 await asyncio.sleep(0.1)
             assert not served.tripped
         finally:
+            await modbus.close()
+            await opcua.close()
+
+
+async def read_until(read: Callable[[], Awaitable[Any]], wanted: Any, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while (value := await read()) != wanted:
+        assert time.monotonic() < deadline, f"{what}: still {value!r} after {timeout_s} s (wanted {wanted!r})"
+        await asyncio.sleep(0.02)
+
+
+async def test_integrators_see_the_command_the_plant_holds_and_the_watchdog_trip() -> None:
+    """A command written over OPC UA shows in the Modbus command-ack (the acknowledge is the
+    plant's command state, not the last Modbus write); a watchdog trip shows on
+    ``Controller.WatchdogTripped``/``WatchdogTripCount`` and, in the ack, as the safe command."""
+    served, plant, line = served_plant(short_recipe(), speed=10.0, watchdog_s=0.3)
+    async with served:
+        assert served.modbus_map is not None and served.modbus_port is not None
+        assert served.opcua_endpoint is not None
+        modbus = ModbusTransport([ModbusEndpoint("127.0.0.1", served.modbus_port, served.modbus_map)], WallClock())
+        opcua = OpcUaTransport(served.opcua_endpoint, line, ("dryer",), clock=WallClock())
+        reader = Client(served.opcua_endpoint)
+        await modbus.connect()
+        await opcua.connect()
+        await reader.connect()
+        try:
+            namespace = await reader.get_namespace_index(NAMESPACE_URI)
+            tripped = reader.get_node(ua.NodeId("Controller.WatchdogTripped", namespace))
+            trip_count = reader.get_node(ua.NodeId("Controller.WatchdogTripCount", namespace))
+            assert (await tripped.read_value(), await trip_count.read_value()) == (False, 0)
+
+            await opcua.write("dryer", {"fan_on": 1.0})  # commanded over OPC UA only
+            await read_until(lambda: modbus.read_command_ack("dryer"), 1, 2.0, "the Modbus ack of an OPC UA command")
+
+            await opcua.heartbeat(1)  # arms the watchdog; then the controller falls silent
+            await read_until(tripped.read_value, True, 3.0, "WatchdogTripped")
+            assert await trip_count.read_value() == 1
+            assert plant.read_device("dryer")["fan_on"] == 0.0  # the safe value
+            await read_until(lambda: modbus.read_command_ack("dryer"), 0, 2.0, "the ack of the safe command")
+
+            await opcua.heartbeat(2)  # the controller is back
+            await read_until(tripped.read_value, False, 2.0, "the watchdog to release")
+            assert await trip_count.read_value() == 1
+        finally:
+            await reader.disconnect()
             await modbus.close()
             await opcua.close()
 
