@@ -6,7 +6,6 @@ bound. Timings are generous bounds on refusals that must be immediate."""
 from __future__ import annotations
 
 import copy
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -31,17 +30,16 @@ from controller.recipe.limits import (
 )
 
 GOOD = (RECIPES / "psf-microfilter-example-viii.yaml").read_text(encoding="utf-8")
-IMMEDIATE_S = 0.1
-
 Recipe = dict[str, Any]
 
 
-def refused(text: str) -> tuple[list[RecipeError], float]:
-    """The errors of compiling ``text`` and the seconds it took to refuse it."""
-    started = time.perf_counter()
+def refused(text: str) -> list[RecipeError]:
+    """The errors of compiling ``text``. Which check refused it (the rule) shows where: a
+    ``yaml.*`` rule while scanning the parser's events, before any object is built; a unit
+    refused by its grammar before pint evaluates it."""
     with pytest.raises(RecipeInvalid) as info:
         compile_for_line(text)
-    return info.value.errors, time.perf_counter() - started
+    return info.value.errors
 
 
 def mutated(change: Callable[[Recipe], None]) -> str:
@@ -74,25 +72,22 @@ BOMBS = {
 
 @pytest.mark.parametrize("name", BOMBS)
 def test_anchors_and_aliases_are_refused_at_once(name: str) -> None:
-    errors, took_s = refused(BOMBS[name])
+    errors = refused(BOMBS[name])
     assert [(e.field, e.rule) for e in errors] == [("", "yaml.alias")]
     assert "anchors and aliases are not allowed (line " in errors[0].message
-    assert took_s < IMMEDIATE_S, f"{name} took {took_s * 1000:.0f} ms to refuse"
 
 
 def test_a_bomb_is_refused_before_it_expands() -> None:
-    started = time.perf_counter()
-    document, errors = load_yaml(_laughs(levels=30))  # 10**30 leaves: never built
+    # 10**30 leaves: that this returns at all shows they were never built
+    document, errors = load_yaml(_laughs(levels=30))
     assert document is None and errors[0].rule == "yaml.alias"
-    assert time.perf_counter() - started < IMMEDIATE_S
 
 
 def test_yaml_nested_too_deep_is_refused() -> None:
     deep = GOOD + "deep: " + "[" * (MAX_YAML_DEPTH + 5) + "]" * (MAX_YAML_DEPTH + 5) + "\n"
-    errors, took_s = refused(deep)
+    errors = refused(deep)
     assert [e.rule for e in errors] == ["yaml.depth"]
     assert f"deeper than {MAX_YAML_DEPTH} levels" in errors[0].message
-    assert took_s < IMMEDIATE_S
 
 
 def test_the_shipped_recipes_stay_within_every_bound() -> None:
@@ -136,11 +131,10 @@ CAPS: list[tuple[str, Callable[[Recipe], None], str, str]] = [
 @pytest.mark.parametrize(("what", "change", "field", "message"), CAPS, ids=[c[0] for c in CAPS])
 def test_each_cap_is_refused_naming_the_field(what: str, change: Callable[[Recipe], None], field: str,
                                               message: str) -> None:
-    errors, took_s = refused(mutated(change))
+    errors = refused(mutated(change))
     capped = [e for e in errors if e.rule == "schema.too_long"]
-    assert [e.field for e in capped] == [field], errors
+    assert [e.field for e in capped] == [field], (what, errors)
     assert message in capped[0].message
-    assert took_s < 2.0, f"{what}: refused in {took_s:.2f} s"
 
 
 def test_a_recipe_at_the_caps_is_not_refused_for_them() -> None:
@@ -156,18 +150,17 @@ def test_a_recipe_at_the_caps_is_not_refused_for_them() -> None:
 
 def test_a_condition_nested_too_deep_is_refused_naming_the_step() -> None:
     deep = "not " * (MAX_CONDITION_DEPTH + 5) + "true"  # short, but one syntax-tree level per "not"
-    errors, took_s = refused(mutated(lambda d: d["procedure"][2]["transition"].update(condition=deep)))
+    errors = refused(mutated(lambda d: d["procedure"][2]["transition"].update(condition=deep)))
     found = [e for e in errors if e.field == "procedure[2].transition.condition"]
     assert found and all(f"nested more than {MAX_CONDITION_DEPTH} levels deep" in e.message for e in found), errors
-    assert took_s < 2.0
 
 
 def test_a_unit_pint_would_compute_for_ever_is_refused_naming_the_field() -> None:
     text = mutated(lambda d: d["formula"]["dope_temperature"].update(value="1 m*10**3200000"))
-    errors, took_s = refused(text)
+    errors = refused(text)  # refused by the unit grammar: pint alone took seconds on this unit
     units = [e for e in errors if e.rule == "unit.invalid"]
     assert [e.field for e in units] == ["formula.dope_temperature.value"], errors
-    assert took_s < 2.0  # the whole recipe compiled; pint alone took seconds on this unit
+    assert "no numbers other than powers up to 99" in units[0].message
 
 
 # ------------------------------------------------------------------ text
@@ -181,15 +174,13 @@ def test_bytes_not_utf8_are_refused_naming_the_byte() -> None:
 
 def test_a_recipe_over_the_size_limit_is_refused_unparsed() -> None:
     huge = GOOD + "#" * MAX_RECIPE_BYTES + "\n"
-    started = time.perf_counter()
     with pytest.raises(RecipeTextError, match=rf"at most {MAX_RECIPE_BYTES} are allowed"):
         decode_recipe_bytes(huge.encode())
-    errors, _ = refused(huge)
+    errors = refused(huge)
     assert [(e.field, e.rule) for e in errors] == [("", "recipe.text")]
-    assert time.perf_counter() - started < IMMEDIATE_S * 5
 
 
 def test_a_lone_surrogate_is_refused_naming_the_character() -> None:
-    errors, _ = refused(GOOD.replace("header:", "header: \ud800", 1))
+    errors = refused(GOOD.replace("header:", "header: \ud800", 1))
     assert [(e.field, e.rule) for e in errors] == [("", "recipe.text")]
     assert errors[0].message.startswith("not UTF-8 at character ")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import pytest
 
@@ -108,18 +107,6 @@ def test_faults_blocked_die_raises_pressure_and_head_cooling_failure_heats_the_h
     assert plant.read_device("co2_pump")["head_temperature_c"] > 25.0
     with pytest.raises(ValueError):
         plant.faults.fail_head_cooling("melt_pump_1")
-
-
-def test_a_plant_step_takes_well_under_a_hundred_microseconds():
-    plant = hot_plant()
-    plant.write_device("extruder", {"screw_speed_setpoint_rpm": 40.0})
-    plant.write_device("melt_pump_1", {"speed_setpoint_rpm": 30.0})
-    plant.write_device("melt_pump_2", {"speed_setpoint_rpm": 30.0})
-    run_for(plant, 100.0)
-    start = time.perf_counter()
-    run_for(plant, 20000.0)
-    per_step_us = (time.perf_counter() - start) / 20000 * 1e6
-    assert per_step_us < 100.0  # goal ≲ 40 µs; loose bound for a shared 2-core machine
 
 
 def test_gas_metered_with_no_polymer_flow_does_not_crash_the_plant():
