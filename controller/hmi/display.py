@@ -31,9 +31,13 @@ DISPLAY_UNITS: dict[str, tuple[str, int]] = {
     "m": ("m", 1),
     "mm": ("mm", 2),
     "um": ("µm", 1),
+    "nm": ("nm", 1),
+    "cm/min/psi": ("cm/min/psi", 3),  # seed 000 reports 0.01-30 cm/min/psi
+    "psi": ("psi", 1),
     "AU": ("AU", 3),
     "GPa/s": ("GPa/s", 2),
     "kW": ("kW", 1),
+    "g/m^2": ("g/m²", 1),
     "kWh/kg": ("kWh/kg", 3),
     "1/cm^3": ("1/cm³", -3),  # negative: significant digits in scientific notation
 }

@@ -24,7 +24,7 @@ from typing import ClassVar
 
 from drivers.definition import DeviceSpec, LineDefinition
 from simulator.casting.faults import CastingFaults
-from simulator.physics import bath, dope, dope_path, dryer, film, heat_exchange, pumps, vessel
+from simulator.physics import bath, dope, dope_path, dryer, extraction, film, heat_exchange, pumps, vessel
 from simulator.plant import Noise, SimulatedPlant
 
 AMBIENT_C: float = 20.0
@@ -83,14 +83,12 @@ class CastingParameters:
     bath_ua_w_k: float = 30.0  # assumption: ~4 m2 of lightly insulated walls
     bath_surface_m2: float = 1.0  # assumption: 2 m x 0.5 m open surface of a 400 L bath
     bath_level_at_weir_pct: float = 90.0  # assumption: level gauge spans to above the weir
-    quench_solvent_extraction: float = 0.8  # assumption: 80 % of the DMF leaves in the quench bath
     bath_heater_cutout_c: float = 95.0  # assumption: over-temperature cutout
     # dryer
     dryer_heat_capacity_j_k: float = 20000.0  # assumption: ducts and heater, τ ≈ 3 min
     dryer_loss_ua_w_k: float = 15.0  # assumption
     dryer_exhaust_kg_s: float = 0.1  # assumption: exhaust air with the fan on
-    dryer_length_m: float = 3.0  # assumption
-    membrane_porosity: float = 0.8  # seed 000: bulk porosity > 70 %
+    membrane_porosity: float = extraction.MEMBRANE_POROSITY  # seed 000: bulk porosity > 70 %
     # drives: below this the drive reports standstill and stops (assumption: a drive's zero-speed
     # window, ~0.1 % of full scale)
     pump_standstill_rpm: float = 0.05
@@ -124,6 +122,23 @@ class CastingParameters:
     noise_fraction_pct: float = 0.02
     noise_l_min: float = 0.01
     noise_moisture_pct: float = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class _FilmLayer:
+    """One layer of the film laid on the belt in a step: its streams and its polymer's density."""
+
+    solvent: str  # canonical name
+    solvent_kg_s: float
+    non_solvent_kg_s: float
+    polymer_kg_s: float
+    polymer_density_g_cm3: float
+
+
+def _polymer_density_g_cm3(layers: list[_FilmLayer]) -> float:
+    """Density of the film's polymer (of the layers together: mass over the sum of volumes)."""
+    mass = sum(layer.polymer_kg_s for layer in layers)
+    return mass / sum(layer.polymer_kg_s / layer.polymer_density_g_cm3 for layer in layers)
 
 
 def _drive_step(speed: float, target: float, lag: float, standstill: float) -> float:
@@ -168,6 +183,7 @@ class _Vessel(_Device):
         self.non_solvent_density_g_cm3 = 0.0
         self.polymer_density_g_cm3 = 1.24
         self.solvent_density_g_cm3 = 0.944
+        self.solvent_name = "dmf"  # canonical (dope.canonical_name), set by the charge
         self.depth = -math.inf
         self.aging = 0.0
         self.segregated = 0.0
@@ -307,11 +323,13 @@ class _Bath(_Device):
         self.failed_heaters = failed_heaters  # the plant's faults: the set is kept, never replaced
         volume_l = spec.equipment.get("volume_l", 400.0)
         self.heater_power_w = 1000.0 * spec.equipment.get("heater_power_kw", 10.0)
+        self.web_path_m = spec.equipment.get("web_path_m", 2.0)
         self.weir_mass_kg = volume_l * bath.WATER_DENSITY_KG_L
         self.liquid_kg = self.weir_mass_kg
         self.heat_capacity_per_kg = bath.WATER_CP_J_KG_K  # assumption: DMF-water mixture taken as water
         self.temperature_c = AMBIENT_C
         self.solvent_fraction = 0.0
+        self.non_solvent_fraction = 0.0  # the dope's non-solvent (an alcohol, hexane); the rest is water
         self.water_in_l_min = 0.0
         self.overflow_l_min = 0.0
         self.heater_failed = False
@@ -340,8 +358,15 @@ class _Dryer(_Device):
     def __init__(self, spec: DeviceSpec, commands: dict[str, float], p: CastingParameters) -> None:
         super().__init__(spec, commands)
         self.heater_power_w = 1000.0 * spec.equipment.get("heater_power_kw", 15.0)
+        self.length_m = spec.equipment.get("length_m", 8.0)
+        self.air_velocity_m_s = spec.equipment.get("air_velocity_m_s", 6.0)
         self.air_c = AMBIENT_C
         self.moisture_pct = 0.0
+        self.humidity_kg_kg = dryer.humidity_ratio_kg_kg(AMBIENT_C, AIR_RELATIVE_HUMIDITY)
+        self.evaporation_kg_s = 0.0
+        self.web_load_w = 0.0
+        self.water_load_kg_m2 = 0.0
+        self.wet_bulb_c = AMBIENT_C
         self.heater_failed = False
         self.noise = {"air_temperature_c": p.noise_temperature_c, "moisture_out_pct": p.noise_moisture_pct}
 
@@ -403,6 +428,7 @@ class CastingPlant(SimulatedPlant):
         self._valve_lag = heat_exchange.first_order_lag_factor(step_s, p.makeup_valve_time_constant_s)
         self._probe_lag = heat_exchange.first_order_lag_factor(step_s, p.absorbance_probe_time_constant_s)
         self._gap_step_um = p.knife_gap_rate_um_s * step_s
+        self._residual_solvent = 0.0  # of the pore liquid leaving the wash (true value, for tests)
         self._line_resistance = (film.pipe_resistance_per_m3(p.feed_line_length_m, p.feed_line_diameter_m)
                                  + p.filter_resistance_per_m3)
 
@@ -440,6 +466,7 @@ class CastingPlant(SimulatedPlant):
         model.non_solvent_density_g_cm3 = non_solvent_density
         model.polymer_density_g_cm3 = dope.POLYMER_DENSITY_G_CM3[polymer]
         model.solvent_density_g_cm3 = dope.SOLVENT_DENSITY_G_CM3[solvent]
+        model.solvent_name = solvent
         model.polymer_kg = charge.mass_kg * charge.polymer_wt_pct / 100.0
         model.solvent_kg = charge.mass_kg - model.polymer_kg
         model.non_solvent_kg = 0.0
@@ -458,6 +485,7 @@ class CastingPlant(SimulatedPlant):
             raise ValueError("dmf_wt_pct is 0..100")
         self._quench.liquid_kg = self._quench.weir_mass_kg
         self._quench.solvent_fraction = dmf_wt_pct / 100.0
+        self._quench.non_solvent_fraction = 0.0
         self._quench.temperature_c = temperature_c
 
     def dope_state(self, vessel_name: str) -> dict[str, float]:
@@ -501,7 +529,62 @@ class CastingPlant(SimulatedPlant):
         return {"pumped": sum(p.pumped_total_cm3 for p in self._pumps), "film": k.film_total_cm3,
                 "overflow": k.overflow_total_cm3, "beads": sum(k.bead_cm3)}
 
+    def bath_composition(self, bath_name: str) -> dict[str, float]:
+        """Mass fractions (wt%) of a bath's liquid: the dope's solvent, its non-solvent, water."""
+        model = self._devices.get(bath_name)
+        if not isinstance(model, _Bath):
+            raise ValueError(f"{bath_name} is not a bath")
+        return {"solvent_wt_pct": 100.0 * model.solvent_fraction,
+                "non_solvent_wt_pct": 100.0 * model.non_solvent_fraction,
+                "water_wt_pct": 100.0 * (1.0 - model.solvent_fraction - model.non_solvent_fraction)}
+
+    def residual_solvent_wt_pct(self) -> float:
+        """True solvent content of the liquid in the web's pores as it leaves the wash (wt%)."""
+        return 100.0 * self._residual_solvent
+
+    def dryer_state(self) -> dict[str, float]:
+        """The dryer's true air humidity and wet bulb, the water it takes off the web and its load."""
+        d = self._dryer
+        if d is None:
+            raise ValueError("this line has no dryer")
+        return {"humidity_kg_kg": d.humidity_kg_kg, "wet_bulb_c": d.wet_bulb_c,
+                "evaporation_kg_s": d.evaporation_kg_s, "web_load_w": d.web_load_w,
+                "water_load_kg_m2": d.water_load_kg_m2, "air_c": d.air_c}
+
     # ----------------------------------------------------------------- simulation
+    def _exchange(self, layers: list[_FilmLayer], thickness_um: float,
+                  line_speed_m_min: float) -> tuple[tuple[float, float], tuple[float, float]]:
+        """(solvent, non-solvent) kg/s the film gives to the quench and to the wash bath: each
+        layer's pore liquid exchanged towards the bath's composition by Crank's sheet over the
+        residence time on the bath's web path (``simulator.physics.extraction``)."""
+        quench_solvent = quench_non_solvent = wash_solvent = wash_non_solvent = 0.0
+        liquid_total = residual = 0.0
+        porosity = self.parameters.membrane_porosity
+        for layer in layers:
+            liquid = layer.solvent_kg_s + layer.non_solvent_kg_s
+            c_solvent, c_non_solvent = layer.solvent_kg_s / liquid, layer.non_solvent_kg_s / liquid
+            for b in (self._quench, self._wash):
+                if b is None:
+                    continue
+                diffusivity = extraction.effective_diffusivity_m2_s(
+                    extraction.solvent_diffusivity_m2_s(layer.solvent, b.temperature_c), porosity)
+                residence_s = b.web_path_m / line_speed_m_min * 60.0 if line_speed_m_min > 0.0 else math.inf
+                remaining = extraction.remaining_fraction(residence_s,
+                                                          extraction.diffusion_time_s(thickness_um, diffusivity))
+                solvent_out = extraction.pore_solvent_out(c_solvent, b.solvent_fraction, remaining)
+                non_solvent_out = extraction.pore_solvent_out(c_non_solvent, b.non_solvent_fraction, remaining)
+                if b is self._quench:
+                    quench_solvent += liquid * (c_solvent - solvent_out)
+                    quench_non_solvent += liquid * (c_non_solvent - non_solvent_out)
+                else:
+                    wash_solvent += liquid * (c_solvent - solvent_out)
+                    wash_non_solvent += liquid * (c_non_solvent - non_solvent_out)
+                c_solvent, c_non_solvent = solvent_out, non_solvent_out
+            liquid_total += liquid
+            residual += liquid * c_solvent
+        self._residual_solvent = residual / liquid_total if liquid_total > 0.0 else 0.0
+        return (quench_solvent, quench_non_solvent), (wash_solvent, wash_non_solvent)
+
     def _update_dope_state(self, v: _Vessel, agitation: float, dt_s: float) -> None:
         mass = v.mass_kg
         if mass <= 0.0:
@@ -576,7 +659,7 @@ class CastingPlant(SimulatedPlant):
         dope_kg_s = 0.0
         dope_heat_w_k = 0.0
         dope_heat_w = 0.0
-        solvent_kg_s = 0.0
+        film_layers: list[_FilmLayer] = []
         applicator_heat_w = 0.0  # what the applicator's wall gives to the dope (for its balance)
         knife.overflow_cm3_min = 0.0
         for pump in self._pumps:
@@ -642,8 +725,10 @@ class CastingPlant(SimulatedPlant):
             dope_heat_w_k += layer_kg_s * dope.DOPE_CP_J_KG_K
             dope_heat_w += layer_kg_s * dope.DOPE_CP_J_KG_K * belt.temperature_c
             total = v.mass_kg
-            if total > 0.0:
-                solvent_kg_s += layer_kg_s * v.solvent_kg / total
+            if total > 0.0 and layer_kg_s > 0.0:
+                film_layers.append(_FilmLayer(v.solvent_name, layer_kg_s * v.solvent_kg / total,
+                                              layer_kg_s * v.non_solvent_kg / total, layer_kg_s * v.polymer_kg / total,
+                                              v.polymer_density_g_cm3))
         # film on the belt: h = q/(W·U); the gauge reads nothing on a stopped belt
         wet = film.layer_wet_thickness_um(film_cm3_min, width, line_speed)
         knife.wet_thickness_um = wet if wet < 2000.0 else 2000.0
@@ -658,9 +743,15 @@ class CastingPlant(SimulatedPlant):
         belt.temperature_c += dt * (plate_w - p.support_loss_ua_w_k * (belt.temperature_c - AMBIENT_C)) \
             / p.support_heat_capacity_j_k
 
-        # --- quench and wash baths
-        extraction = p.quench_solvent_extraction
-        for b, solvent_in in ((self._quench, solvent_kg_s * extraction), (self._wash, solvent_kg_s * (1.0 - extraction))):
+        # --- quench and wash baths: the film's solvent and non-solvent exchanged for bath water
+        quench, wash = self._quench, self._wash
+        to_quench, to_wash = self._exchange(film_layers, knife.wet_thickness_um, line_speed)
+        # what the web carries out of the quench into the wash: its liquid, taken as water at the quench temperature
+        # (assumption: the precipitated film's pores hold as much liquid as the dope had, mostly water by then)
+        web_heat_w_k = dope_kg_s * bath.WATER_CP_J_KG_K
+        quench_c = quench.temperature_c if quench is not None else AMBIENT_C
+        for b, (solvent_in, non_solvent_in), heat_in_w_k, inflow_c in (
+                (quench, to_quench, dope_heat_w_k, dope_c), (wash, to_wash, web_heat_w_k, quench_c)):
             if b is None:
                 continue
             cmd = b.commands
@@ -669,16 +760,18 @@ class CastingPlant(SimulatedPlant):
             b.heater_failed = b.name in failed
             heater_w = 0.0 if b.heater_failed or b.temperature_c >= p.bath_heater_cutout_c \
                 else b.heater_power_w * cmd["heater_output_pct"] / 100.0
-            heat_in_w_k = dope_heat_w_k if b is self._quench else 0.0
             evaporation_kg_s = bath.evaporation_kg_s(p.bath_surface_m2, b.temperature_c, AMBIENT_C,
                                                      AIR_RELATIVE_HUMIDITY)
             b.temperature_c = bath.bath_temperature_step_c(
                 b.temperature_c, dt, b.liquid_kg * b.heat_capacity_per_kg + 1.0, heater_w, p.bath_ua_w_k,
                 AMBIENT_C, p.bath_surface_m2, AIR_RELATIVE_HUMIDITY, water_kg_s, MAKEUP_WATER_C,
-                heat_in_w_k, dope_c)
+                heat_in_w_k, inflow_c)
             if b.liquid_kg > 0.0:
+                # each species: M·dc/dt = ṁ_i − c·(everything in − evaporation); the rest of the bath is water
                 b.solvent_fraction = bath.solvent_fraction_step(
-                    b.solvent_fraction, dt, b.liquid_kg, solvent_in, water_kg_s, evaporation_kg_s)
+                    b.solvent_fraction, dt, b.liquid_kg, solvent_in, water_kg_s + non_solvent_in, evaporation_kg_s)
+                b.non_solvent_fraction = bath.solvent_fraction_step(
+                    b.non_solvent_fraction, dt, b.liquid_kg, non_solvent_in, water_kg_s + solvent_in, evaporation_kg_s)
             # the web drags out as much liquid as the solvent it brings in (pores refill)
             net_kg_s = water_kg_s - evaporation_kg_s
             new_kg = bath.weir_liquid_mass_kg(b.liquid_kg, b.weir_mass_kg, net_kg_s, dt)
@@ -686,23 +779,39 @@ class CastingPlant(SimulatedPlant):
             b.liquid_kg = new_kg
             b.overflow_l_min = overflow_kg_s * 60.0 / bath.WATER_DENSITY_KG_L if overflow_kg_s > 0.0 else 0.0
 
-        # --- dryer
+        # --- dryer: the washed web's water taken off by the air (sensible and latent load on the air)
         d = self._dryer
         if d is not None:
             cmd = d.commands
             fan_on = cmd["fan_on"] > 0.5
             d.heater_failed = d.name in failed
             heater_w = d.heater_power_w * cmd["heater_output_pct"] / 100.0 if fan_on and not d.heater_failed else 0.0
-            conductance = p.dryer_loss_ua_w_k + (p.dryer_exhaust_kg_s * dryer.AIR_CP_J_KG_K if fan_on else 0.0)
-            d.air_c = dryer.air_temperature_step_c(d.air_c, dt, p.dryer_heat_capacity_j_k, heater_w, conductance,
-                                                   AMBIENT_C)
-            if dope_kg_s > 0.0 and line_speed > 0.0:
-                residence_s = p.dryer_length_m / line_speed * 60.0
-                x0 = dryer.wet_membrane_moisture_dry_basis(p.membrane_porosity, 1.24)
-                x = dryer.exit_moisture_dry_basis(x0, dryer.drying_rate_per_s(d.air_c, fan_on), residence_s)
+            air_kg_s = p.dryer_exhaust_kg_s if fan_on else 0.0
+            conductance = p.dryer_loss_ua_w_k + air_kg_s * dryer.AIR_CP_J_KG_K
+            polymer_kg_s = sum(layer.polymer_kg_s for layer in film_layers)
+            d.evaporation_kg_s = d.web_load_w = d.water_load_kg_m2 = 0.0
+            if polymer_kg_s > 0.0 and line_speed > 0.0:
+                web_in_c = wash.temperature_c if wash is not None else AMBIENT_C
+                x0 = dryer.wet_membrane_moisture_dry_basis(p.membrane_porosity, _polymer_density_g_cm3(film_layers))
+                polymer_kg_m2 = polymer_kg_s / (width * line_speed / 60.0)
+                d.water_load_kg_m2 = polymer_kg_m2 * x0
+                htc = dryer.parallel_flow_htc_w_m2_k(d.air_velocity_m_s, d.air_c) if fan_on \
+                    else dryer.STILL_AIR_HTC_W_M2_K
+                d.wet_bulb_c = dryer.wet_bulb_temperature_c(d.air_c, d.humidity_kg_kg)
+                flux = dryer.constant_rate_flux_kg_m2_s(htc, d.air_c, d.wet_bulb_c)
+                residence_s = d.length_m / line_speed * 60.0
+                x = dryer.exit_moisture_dry_basis(x0, flux, polymer_kg_m2, residence_s)
+                d.evaporation_kg_s = polymer_kg_s * (x0 - x)
+                d.web_load_w = dryer.web_heat_load_w(d.evaporation_kg_s, polymer_kg_s * x0, polymer_kg_s, web_in_c,
+                                                     d.wet_bulb_c, d.air_c)
                 target = dryer.wet_basis_pct(x)
                 time_constant = residence_s if residence_s > 5.0 else 5.0
             else:
                 target = 0.0  # assumption: no membrane under the gauge reads 0
                 time_constant = 30.0
+            # well-mixed hood at the exhaust state; fan off: the hall's air (assumption)
+            d.humidity_kg_kg = dryer.exhaust_humidity_kg_kg(dryer.humidity_ratio_kg_kg(AMBIENT_C, AIR_RELATIVE_HUMIDITY),
+                                                            d.evaporation_kg_s, air_kg_s)
+            d.air_c = dryer.air_temperature_step_c(d.air_c, dt, p.dryer_heat_capacity_j_k, heater_w - d.web_load_w,
+                                                   conductance, AMBIENT_C)
             d.moisture_pct += (target - d.moisture_pct) * heat_exchange.first_order_lag_factor(dt, time_constant)

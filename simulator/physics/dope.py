@@ -13,7 +13,9 @@ Depth past the binodal:  δ = ln(w_ns/w_s) − a·ln(w_p) − b(T)  (δ ≤ 0: a
 One titration point per non-solvent fixes b_ref (a and β are shared assumptions):
 - 2-methyl-1-butanol: binodal at 14.5 % non-solvent for 10 % PSf in DMF (seed 000, Fig. II);
 - 2-methyl-2-butanol: Example VIII, 9.5/15.5/75 at 40 °C is δ_VIII past the binodal;
-- hexane: Example VII, 9.9/11.9/78.2 titrated at ambient, taken as δ_VIII past it too;
+- hexane: Example VII, 9.9/11.9/78.2 "titrated ... to a composition" at ambient (no
+  absorbance end point, Example V's wording): a cloud-point titration, ending just past the
+  binodal (EXAMPLE_VII_DEPTH);
 - isopropanol: Example V, 9.5/10.3/80.2 titrated, cast at ambient "above the critical
   temperature": taken as on the binodal at 25 °C;
 - water: PSf/DMF/water needs "a small amount of water" and "the temperature effect was
@@ -58,6 +60,11 @@ WATER_SHIFT_PER_K: float = 0.001
 # non-solvent); Fig. II shows the binodal sharp to ±0.1 wt%, and a titration to a
 # clearly turbid 0.600 AU goes somewhat past it.
 EXAMPLE_VIII_DEPTH: float = 0.04
+# assumption: Example VII's titration "to a composition" (no absorbance end point) stops at
+# the first turbidity, half of Figure II's ±0.1 wt% resolution of the binodal past it:
+# 0.05 wt% hexane, δ = ln(11.9/78.2) − ln(11.85/78.25) ≈ 0.0049. (Until issue 12 it was
+# taken as δ_VIII past it, which makes Example VII's ultrafilter a 0.4 µm microfilter.)
+EXAMPLE_VII_DEPTH: float = math.log(0.119 / 0.782) - math.log(0.1185 / 0.7825)
 # assumption: the spinodal lies ≈ 2 wt% non-solvent past the binodal at 15 % non-solvent.
 SPINODAL_DEPTH: float = 0.15
 ABSORBANCE_MAX_AU: float = 4.0  # assumption: saturates at the probe's range (profile 0-4 AU)
@@ -175,7 +182,7 @@ PSF_DMF_CURVES: dict[str, CloudPointCurve] = {
     "2-methyl-2-butanol": _curve("2-methyl-2-butanol", 0.095, 0.155, EXAMPLE_VIII_DEPTH,
                                  EXAMPLE_VIII_TEMPERATURE_C, UCST_SHIFT_PER_K,
                                  "seed 000 Example VIII: 9.5/15.5/75 at 40 °C, 0.600 AU"),
-    "hexane": _curve("hexane", 0.099, 0.119, EXAMPLE_VIII_DEPTH, REFERENCE_TEMPERATURE_C,
+    "hexane": _curve("hexane", 0.099, 0.119, EXAMPLE_VII_DEPTH, REFERENCE_TEMPERATURE_C,
                      UCST_SHIFT_PER_K, "seed 000 Example VII: 9.9/11.9/78.2 at ambient"),
     "isopropanol": _curve("isopropanol", 0.095, 0.103, 0.0, REFERENCE_TEMPERATURE_C,
                           UCST_SHIFT_PER_K, "seed 000 Example V: 9.5/10.3/80.2 at ambient"),

@@ -27,8 +27,10 @@ from controller.lines.casting.soft_sensors import (
     casting_soft_sensors,
     lifetime_alarms,
     path_estimators,
+    quality_estimators,
     spinodal_alarm,
 )
+from controller.lines.casting.web_estimates import web_estimators
 from controller.lines.kind import LineKind
 from controller.recipe.context import CompileContext
 from controller.recipe.control import LineControl, StandingAlarm
@@ -52,6 +54,15 @@ class CastingLine(LineKind):
     rules: ClassVar[tuple[Rule, ...]] = RULES
     summary_tags: ClassVar[tuple[str, ...]] = ("support_belt.line_speed_m_min", "casting_knife.wet_thickness_um")
     machine_speed_tag: ClassVar[str] = "support_belt.line_speed_m_min"
+    # what a casting engineer watches (seed 000): belt speed and film thickness, the gap and the
+    # dope pump that set it, and the quench bath where the membrane forms
+    report_trends: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("support_belt.line_speed_m_min", "support_belt.line_speed_setpoint_m_min"),
+        ("casting_knife.wet_thickness_um", ""),
+        ("casting_knife.gap_1_um", "casting_knife.gap_1_setpoint_um"),
+        ("dope_pump_1.speed_rpm", "dope_pump_1.speed_setpoint_rpm"),
+        ("quench_bath.temperature_c", ""),
+    )
     default: ClassVar[bool] = True
 
     def definition(self, name: str | None = None) -> LineDefinition:
@@ -84,7 +95,8 @@ class CastingLine(LineKind):
 
     def soft_sensors(self, recipe: CompiledRecipe, definition: LineDefinition) -> list[SoftSensor]:
         layers = casting_block(recipe).layers
-        return [*casting_soft_sensors(layers), *path_estimators(layers, definition)]
+        return [*casting_soft_sensors(layers), *path_estimators(layers, definition), *quality_estimators(layers),
+                *web_estimators(layers, definition)]
 
     def recipe_alarms(self, recipe: CompiledRecipe, definition: LineDefinition) -> list[StandingAlarm]:
         block = casting_block(recipe)

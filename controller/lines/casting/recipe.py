@@ -52,9 +52,17 @@ class QuenchSpec(StrictSpec):
 
 
 
+class ApplicatorSpec(StrictSpec):
+    """What the recipe needs of the applicator (seed 003 claim 6: "filled and covered")."""
+
+    covered: bool = False
+    description: str = ""
+
+
 class CastingRecipeSpec(RecipeSpec):
     layers: list[LayerSpec] = Field(default_factory=list)
     quench: QuenchSpec | None = None
+    applicator: ApplicatorSpec | None = None
     # alarm and hold when the dope at the knife is predicted this close to its spinodal
     # (in ln(w_ns/w_s), the binodal-depth unit)
     spinodal_margin: float = Field(default=DEFAULT_SPINODAL_MARGIN, ge=0.0, le=0.15)

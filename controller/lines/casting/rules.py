@@ -195,6 +195,21 @@ def multilayer_polymers(facts: RecipeFacts) -> list[RecipeError]:
     ]
 
 
+def covered_applicator(facts: RecipeFacts) -> list[RecipeError]:
+    """S003.covered_applicator: a recipe that casts from a covered applicator (seed 003 claim 6,
+    "filled and covered") runs only on a line whose applicator has a cover (equipment ``covered``)."""
+    applicator = _spec(facts).applicator
+    if applicator is None or not applicator.covered:
+        return []
+    knives = facts.line.devices_of_kind("casting_knife")
+    if knives and knives[0].equipment.get("covered", 0.0) >= 1.0:
+        return []
+    name = knives[0].name if knives else "no applicator"
+    return [RecipeError("applicator.covered", "S003.covered_applicator",
+                        f"the recipe casts from a covered applicator (seed 003 claim 6: filled and covered), but "
+                        f"this line's applicator ({name}) has no cover")]
+
+
 def _casting_conditions(facts: RecipeFacts) -> tuple[float | None, float]:
     """(belt speed m/min, applicator temperature degC) commanded in the first production step
     (else after the last step); the speed falls back on the line_speed parameter."""
@@ -484,6 +499,7 @@ RULES: tuple[Rule, ...] = (
     known_materials,
     dope_composition,
     multilayer_polymers,
+    covered_applicator,
     knife_gap,
     quench_liquid,
     quench_dmf_setpoint,

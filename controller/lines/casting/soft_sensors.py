@@ -1,5 +1,7 @@
 """The casting line's soft sensors: how much of its metastable lifetime a titrated dope has
-used, and how deep past its binodal the dope is at the coldest point of its path to the knife.
+used, how deep past its binodal the dope is at the coldest point of its path to the knife,
+and the quality of the membrane cast from it (pore size, water permeability, bubble point:
+``controller.lines.casting.membrane_quality``).
 
 The model is the simulator's pure physics (``simulator.physics.dope``): one model of the
 process, used by the plant simulator to behave and by the controller to estimate.
@@ -10,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from controller.lines.casting import membrane_quality
 from controller.lines.casting.recipe import DopeLayer
 from controller.recipe.control import StandingAlarm
 from drivers.definition import LineDefinition
@@ -116,6 +119,32 @@ class DopePathEstimator:
         temperature_key, depth_key = self.addresses
         image[temperature_key] = coldest
         image[depth_key] = depth if math.isfinite(depth) else -1.0
+
+
+@dataclass(slots=True)
+class MembraneQualityEstimator:
+    """Pore diameter, water permeability and bubble point of the membrane cast from a layer's
+    dope, from its depth past the binodal at the knife (``membrane_quality``); runs after
+    the layer's :class:`DopePathEstimator`, whose depth it reads."""
+
+    layer: DopeLayer
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        n = self.layer.index
+        return (f"casting_knife.layer_{n}_pore_diameter_nm", f"casting_knife.layer_{n}_water_permeability_cm_min_psi",
+                f"casting_knife.layer_{n}_bubble_point_psi")
+
+    def update(self, image: dict[str, float], dt_s: float) -> None:
+        quality = membrane_quality.membrane_quality(image.get(f"casting_knife.layer_{self.layer.index}_binodal_depth", -1.0))
+        pore_key, permeability_key, bubble_key = self.addresses
+        image[pore_key] = quality.pore_diameter_um * 1000.0
+        image[permeability_key] = quality.water_permeability_cm_min_psi
+        image[bubble_key] = quality.bubble_point_psi
+
+
+def quality_estimators(layers: tuple[DopeLayer, ...]) -> list[MembraneQualityEstimator]:
+    return [MembraneQualityEstimator(layer) for layer in layers if layer.non_solvent is not None]
 
 
 def spinodal_alarm(layer: DopeLayer, margin: float) -> StandingAlarm:

@@ -7,7 +7,7 @@ from controller.lines.foaming.recipe import FoamingBlock, normalised_name
 from controller.recipe.errors import RecipeError
 from controller.recipe.model import LoopAction, LoopMode
 from controller.recipe.rules import RecipeFacts, ResolvedStep, Rule, commanded_states
-from simulator.physics import materials
+from simulator.physics import gas, materials
 from simulator.physics.gas import DiffusivityRecord
 
 # Claim 11: "substituted and unsubstituted cellulose derivatives, polyolefins, polyesters,
@@ -22,7 +22,14 @@ SEED001_POLYMERS = frozenset({
 })
 SEED001_COOLING_K = 50.0  # claim 7: at least 50 °C below the initial processing temperature
 SEED001_MIXING_PRESSURE_BAR = 150.0  # claim 8: greater than 150 bar in the mixing stage
+# where no barrel-zone setpoint gives the melt temperature: the diffusivity records'
+# reference, 200 °C (simulator.physics.gas, Sato et al.)
+SEED001_REFERENCE_MELT_C = 200.0
 GAS_PRESSURE_FACTOR_RANGE = (1.2, 1.5)  # PHYSICS.md: inject while P > 1.2-1.5 x P_min
+# assumption: two fluids "have different diffusion rates" (claim 6) when one diffuses at
+# least 20 % faster than the other in the melt; the diffusivities in the material data are
+# order-of-magnitude values (simulator.physics.gas), so a smaller difference is no difference.
+MIN_DIFFUSION_RATE_RATIO = 1.2
 
 
 def _agent_record(name: str) -> DiffusivityRecord | None:
@@ -57,13 +64,30 @@ def seed001_two_fluids(facts: RecipeFacts) -> list[RecipeError]:
     if unknown:
         return [RecipeError("materials.blowing_agents", "S001.two_fluids",
                             f"no metering pump or diffusion data for {', '.join(unknown)} (this line meters CO2 and water)")]
-    distinct = {id(r) for r in records}
-    if len(distinct) < 2:
+    names = [a.name for a in agents if a.wt_pct > 0.0]
+    if len(names) < 2:
         return [RecipeError("materials.blowing_agents", "S001.two_fluids",
                             "seed 001 (claim 6) charges the melt with at least two fluids of different diffusion "
-                            "rates (e.g. CO2 and water); this recipe has "
-                            f"{', '.join(a.name for a in agents if a.wt_pct > 0.0) or 'none'}")]
+                            f"rates (e.g. CO2 and water); this recipe has {', '.join(names) or 'none'}")]
+    temperature_c = _initial_processing_c(facts)
+    temperature_k = (temperature_c if temperature_c is not None else SEED001_REFERENCE_MELT_C) + 273.15
+    rates = [gas.diffusivity_m2_s(r, temperature_k) for r in records if r is not None]
+    if max(rates) < MIN_DIFFUSION_RATE_RATIO * min(rates):
+        listed = ", ".join(f"{name} {rate:.2g} m2/s" for name, rate in zip(names, rates, strict=True))
+        return [RecipeError("materials.blowing_agents", "S001.two_fluids",
+                            "seed 001 (claim 6) charges the melt with fluids of different diffusion rates; in the "
+                            f"melt at {temperature_k - 273.15:g} degC the material data give {listed} (less than "
+                            f"{MIN_DIFFUSION_RATE_RATIO:g} x apart)")]
     return []
+
+
+def _initial_processing_c(facts: RecipeFacts) -> float | None:
+    """The initial processing temperature: the highest barrel-zone setpoint (claim 6 charges
+    the cell former at it, claim 7 cools from it); None without one."""
+    processing = [ra.action.setpoint for s in facts.steps for ra in s.actions
+                  if isinstance(ra.action, LoopAction) and ra.action.loop.startswith("barrel_zone_")
+                  and ra.action.setpoint is not None]
+    return max(processing) if processing else None
 
 
 def _production_loops(facts: RecipeFacts) -> list[tuple[ResolvedStep, dict[str, LoopAction]]]:
@@ -74,13 +98,10 @@ def _production_loops(facts: RecipeFacts) -> list[tuple[ResolvedStep, dict[str, 
 def seed001_cooling(facts: RecipeFacts) -> list[RecipeError]:
     """S001.cooling: in production the exchanger cools the melt at least 50 °C below the
     initial processing temperature (the highest barrel-zone setpoint; claim 7)."""
-    processing = [ra.action.setpoint for s in facts.steps for ra in s.actions
-                  if isinstance(ra.action, LoopAction) and ra.action.loop.startswith("barrel_zone_")
-                  and ra.action.setpoint is not None]
-    if not processing:
+    initial_c = _initial_processing_c(facts)
+    if initial_c is None:
         return [RecipeError("procedure", "S001.cooling", "no barrel-zone setpoint: the initial processing "
                             "temperature is unknown")]
-    initial_c = max(processing)
     out = []
     production = _production_loops(facts)
     if not production:

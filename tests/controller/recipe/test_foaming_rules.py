@@ -139,3 +139,21 @@ def test_a_ratio_other_than_the_materials_loading_is_refused() -> None:
     def change(d: dict[str, Any]) -> None:
         step(d, "start_gas")["actions"][0]["value"] = "3 %"  # the materials say 2 wt% CO2: 2.05 % of the polymer
     assert rules_of(change) == {"MAT.ratio"}
+
+
+def test_two_fluids_with_equal_diffusion_rates_are_refused(monkeypatch):
+    """Claim 6 asks for fluids of different diffusion rates, not just two fluids: with a water
+    record that diffuses as fast as CO2 in the material data, CO2 + water is refused."""
+    import dataclasses
+
+    from simulator.physics import gas, materials
+
+    water_as_fast_as_co2 = dataclasses.replace(gas.CO2_DIFFUSIVITY_MELT, gas="H2O", source="test")
+    monkeypatch.setitem(materials.BLOWING_AGENT_DIFFUSIVITY, "water", water_as_fast_as_co2)
+    assert rules_of(lambda d: None) == {"S001.two_fluids"}
+
+
+def test_the_same_fluid_twice_is_refused():
+    def change(d: dict[str, Any]) -> None:
+        d["materials"]["blowing_agents"] = [{"name": "CO2", "wt_pct": 2.0}, {"name": "carbon dioxide", "wt_pct": 0.5}]
+    assert "S001.two_fluids" in rules_of(change)

@@ -62,3 +62,24 @@ def test_solvent_builds_up_to_the_inflow_ratio():
 def test_weir_holds_the_level():
     assert bath.weir_liquid_mass_kg(399.0, 400.0, 1.0, 10.0) == 400.0
     assert bath.weir_liquid_mass_kg(400.0, 400.0, -0.1, 10.0) == pytest.approx(399.0)
+
+
+def test_wash_bath_heat_balance_at_steady_state_by_hand():
+    # Example VIII's wash: 30 degC, 10 L/min of 15 degC fresh water, 30 W/K walls to a 20 degC
+    # hall at 50 %, 1 m2 open surface, the web (2.5 g/s, taken as water) in from the 40 degC quench.
+    def magnus_kpa(t_c: float) -> float:  # Alduchov & Eskridge 1996
+        return 0.61094 * math.exp(17.625 * t_c / (t_c + 243.04))
+
+    makeup_kg_s = 10.0 * 0.998 / 60.0
+    makeup_w = makeup_kg_s * 4186.0 * (30.0 - 15.0)  # 10.44 kW
+    walls_w = 30.0 * (30.0 - 20.0)
+    evaporation_w = 1.0 * (magnus_kpa(30.0) - 0.5 * magnus_kpa(20.0)) * 0.089 * 1000.0  # Carrier, still air
+    web_w_k = 0.0025 * 4186.0
+    web_w = web_w_k * (40.0 - 30.0)  # brought in
+    heater_w = makeup_w + walls_w + evaporation_w - web_w
+    assert 10.5e3 < heater_w < 11.0e3  # more than the former 9 kW, less than the 15 kW now fitted
+
+    steady_c = bath.bath_steady_state_c(heater_w, 30.0, 20.0, 1.0, 0.5, makeup_kg_s, 15.0, web_w_k, 40.0)
+
+    assert steady_c == pytest.approx(30.0, abs=1e-6)
+    assert bath.bath_steady_state_c(9000.0, 30.0, 20.0, 1.0, 0.5, makeup_kg_s, 15.0, web_w_k, 40.0) < 28.0
