@@ -17,9 +17,10 @@ of the spool, which is why a few seconds of each fault stand for the campaign's 
 
 The PostgreSQL faults share one run (``postgres_campaign``, one fault after the other); they
 skip, naming the reason, when no PostgreSQL server is reachable (tests/conftest.py).
-Not covered here: a database file turned read-only. The tests run as root, for whom file
-permissions and ``chattr +i`` do not stop writes through the descriptors SQLite holds open,
-and a filesystem with files open for writing cannot be remounted read-only.
+
+A database file turned read-only is made with ``chattr +i`` (immutable): unlike file
+permissions (which root ignores) and a read-only remount (refused while files are open for
+writing), it stops writes through the descriptors SQLite already holds open.
 """
 
 from __future__ import annotations
@@ -200,6 +201,45 @@ async def test_sqlite_on_a_full_disk_spools_alarms_and_replays_once_space_is_fre
     assert_rode_through(runtime, url, run_id, timeline, start, end)
     errors = {o.last_error for o in timeline.between(start, end) if o.last_error}
     assert any("full" in e for e in errors), errors
+
+
+def _chattr(flag: str, *paths: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["chattr", flag, *map(str, paths)], capture_output=True, text=True, timeout=30, check=False)
+
+
+async def test_sqlite_file_turned_read_only_spools_alarms_and_replays_once_writable(tmp_path: Path) -> None:
+    """The database file and its write-ahead log become immutable mid-run (``chattr +i``,
+    as an administrator or a filesystem gone read-only would leave them): every write
+    through SQLite's open descriptors fails ("disk I/O error"). The shared-memory index
+    stays writable: SQLite maps it into memory, and a mapped page of an immutable file
+    faults the process (SIGBUS), which is a crash, not a read-only database."""
+    database = tmp_path / "poreline.db"
+    url = sqlite_url(database)
+    runtime = LineRuntime(tmp_path / "runtime", url, speed=SPEED)
+    files = (database, database.with_name(database.name + "-wal"))
+    probe = tmp_path / "probe"
+    probe.touch()
+    refused = _chattr("+i", probe)
+    _chattr("-i", probe)
+    if refused.returncode != 0:
+        pytest.skip(f"no immutable files on this filesystem: chattr +i: {refused.stderr.strip()}")
+
+    async def make_read_only() -> None:
+        result = _chattr("+i", *files)
+        assert result.returncode == 0, result.stderr
+
+    async def make_writable() -> None:
+        result = _chattr("-i", *files)
+        assert result.returncode == 0, result.stderr
+
+    try:
+        run_id, timeline, start, end = await run_through_fault(runtime, url, make_read_only, make_writable)
+    finally:
+        _chattr("-i", *files)
+        await runtime.close()
+    assert_rode_through(runtime, url, run_id, timeline, start, end)
+    errors = {o.last_error for o in timeline.between(start, end) if o.last_error}
+    assert any("I/O" in e or "readonly" in e for e in errors), errors
 
 
 # --------------------------------------------------------------------------- PostgreSQL
