@@ -21,6 +21,30 @@ from simulator.physics import dope, dope_path
 PATH_ZONES: tuple[str, ...] = ("head", "filter", "line")
 
 
+@dataclass(frozen=True, slots=True)
+class DopeCharge:
+    """A titrated layer's dope: the charge (recipe) plus the non-solvent dosed so far."""
+
+    curve: dope.CloudPointCurve
+    polymer_kg: float
+    solvent_kg: float
+    non_solvent_g_ml: float
+
+    @classmethod
+    def of(cls, layer: DopeLayer) -> DopeCharge:
+        if layer.non_solvent is None:
+            raise ValueError(f"layer {layer.index} has no non-solvent: nothing to estimate")
+        curve = dope.cloud_point_curve(layer.polymer, layer.solvent, layer.non_solvent)
+        polymer_kg = layer.charge_kg * layer.charge_polymer_wt_pct / 100.0
+        return cls(curve, polymer_kg, layer.charge_kg - polymer_kg, dope.NON_SOLVENTS[curve.non_solvent].density_g_cm3)
+
+    def mass_fractions(self, dosed_ml: float) -> tuple[float, float]:
+        """(polymer, non-solvent) mass fractions after ``dosed_ml`` of non-solvent."""
+        non_solvent_kg = dosed_ml * self.non_solvent_g_ml / 1000.0
+        total_kg = self.polymer_kg + self.solvent_kg + non_solvent_kg
+        return self.polymer_kg / total_kg, non_solvent_kg / total_kg
+
+
 @dataclass(slots=True)
 class DopeLifetimeEstimator:
     """How much of its metastable lifetime a titrated dope has used.
@@ -34,21 +58,12 @@ class DopeLifetimeEstimator:
 
     layer: DopeLayer
     aging: float = 0.0
-    _curve: dope.CloudPointCurve = field(init=False)
-    _polymer_kg: float = field(init=False)
-    _solvent_kg: float = field(init=False)
-    _non_solvent_g_ml: float = field(init=False)
+    _charge: DopeCharge = field(init=False)
     _keys: tuple[str, str, str, str, str] = field(init=False)
 
     def __post_init__(self) -> None:
-        layer = self.layer
-        if layer.non_solvent is None:
-            raise ValueError(f"layer {layer.index} has no non-solvent: nothing to estimate")
-        self._curve = dope.cloud_point_curve(layer.polymer, layer.solvent, layer.non_solvent)
-        self._polymer_kg = layer.charge_kg * layer.charge_polymer_wt_pct / 100.0
-        self._solvent_kg = layer.charge_kg - self._polymer_kg
-        self._non_solvent_g_ml = dope.NON_SOLVENTS[self._curve.non_solvent].density_g_cm3
-        v = layer.vessel
+        self._charge = DopeCharge.of(self.layer)
+        v = self.layer.vessel
         self._keys = (f"{v}.dosed_total_ml", f"{v}.temperature_c", f"{v}.agitator_speed_rpm",
                       f"{v}.metastable_life_used_pct", f"{v}.binodal_depth")
 
@@ -58,10 +73,8 @@ class DopeLifetimeEstimator:
 
     def update(self, image: dict[str, float], dt_s: float) -> None:
         dosed_key, temperature_key, agitator_key, used_key, depth_key = self._keys
-        non_solvent_kg = image.get(dosed_key, 0.0) * self._non_solvent_g_ml / 1000.0
-        total_kg = self._polymer_kg + self._solvent_kg + non_solvent_kg
-        depth = dope.binodal_depth(self._curve, self._polymer_kg / total_kg,
-                                   non_solvent_kg / total_kg, image.get(temperature_key, 20.0))
+        w_p, w_ns = self._charge.mass_fractions(image.get(dosed_key, 0.0))
+        depth = dope.binodal_depth(self._charge.curve, w_p, w_ns, image.get(temperature_key, 20.0))
         agitation = dope.agitation_fraction(image.get(agitator_key, 0.0))
         self.aging = dope.aging_step(self.aging, depth, agitation, dt_s)
         image[used_key] = 100.0 * self.aging
@@ -78,21 +91,13 @@ class DopePathEstimator:
 
     layer: DopeLayer
     zone_ua_w_k: tuple[float, ...]  # dope-side conductances: head, filter, line, applicator
-    _curve: dope.CloudPointCurve = field(init=False)
-    _polymer_kg: float = field(init=False)
-    _solvent_kg: float = field(init=False)
-    _non_solvent_g_ml: float = field(init=False)
+    _charge: DopeCharge = field(init=False)
     _polymer_g_ml: float = field(init=False)
     _solvent_g_ml: float = field(init=False)
 
     def __post_init__(self) -> None:
         layer = self.layer
-        if layer.non_solvent is None:
-            raise ValueError(f"layer {layer.index} has no non-solvent: nothing to estimate")
-        self._curve = dope.cloud_point_curve(layer.polymer, layer.solvent, layer.non_solvent)
-        self._polymer_kg = layer.charge_kg * layer.charge_polymer_wt_pct / 100.0
-        self._solvent_kg = layer.charge_kg - self._polymer_kg
-        self._non_solvent_g_ml = dope.NON_SOLVENTS[self._curve.non_solvent].density_g_cm3
+        self._charge = DopeCharge.of(layer)
         self._polymer_g_ml = dope.POLYMER_DENSITY_G_CM3[dope.canonical_name(layer.polymer)]
         self._solvent_g_ml = dope.SOLVENT_DENSITY_G_CM3[dope.canonical_name(layer.solvent)]
 
@@ -104,10 +109,9 @@ class DopePathEstimator:
     def update(self, image: dict[str, float], dt_s: float) -> None:
         layer = self.layer
         vessel, pump = layer.vessel, layer.pump
-        non_solvent_kg = image.get(f"{vessel}.dosed_total_ml", 0.0) * self._non_solvent_g_ml / 1000.0
-        total_kg = self._polymer_kg + self._solvent_kg + non_solvent_kg
-        w_p, w_ns = self._polymer_kg / total_kg, non_solvent_kg / total_kg
-        density = dope.dope_density_g_cm3(w_p, w_ns, self._polymer_g_ml, self._solvent_g_ml, self._non_solvent_g_ml)
+        w_p, w_ns = self._charge.mass_fractions(image.get(f"{vessel}.dosed_total_ml", 0.0))
+        density = dope.dope_density_g_cm3(w_p, w_ns, self._polymer_g_ml, self._solvent_g_ml,
+                                          self._charge.non_solvent_g_ml)
         flow_heat_w_k = image.get(f"{pump}.flow_ml_min", 0.0) * density / 60000.0 * dope.DOPE_CP_J_KG_K
         walls = [image.get(f"{pump}.{zone}_temperature_c", 20.0) for zone in PATH_ZONES]
         walls.append(image.get("casting_knife.temperature_c", 20.0))
@@ -115,7 +119,7 @@ class DopePathEstimator:
                                                        zip(walls, self.zone_ua_w_k, strict=True), flow_heat_w_k,
                                                        image.get("support_belt.temperature_c", 20.0))
         coldest = min(path)
-        depth = dope.binodal_depth(self._curve, w_p, w_ns, coldest)
+        depth = dope.binodal_depth(self._charge.curve, w_p, w_ns, coldest)
         temperature_key, depth_key = self.addresses
         image[temperature_key] = coldest
         image[depth_key] = depth if math.isfinite(depth) else -1.0
