@@ -8,6 +8,7 @@ import json
 from enum import StrEnum
 from typing import Any
 
+from controller.scada.modbus_block import BLOCK_MAP, BLOCK_SIZE, UNIT_ID
 from drivers.definition import LineDefinition
 from drivers.modbus.map import ModbusMap, RegisterKind, plan_line_map
 from drivers.opcua.map import (
@@ -113,6 +114,12 @@ def profiles_document(definition: LineDefinition, modbus_map: ModbusMap | None =
             "opcua_tripped_node_id": _expanded_node_id(f"{CONTROLLER_OBJECT}.{WATCHDOG_TRIPPED_VARIABLE}"),
             "opcua_trip_count_node_id": _expanded_node_id(f"{CONTROLLER_OBJECT}.{WATCHDOG_TRIP_COUNT_VARIABLE}"),
         },
+        "status_block": {
+            "unit_id": UNIT_ID,
+            "size": BLOCK_SIZE,
+            "registers": [{"address": r.address, "reference": 40001 + r.address, "count": r.count, "name": r.name,
+                           "access": r.access, "meaning": r.meaning} for r in BLOCK_MAP],
+        },
         "devices": devices,
     }
 
@@ -165,6 +172,7 @@ def profiles_markdown(document: dict[str, Any]) -> str:
         f"- Shown on OPC UA as `{document['watchdog']['opcua_tripped_node_id']}` (Boolean) and "
         f"`{document['watchdog']['opcua_trip_count_node_id']}` (UInt32), both read-only.",
         "",
+        *_status_block_markdown(document["status_block"]),
     ]
     for device in document["devices"]:
         out += [
@@ -197,6 +205,25 @@ def profiles_markdown(document: dict[str, Any]) -> str:
                            f"| {word['data_type']} | {word['access']} |")
         out.append("")
     return "\n".join(out)
+
+
+def _status_block_markdown(block: dict[str, Any]) -> list[str]:
+    out = [
+        "## The line runtime's Modbus status and command block",
+        "",
+        "Served by the line runtime itself, not by the plant (`poreline line run --modbus-endpoint HOST:PORT "
+        f"--modbus-allow ADDRESS`; off unless configured): unit id {block['unit_id']}, holding registers 0.."
+        f"{block['size'] - 1} read with one FC3 request; writes (FC6/16/23) only to the write registers, only from "
+        "allowed addresses. The command handshake, result codes, liveness rule and the network-zone assumption: "
+        "`docs/scada-modbus-block.md`.",
+        "",
+        "| address | 4xxxx | registers | name | access | value |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in block["registers"]:
+        out.append(f"| {r['address']} | {r['reference']} | {r['count']} | {r['name']} | {r['access']} | {r['meaning']} |")
+    out.append("")
+    return out
 
 
 def render_profiles(definition: LineDefinition, fmt: ProfileFormat) -> str:
