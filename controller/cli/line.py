@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option(help="Simulator noise seed")] = 0,
         opcua_endpoint: Annotated[str | None, typer.Option(
             "--opcua-endpoint", help="Serve the line to SCADA as a PackML unit at this OPC UA endpoint "
-                                     "(opc.tcp://HOST:PORT[/PATH]); off when not given")] = None,
+                                     "(opc.tcp://HOST:PORT\\[/PATH]); off when not given")] = None,
         opcua_cert: Annotated[Path | None, typer.Option(
             "--opcua-cert", exists=True, dir_okay=False,
             help="The OPC UA server's certificate (DER or PEM); default: made once in the state directory")] = None,
