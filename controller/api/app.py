@@ -20,6 +20,7 @@ from controller.api import (
     routes_history,
     routes_line,
     routes_recipes,
+    routes_report,
     routes_runs,
     routes_sim,
     routes_stream,
@@ -102,7 +103,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     async def health() -> Health:
         return Health(status="ok")
 
-    for module in (routes_auth, routes_recipes, routes_runs, routes_history, routes_line,
+    for module in (routes_auth, routes_recipes, routes_runs, routes_history, routes_report, routes_line,
                    routes_alarms, routes_audit, routes_stream, routes_sim):
         app.include_router(module.router)
     install_hmi(app)  # the web HMI at / (controller/hmi)

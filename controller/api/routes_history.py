@@ -150,6 +150,10 @@ async def batch_record_csv(request: Request, run_id: RunId,
     return await _csv_export(request, run_id, "long", f"run-{run_id}.csv")
 
 
+@router.get("/{run_id}/samples.csv", summary="The run's samples as wide CSV (timestamp,t_s,<tag>...)",
+            description="The same as record-wide.csv, under the name the HMI and the batch report link to.",
+            response_class=StreamingResponse,
+            responses=AUTH | R404 | {200: {"content": {"text/csv": {}}, "description": "Wide CSV"}})
 @router.get("/{run_id}/record-wide.csv", summary="The run's samples as wide CSV (timestamp,t_s,<tag>...)",
             description="One row per instant of the run (distinct t_s) in time order, the wall-clock "
                         "timestamp first, then run seconds, then one column per tag (ordered by name). A cell "

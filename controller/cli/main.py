@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from controller.cli import admin, hil, line
+from controller.cli import admin, hil, line, report
 from controller.cli.common import RecipePath, compile_recipe_file, console, hms
 from controller.cli.errors import PorelineGroup, fail
 
@@ -130,6 +130,7 @@ def tune(
 hil.register(app)
 line.register(app)
 admin.register(app)
+report.register(app)
 
 
 def main() -> None:

@@ -12,7 +12,9 @@ code (engine, recipe language, store, API, CLI) asks the registry
 - the soft sensors and the recipe-dependent alarms of a run (``RecipeExtensions``);
 - how to build and prepare its simulated plant (the simulator is imported only here, and
   only when a simulated line is built);
-- its run summary: the tags averaged over production and how much product a run made.
+- its run summary: the tags averaged over production and how much product a run made;
+- the key tags its batch report trends, with their setpoints;
+- the OPC UA companion specification its line fits, if any, and how (``companion_model``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pydantic import BaseModel, ConfigDict
 
 from controller.engine.production import ProductQuantity
 from controller.engine.soft_sensors import SoftSensor
+from controller.lines.companion import CompanionModel
 from controller.recipe.context import CompileContext
 from controller.recipe.control import LineControl, StandingAlarm
 from controller.recipe.model import CompiledRecipe
@@ -54,6 +57,9 @@ class LineKind(ABC):
     plant_settings: ClassVar[type[BaseModel]] = NoPlantSettings
     # Tags averaged over the production steps in the run summary.
     summary_tags: ClassVar[tuple[str, ...]] = ()
+    # The key tags a batch report trends, each with the setpoint tag drawn beside it ("" for none);
+    # empty: the report trends the summary tags.
+    report_trends: ClassVar[tuple[tuple[str, str], ...]] = ()
     # The tag SCADA sees as the machine's speed (PackML CurMachSpeed): line speed, throughput.
     machine_speed_tag: ClassVar[str] = ""
     # The kind a command line uses when none is named (one built-in kind says so).
@@ -137,3 +143,9 @@ class LineKind(ABC):
 
     def prepare_plant(self, plant: SimulatedPlant, recipe: CompiledRecipe) -> None:  # noqa: B027 - optional hook
         """What operators do before a run (e.g. charge the dope vessels); nothing by default."""
+
+    # ------------------------------------------------------------------ SCADA
+    def companion_model(self, definition: LineDefinition) -> CompanionModel | None:
+        """The line as instances of an OPC UA companion specification's types, served beside
+        its PackML unit (:mod:`controller.lines.companion`); None: the kind fits none."""
+        return None

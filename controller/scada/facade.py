@@ -56,6 +56,18 @@ Content
     quantity: metres cast, kg extruded; Count this run, AccCount since the runtime
     started), ProdDefectiveCount (seconds of production with outputs forced safe, from
     the engine's production deviations once each closes), MachDesignSpeed.
+
+Companion specification
+    A kind whose line fits one (``LineKind.companion_model``: the foaming line, EUROMAP 84)
+    is also served as that model's instances (:mod:`controller.scada.companion`), their
+    variables published with the tags. Their nodesets take seconds to load (EUROMAP 84:
+    ~6 s on an idle 2-core machine, 16-37 s on a busy one; asyncua's reference
+    bookkeeping is quadratic in the references of the type nodes). The server starts with
+    the PackML unit and builds them next on its own loop, and :meth:`OpcUaFacade.start`
+    waits for them, before the line scans: built while the line scanned, they stretched
+    the 100 ms scan to 400-500 ms (p99) for the whole build, because that Python code
+    shares the interpreter lock with the scan however its thread is scheduled. A
+    (re)started runtime therefore takes over its line those seconds later.
 """
 
 from __future__ import annotations
@@ -75,8 +87,9 @@ from cryptography import x509
 
 from controller.engine.scan import Engine
 from controller.engine.states import STATE_COMPLETE, UnitState
+from controller.lines.companion import CompanionModel
 from controller.runtime.service import LineService, ServiceError
-from controller.scada import packml
+from controller.scada import companion, packml
 from controller.scada.access import (
     Account,
     SessionRules,
@@ -88,6 +101,7 @@ from controller.scada.counts import ProductCounter
 from controller.scada.loop_thread import LoopThread, call_in
 from controller.scada.recipes import PreparedRecipe, RecipeRefused, RecipeSource
 from controller.scada.units import eu_information
+from drivers.definition import LineDefinition
 from drivers.opcua.security import CertificateError, CertificatePair, application_uri_of, trusted_by_directory
 from drivers.transport import Quality
 
@@ -154,6 +168,9 @@ class OpcUaFacade:
         self._acked_at: dict[str, datetime] = {}
         self._state: UnitState | None = None
         self._alarm_key: tuple[Any, ...] | None = None
+        self._companion: list[packml.TagVariable] = []  # replaced (never changed) once built
+        self._companion_task: asyncio.Task[None] | None = None
+        self.companion_build_s: float | None = None  # how long its nodesets and instances took
 
     @property
     def namespace_index(self) -> int:
@@ -163,11 +180,14 @@ class OpcUaFacade:
     # ------------------------------------------------------------------ life cycle
     async def start(self) -> None:
         """Build the address space and listen, on the server's own thread (called on the
-        runtime's loop, before the line scans); values follow from the first scan."""
+        runtime's loop, before the line scans); values follow from the first scan. A kind's
+        companion-specification instances are built before this returns, the PackML unit
+        already served meanwhile (see the module's docstring)."""
         self._runtime_loop = asyncio.get_running_loop()
         self._thread.start()
         try:
             await self._thread.run(self._start_server())
+            await self.companion_ready()
         except BaseException:
             await self._thread.stop()
             raise
@@ -176,14 +196,14 @@ class OpcUaFacade:
                  packml.NAMESPACE_URI)
 
     async def _start_server(self) -> None:
+        definition = self.service.kind.definition(self.service.line_id)
         await self._users.start()
         server = Server(user_manager=StoreUserManager(self._users))
         await server.init()
         try:
             await self._configure(server)
             await packml.load_packml(server)
-            self.nodes = await packml.build_unit(server, self.service.line_id, self.service.kind.definition(
-                self.service.line_id))
+            self.nodes = await packml.build_unit(server, self.service.line_id, definition)
             self._link_methods(server, self.nodes)
             await self._write_constants(server, self.nodes)
             await server.start()
@@ -192,6 +212,36 @@ class OpcUaFacade:
             raise
         self._server = server
         self._publisher = asyncio.create_task(self._publish_forever(), name="opcua-publish")
+        model = self.service.kind.companion_model(definition)
+        if model is not None:  # seconds of nodesets: start() waits for them, the PackML unit served meanwhile
+            self._companion_task = asyncio.create_task(self._serve_companion(server, model, definition),
+                                                       name="opcua-companion")
+
+    async def _serve_companion(self, server: Server, model: CompanionModel, definition: LineDefinition) -> None:
+        assert self.nodes is not None
+        started = time.perf_counter()
+        try:
+            await companion.load_models(server, model)
+            variables = await companion.build(server, self.service.line_id, model, definition,
+                                              self.nodes.namespace_index)
+        except Exception:  # the PackML unit is served all the same
+            log.exception("OPC UA: %s not served", model.specification)
+            return
+        self.companion_build_s = time.perf_counter() - started
+        self._companion = variables  # the next scan publishes their values
+        log.info("OPC UA: %s of %s served (%d values, built in %.1f s)", model.specification,
+                 self.service.line_id, len(variables), self.companion_build_s)
+
+    async def companion_ready(self) -> bool:
+        """Wait until the kind's companion-specification instances are built (or failed);
+        whether they are served. False at once for a kind without one."""
+        return await self._thread.run(self._companion_built())
+
+    async def _companion_built(self) -> bool:
+        task = self._companion_task
+        if task is not None:
+            await asyncio.shield(task)
+        return bool(self._companion)
 
     async def refresh_users(self) -> None:
         """Read the user store now (e.g. once the runtime has migrated the database)."""
@@ -204,12 +254,13 @@ class OpcUaFacade:
         await self._thread.stop()
 
     async def _stop_server(self) -> None:
-        if self._publisher is not None:
-            self._publisher.cancel()
-            try:
-                await self._publisher
-            except asyncio.CancelledError:
-                pass
+        for task in (self._companion_task, self._publisher):
+            if task is not None:
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
         server, self._server = self._server, None
         if server is not None:
             await server.stop()
@@ -425,7 +476,7 @@ class OpcUaFacade:
         state = self._current_state()
         self._publish_state(nodes, state, engine)
         image, quality, derived = engine.image, engine.quality, engine.derived_addresses
-        for tag in nodes.tags:
+        for tag in (*nodes.tags, *self._companion):
             value = image.get(tag.address)
             if value is None:
                 continue

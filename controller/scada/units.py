@@ -26,6 +26,7 @@ _CODES: dict[str, tuple[str, str, str]] = {
     "rpm": ("RPM", "r/min", "revolutions per minute"),
     "percent": ("P1", "%", "percent"),
     "kg": ("KGM", "kg", "kilogram"),
+    "kW": ("KWT", "kW", "kilowatt"),
     "kg/h": ("E93", "kg/h", "kilogram per hour"),
     "g/min": ("F28", "g/min", "gram per minute"),  # assumption: Rec 20 rev. 17 code F28
     "L/min": ("L2", "l/min", "litre per minute"),

@@ -4,6 +4,8 @@ Basic256Sha256 SignAndEncrypt, free loopback ports and scan gaps from the runtim
 from __future__ import annotations
 
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from argon2 import PasswordHasher
 from asyncua import Client, ua
@@ -12,6 +14,8 @@ from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
 from sqlalchemy.orm import Session
 
 from controller.runtime.health import ScanHealth
+from controller.runtime.service import LineService
+from controller.scada import FacadeSettings, OpcUaFacade
 from controller.store import create_engine_for, recipes, upgrade
 from controller.store.users import add_user, hash_password
 from drivers.opcua.security import CertificatePair
@@ -69,3 +73,20 @@ def periods_since(health: ScanHealth, scans_before: int) -> list[float]:
     new = health.scans - scans_before
     periods = list(health.periods_s)
     return periods[-new:] if new > 0 else []
+
+
+@asynccontextmanager
+async def serving(service: LineService, certificate: CertificatePair) -> AsyncIterator[tuple[OpcUaFacade, str]]:
+    """``service`` with its OPC UA server on a free loopback port (any client certificate
+    trusted): the address space built before the line scans, the user store read once the
+    database is migrated; (the facade, its endpoint). Stops both."""
+    endpoint = f"opc.tcp://127.0.0.1:{free_port()}/poreline/"
+    facade = OpcUaFacade(service, FacadeSettings(endpoint, certificate, trust_any_client=True))
+    await facade.start()
+    try:
+        await service.start()
+        await facade.refresh_users()
+        yield facade, endpoint
+    finally:
+        await facade.stop()
+        await service.stop()

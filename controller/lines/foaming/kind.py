@@ -9,8 +9,10 @@ from pydantic import BaseModel
 
 from controller.engine.production import ProductQuantity
 from controller.engine.soft_sensors import SoftSensor
+from controller.lines.companion import CompanionModel
 from controller.lines.foaming import definition as foaming_definition
 from controller.lines.foaming.control import FoamingPlantSettings, foaming_control
+from controller.lines.foaming.euromap84 import euromap84
 from controller.lines.foaming.recipe import (
     BlowingAgentSpec,
     FoamingBlock,
@@ -46,6 +48,16 @@ class FoamingLine(LineKind):
         "die.foam_open_cell_pct", "die.foam_in_spec", "die.melt_pressure_bar", "die.pressure_drop_rate_gpa_s",
         "heat_exchanger.melt_outlet_temperature_c", "melt_pump_2.inlet_pressure_bar")
     machine_speed_tag: ClassVar[str] = THROUGHPUT
+    # what a foaming engineer watches (seed 001): throughput, the extruder's melt, the pressure held
+    # above the single-phase limit through the second mixing stage, the cooled melt and the die
+    report_trends: ClassVar[tuple[tuple[str, str], ...]] = (
+        (THROUGHPUT, ""),
+        ("extruder.screw_speed_rpm", "extruder.screw_speed_setpoint_rpm"),
+        ("extruder.melt_pressure_bar", ""),
+        ("melt_pump_2.inlet_pressure_bar", ""),
+        ("heat_exchanger.melt_outlet_temperature_c", ""),
+        ("die.melt_pressure_bar", ""),
+    )
 
     def definition(self, name: str | None = None) -> LineDefinition:
         return foaming_definition.foaming_line(name=name or "foaming-1")
@@ -92,3 +104,7 @@ class FoamingLine(LineKind):
         if not isinstance(plant, FoamingPlant):
             raise TypeError(f"a foaming recipe prepares a foaming plant, not {type(plant).__name__}")
         plant.set_polymer(foaming_block(recipe).polymer)
+
+    def companion_model(self, definition: LineDefinition) -> CompanionModel | None:
+        """EUROMAP 84: an ExtrusionLine with its extruder, melt pumps and die (controller.lines.foaming.euromap84)."""
+        return euromap84(definition, THROUGHPUT)
