@@ -110,7 +110,7 @@ class _DatabaseThread:
 
 @dataclass(frozen=True, slots=True)
 class HistorianStatus:
-    queued: int  # events waiting in memory
+    queued: int  # events in memory: waiting in the queue or being written
     spooled: int  # events in the spool file (the record is behind by these)
     spool_bytes: int
     spool_full: bool
@@ -150,7 +150,7 @@ class HistorianWriter:
         self._last_error = ""
         self._committed = 0
         self._thread: threading.Thread | None = None
-        self._busy = False  # the thread holds events it has taken from the queue
+        self._in_flight = 0  # events the thread has taken from the queue and not yet written or spooled
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -179,7 +179,7 @@ class HistorianWriter:
     def status(self) -> HistorianStatus:
         with self._lock:
             spool_bytes = self._spool_path.stat().st_size if self._spool_path.exists() else 0
-            return HistorianStatus(queued=len(self._queue), spooled=self._spooled, spool_bytes=spool_bytes,
+            return HistorianStatus(queued=len(self._queue) + self._in_flight, spooled=self._spooled, spool_bytes=spool_bytes,
                                    spool_full=spool_bytes >= self._spool_max_bytes, dropped_samples=self._dropped,
                                    last_error=self._last_error, committed_seq=self._committed)
 
@@ -188,7 +188,7 @@ class HistorianWriter:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             status = self.status()
-            if status.queued == 0 and status.spooled == 0 and not self._busy:
+            if status.queued == 0 and status.spooled == 0:
                 return True
             self._wake.set()
             time.sleep(0.01)
@@ -272,14 +272,15 @@ class HistorianWriter:
                     self._spool(batch)
                 else:
                     self._write_or_spool(batch)
-            self._busy = False
+            with self._lock:
+                self._in_flight = 0
             if stopping and not self._queue:
                 return
 
     def _take(self) -> list[tuple[int, str, tuple[Any, ...]]]:
         batch: list[tuple[int, str, tuple[Any, ...]]] = []
         with self._lock:
-            self._busy = bool(self._queue)
+            self._in_flight = len(self._queue)
             while self._queue:
                 batch.append(self._queue.popleft())
         return batch

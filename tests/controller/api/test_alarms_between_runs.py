@@ -60,8 +60,9 @@ def test_alarm_between_runs_is_journaled_acknowledged_and_audited(client: TestCl
     r = client.post("/sim/faults", json={"kind": "heater", "device": "quench_bath"}, headers=h["eng_a"])
     assert r.status_code == 201, r.text
     api.wait_for(lambda: ALARM in active(client, h["view"]), f"{ALARM} active while idle")
-    entry = api.wait_for(lambda: (e := history(client, h["view"])[0])["state"] == "rtn_unacknowledged" and e,
-                         f"{ALARM} returned to normal, unacknowledged")
+    # the journal is written by the runtime's historian, moments after the alarm is pushed
+    entry = api.wait_for(lambda: (j := history(client, h["view"])) and j[0]["state"] == "rtn_unacknowledged" and j[0],
+                         f"{ALARM} journaled as returned to normal, unacknowledged")
     assert entry["run_id"] is None and entry["acknowledged_by"] is None
     assert before_s - 1 <= entry["raised_t_s"] <= time.time() + 1  # run-less: Unix epoch seconds
     api.wait_for(lambda: active(client, h["view"])[ALARM]["state"] == "rtn_unacknowledged",
