@@ -59,6 +59,9 @@ class Tag:
     ``safe_value`` is the value an output goes to on abort, interlock or watchdog.
     ``opcua_path`` is the browse path below the device object, following OPC 40084
     names where a component fits (e.g. ``TemperatureZones/TemperatureZone_001/SetValue``).
+    ``noise`` is the band a steady reading wanders in by measurement noise alone (about
+    ±3 σ of the instrument, or its resolution where that is coarser), in the tag's unit;
+    0: not declared. Publishers (the SCADA facade's deadband) ignore changes inside it.
     """
 
     name: str
@@ -71,10 +74,13 @@ class Tag:
     data_type: DataType = DataType.FLOAT32
     safe_value: float | None = None
     hold_action: HoldAction = HoldAction.KEEP
+    noise: float = 0.0
 
     def __post_init__(self) -> None:
         if self.low > self.high:
             raise ValueError(f"tag {self.name}: low {self.low} > high {self.high}")
+        if not 0.0 <= self.noise <= self.high - self.low:
+            raise ValueError(f"tag {self.name}: noise {self.noise} outside 0..{self.high - self.low:g} (its span)")
         if self.direction.writable and self.safe_value is None:
             raise ValueError(f"tag {self.name}: a writable tag needs a safe_value")
         if self.safe_value is not None and not (self.low <= self.safe_value <= self.high):
@@ -152,9 +158,9 @@ class DeviceProfile:
 
 
 def measured(
-    name: str, unit: str, low: float, high: float, description: str, opcua_path: str
+    name: str, unit: str, low: float, high: float, description: str, opcua_path: str, *, noise: float = 0.0
 ) -> Tag:
-    return Tag(name, unit, Direction.MEASURED, low, high, description, opcua_path)
+    return Tag(name, unit, Direction.MEASURED, low, high, description, opcua_path, noise=noise)
 
 
 def derived(name: str, unit: str, low: float, high: float, description: str) -> Tag:

@@ -29,9 +29,20 @@ Passwords
     stored hash is unchanged, so a SCADA that reconnects costs no hash; and at most
     ``MAX_VERIFICATIONS`` new verifications run per ``VERIFICATION_WINDOW_S`` (further
     logins are refused at once, and logged), which also slows password guessing. Unknown,
-    inactive and locked users are refused without a hash. Failed logins are logged with
-    the user name, never counted toward the store's lockout (that is the API's; see issue
-    13's remaining work).
+    inactive and locked users are refused without a hash.
+
+Lockout and audit (the API's rules, :mod:`controller.store.lockout`)
+    A wrong password counts toward the user's lockout in the store (the store's default
+    policy, the API's default too: 5 wrong passwords in a row, API or OPC UA alike, lock the
+    user for 15 minutes) and is audited as the API audits its logins (``auth.login_failed``
+    by ``anonymous``, details ``via: opcua``, the reason and the count; ``auth.locked`` by
+    ``system`` when it locks the user), in one transaction. A locked user is refused before
+    any hash, right password or not, and that attempt is audited too (not counted), as are
+    unknown and inactive users and sessions over an unsecured channel; a login refused by
+    the rate limit above is only logged (auditing it would cost the database write the
+    limit saves). A right password after wrong ones clears the count. The new count and
+    lock take effect in the snapshot at once. These writes run on the OPC UA server's loop,
+    like the hash (a few milliseconds on SQLite; never on the scan loop).
 
 Binding the session's user to a method call (asyncua does not pass it to callbacks)
     asyncua processes the requests of one connection one after the other in one asyncio
@@ -55,7 +66,7 @@ import secrets
 import time
 from collections import deque
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -67,12 +78,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from controller.store import create_engine_for
+from controller.store import audit, create_engine_for, lockout
 from controller.store.lockout import is_locked
 from controller.store.models import User as StoredUser
 from controller.store.users import check_hash, role_allows
 
 log = logging.getLogger(__name__)
+ANONYMOUS = "anonymous"  # the actor of a refused login, as the API audits it
+SYSTEM = "system"  # the actor of a lock
 
 CALLER: ContextVar[User | None] = ContextVar("poreline_opcua_caller", default=None)
 MAX_VERIFICATIONS = 5  # new password verifications ...
@@ -87,6 +100,8 @@ class Account:
     password_hash: str
     active: bool
     locked_until: datetime | None
+    user_id: int
+    failed_logins: int  # consecutive wrong passwords
 
     def usable(self) -> bool:
         return self.active and not is_locked(self.locked_until)
@@ -102,14 +117,20 @@ class UserDirectory:
         self._db = create_engine_for(database_url)
         self._accounts: dict[str, Account] = {}
         self._task: asyncio.Task[None] | None = None
+        self._writes = 0  # logins recorded in the store: a snapshot read across one is stale
+        self._policy = lockout.LockoutPolicy()
 
     def _load(self) -> dict[str, Account]:
         with Session(self._db) as session:
             users = session.execute(select(StoredUser)).scalars().all()
-            return {u.username: Account(u.username, u.role, u.password_hash, u.active, u.locked_until) for u in users}
+            return {u.username: Account(u.username, u.role, u.password_hash, u.active, u.locked_until, u.id,
+                                        u.failed_logins) for u in users}
 
     async def refresh(self) -> None:
-        self._accounts = await asyncio.to_thread(self._load)
+        writes = self._writes
+        accounts = await asyncio.to_thread(self._load)
+        if writes == self._writes:  # else read before a login was recorded: the next refresh reads it
+            self._accounts = accounts
 
     async def start(self, period_s: float = REFRESH_S) -> None:
         """Read the users now (when the database is not ready yet, e.g. not migrated, nobody
@@ -141,6 +162,53 @@ class UserDirectory:
     def account(self, username: str) -> Account | None:
         return self._accounts.get(username)
 
+    def failed_login(self, username: str, reason: str, *, count: bool) -> None:
+        """Audit a refused login of ``username``; with ``count`` (a wrong password of a known
+        user) count it toward the user's lockout, in the same transaction."""
+        account = self._accounts.get(username)
+        failure: lockout.Failure | None = None
+        try:
+            with Session(self._db) as session:
+                if count and account is not None:
+                    failure = lockout.record_failure(session, account.user_id, policy=self._policy)
+                details: dict[str, Any] = {"via": "opcua", "reason": reason}
+                if failure is not None:
+                    details["failed_logins"] = failure.failed_logins
+                audit.append(session, ANONYMOUS, "auth.login_failed", f"user {username}", details)
+                if failure is not None and failure.newly_locked and failure.locked_until is not None:
+                    audit.append(session, SYSTEM, "auth.locked", f"user {username}",
+                                 {"via": "opcua", "attempt": "login", "failed_logins": failure.failed_logins,
+                                  "locked_until": failure.locked_until.isoformat()})
+                session.commit()
+        except SQLAlchemyError as exc:  # the login is refused all the same
+            log.error("OPC UA: the refused login of %r was not recorded (%s)", username,
+                      f"{type(exc).__name__}: {exc}"[:200])
+            return
+        self._writes += 1
+        if failure is not None and account is not None:
+            self._accounts[username] = replace(account, failed_logins=failure.failed_logins,
+                                               locked_until=failure.locked_until)
+            if failure.newly_locked:
+                log.warning("OPC UA: user %r locked until %s after %d wrong passwords", username,
+                            failure.locked_until, failure.failed_logins)
+
+    def right_password(self, account: Account) -> None:
+        """A right password: the user's count of wrong ones starts again."""
+        if not account.failed_logins:
+            return
+        try:
+            with Session(self._db) as session:
+                user = session.get(StoredUser, account.user_id)
+                if user is not None:
+                    lockout.record_success(session, user)
+                    session.commit()
+        except SQLAlchemyError as exc:
+            log.error("OPC UA: the login of %r did not clear its failure count (%s)", account.username,
+                      f"{type(exc).__name__}: {exc}"[:200])
+            return
+        self._writes += 1
+        self._accounts[account.username] = replace(account, failed_logins=0, locked_until=None)
+
 
 class StoreUserManager(UserManager):
     """Username/password sessions checked against :class:`UserDirectory`; anonymous refused."""
@@ -155,15 +223,21 @@ class StoreUserManager(UserManager):
                  certificate: Any = None) -> User | None:
         if not username or password is None:
             return None
+        directory = self._directory
         if not certificate:  # no client certificate: a channel without security (see the docstring)
             log.warning("OPC UA session refused for user %r: not over a secured channel", username)
+            directory.failed_login(username, "not over a secured channel", count=False)
             return None
-        account = self._directory.account(username)
+        account = directory.account(username)
         if account is None or not account.usable():
-            log.warning("OPC UA session refused for user %r (unknown, inactive or locked)", username)
+            reason = "unknown user" if account is None else "account locked" if account.active else \
+                "account deactivated"
+            log.warning("OPC UA session refused for user %r: %s", username, reason)
+            directory.failed_login(username, reason, count=False)
             return None
         digest = hmac.new(self._key, password.encode("utf-8"), hashlib.sha256).digest()
         if self._verified.get((username, digest)) == account.password_hash:
+            directory.right_password(account)
             return User(role=UserRole.User, name=username)
         now = time.monotonic()
         while self._recent and now - self._recent[0] > VERIFICATION_WINDOW_S:
@@ -179,7 +253,9 @@ class StoreUserManager(UserManager):
             return None
         if not check_hash(account.password_hash, password, hasher=hasher).matches:
             log.warning("OPC UA session refused for user %r: wrong password", username)
+            directory.failed_login(username, "wrong password", count=True)
             return None
+        directory.right_password(account)
         self._verified[(username, digest)] = account.password_hash
         return User(role=UserRole.User, name=username)
 

@@ -263,7 +263,7 @@ class _Builder:
             else:
                 await self.server.write_attribute_value(existing.NodeId, ua.DataValue(
                     ua.Variant(value, ua.VariantType.ExtensionObject)))
-        return TagVariable(address, node.nodeid, False, float(tag.high - tag.low))
+        return TagVariable.of(address, node.nodeid, tag, boolean=False)
 
 
 def _child_id(parent: Node, name: str) -> ua.NodeId:

@@ -15,9 +15,10 @@ Values, every scan
     ``call_soon_threadsafe``. A publisher task there writes them with
     ``write_attribute_value`` (the fast path, which also notifies subscriptions), so a slow
     subscriber never delays a scan.
-    A process value is republished only once it moved ``deadband_fraction`` (0.2 %) of its
-    tag's span from the value last published, or its quality changed, so sensor noise does
-    not flood subscribers; states, counters and alarms on every change.
+    A process value is republished only once it moved its tag's noise band (``Tag.noise``,
+    declared in the device profile; without one ``deadband_fraction``, 0.2 %, of its span)
+    from the value last published, or its quality changed, so sensor noise does not flood
+    subscribers; states, counters and alarms on every change.
 
 Commands
     The state machines' methods call the runtime's command path on the runtime's loop
@@ -55,7 +56,16 @@ Content
     suspended, stopped or aborted the line), ProdProcessedCount (the kind's product
     quantity: metres cast, kg extruded; Count this run, AccCount since the runtime
     started), ProdDefectiveCount (seconds of production with outputs forced safe, from
-    the engine's production deviations once each closes), MachDesignSpeed.
+    the engine's production deviations once each closes), MachDesignSpeed; AlarmHistory[]
+    (the last 16 alarms that ended: returned to normal and acknowledged, newest last; the
+    same fields, Trigger false; AlarmHistoryExtent = 16, the bound;
+    :mod:`controller.scada.alarm_history`), StateCurrentTime and StateCumulativeTime
+    (seconds per [unit mode][state number]; :mod:`controller.scada.state_times`).
+    ``Status.EquipmentBlocked`` and ``EquipmentStarved`` are always false: the engine does
+    not know either. Poreline models a line alone, with no upstream or downstream machine
+    it could wait for, and no alarm of the line kinds says "no feed" (the dope vessels'
+    mass and the extruder's feed are not alarmed as a supply; the line is held by a fault
+    of its own equipment), so reading a hold as starved or blocked would be a guess.
 
 Companion specification
     A kind whose line fits one (``LineKind.companion_model``: the foaming line, EUROMAP 84)
@@ -97,9 +107,11 @@ from controller.scada.access import (
     UserDirectory,
     current_caller,
 )
+from controller.scada.alarm_history import HISTORY_LENGTH, AlarmJournalReader
 from controller.scada.counts import ProductCounter
 from controller.scada.loop_thread import LoopThread, call_in
 from controller.scada.recipes import PreparedRecipe, RecipeRefused, RecipeSource
+from controller.scada.state_times import StateTimes
 from controller.scada.units import eu_information
 from drivers.definition import LineDefinition
 from drivers.opcua.security import CertificateError, CertificatePair, application_uri_of, trusted_by_directory
@@ -116,10 +128,10 @@ _STOP_COMMANDS = {UnitState.HOLDING: "hold", UnitState.HELD: "hold", UnitState.S
 _HTTP_TO_STATUS = {403: "BadUserAccessDenied", 404: "BadNotFound", 409: "BadInvalidState",
                    422: "BadInvalidArgument", 503: "BadResourceUnavailable"}
 MethodCallback = Callable[..., Awaitable[Any]]
-# a process value is republished once it moved this share of its tag's span (high - low)
-# from the value last published (assumption: 0.2 % is under a transmitter's stated accuracy
-# and over the simulator's sensor noise on most tags; profiles do not carry noise or
-# resolution yet, which would give each tag its own)
+# a process value whose profile declares no noise band (``Tag.noise``) is republished once
+# it moved this share of its tag's span (high - low) from the value last published
+# (assumption: 0.2 % is under a transmitter's stated accuracy and over the simulator's
+# sensor noise on most tags)
 DEADBAND_FRACTION = 0.002
 T = TypeVar("T")
 
@@ -164,8 +176,8 @@ class OpcUaFacade:
         self._publisher: asyncio.Task[None] | None = None
         self._selection: PreparedRecipe | None = None
         self._counter = ProductCounter(service.kind)
-        self._alarm_events = 0  # how many of the engine's alarm events were read
-        self._acked_at: dict[str, datetime] = {}
+        self._journal = AlarmJournalReader()
+        self._state_times = StateTimes()
         self._state: UnitState | None = None
         self._alarm_key: tuple[Any, ...] | None = None
         self._companion: list[packml.TagVariable] = []  # replaced (never changed) once built
@@ -417,8 +429,10 @@ class OpcUaFacade:
             [_argument("Version", ua.VariantType.UInt32, "the version selected")])
         nodes.unit_methods["SelectRecipe"] = select
         self._put(nodes.status["UnitModeCurrent"], packml.UNIT_MODE_PRODUCE, ua.VariantType.Int32)
-        for name in ("EquipmentBlocked", "EquipmentStarved"):
+        for name in ("EquipmentBlocked", "EquipmentStarved"):  # never known (see the module's docstring)
             self._put(nodes.status[name], False, ua.VariantType.Boolean)
+        self._put(nodes.admin["AlarmHistory"], [], ua.VariantType.ExtensionObject)
+        self._put(nodes.admin["AlarmHistoryExtent"], HISTORY_LENGTH, ua.VariantType.Int32)
         for machine in (nodes.base, nodes.machine, nodes.execute):
             await server.write_attribute_value(
                 (await machine.node.get_child(ua.QualifiedName("AvailableStates", 0))).nodeid,
@@ -470,8 +484,7 @@ class OpcUaFacade:
     def _collect(self, nodes: packml.UnitNodes) -> None:
         engine = self.service.line.engine
         if self._counter.update(engine):  # a new engine: its alarm journal starts afresh
-            self._alarm_events = 0
-            self._acked_at = {}
+            self._journal.restart()
             self._alarm_key = None
         state = self._current_state()
         self._publish_state(nodes, state, engine)
@@ -484,7 +497,7 @@ class OpcUaFacade:
             self._put(tag.node_id, bool(value >= 0.5) if tag.boolean else float(value),
                       ua.VariantType.Boolean if tag.boolean else ua.VariantType.Double,
                       None if good else "UncertainLastUsableValue",
-                      deadband=0.0 if tag.boolean else self.settings.deadband_fraction * tag.span)
+                      deadband=tag.deadband(self.settings.deadband_fraction))
         speed = self._speed_tag()
         if speed is not None and speed in image:
             self._put(nodes.status["CurMachSpeed"], float(image[speed]), ua.VariantType.Float)
@@ -504,6 +517,9 @@ class OpcUaFacade:
                 if machine.current_id is not None:
                     self._put(machine.current_id, machine.states.get(current, ua.NodeId()), ua.VariantType.NodeId)
         self._put(nodes.status["StateCurrent"], packml.STATE_NUMBERS[state], ua.VariantType.Int32)
+        self._state_times.update(packml.STATE_NUMBERS[state], engine.clock.now_s())
+        self._put(nodes.admin["StateCurrentTime"], self._state_times.current(), ua.VariantType.Int32)
+        self._put(nodes.admin["StateCumulativeTime"], self._state_times.cumulative(), ua.VariantType.Int32)
         target = STATE_COMPLETE.get(state)
         self._put(nodes.status["StateChangeInProcess"], target is not None, ua.VariantType.Boolean)
         self._put(nodes.status["StateRequested"], packml.STATE_NUMBERS[target or state], ua.VariantType.Int32)
@@ -532,16 +548,17 @@ class OpcUaFacade:
         return datetime.now(UTC) - timedelta(seconds=max(0.0, seconds))
 
     def _publish_alarms(self, nodes: packml.UnitNodes, engine: Engine) -> None:
-        events = engine.alarms.events
-        for event in events[self._alarm_events:]:
-            if event.state.value == "acknowledged":
-                self._acked_at[event.alarm_id] = self._wall(engine, event.t_s)
-            elif event.state.value == "unacknowledged":
-                self._acked_at.pop(event.alarm_id, None)
-        self._alarm_events = len(events)
+        journal = self._journal
+        if journal.follow(engine.alarms.events, lambda t_s: self._wall(engine, t_s)):
+            history = [ua.PackMLAlarmDataType(
+                ID=packml.alarm_number(a.alarm_id), Value=0, Message=f"{a.alarm_id}: {a.message}",
+                Category=a.priority, DateTime=a.raised_at, AckDateTime=a.acknowledged_at, Trigger=False)
+                for a in journal.history]
+            self._put(nodes.admin["AlarmHistory"], history, ua.VariantType.ExtensionObject)
         shown = engine.alarms.annunciated()
+        acked_at = journal.acknowledged_at
         key = tuple((a.definition.alarm_id, a.state.value, a.active, a.raised_t_s,
-                     a.definition.alarm_id in self._acked_at) for a in shown)
+                     a.definition.alarm_id in acked_at) for a in shown)
         if key == self._alarm_key:
             return
         self._alarm_key = key
@@ -549,7 +566,7 @@ class OpcUaFacade:
         alarms = [ua.PackMLAlarmDataType(
             ID=packml.alarm_number(a.definition.alarm_id), Value=0,
             Message=f"{a.definition.alarm_id}: {a.definition.message}", Category=a.definition.priority,
-            DateTime=self._wall(engine, a.raised_t_s), AckDateTime=self._acked_at.get(a.definition.alarm_id, never),
+            DateTime=self._wall(engine, a.raised_t_s), AckDateTime=acked_at.get(a.definition.alarm_id, never),
             Trigger=a.active) for a in shown]
         self._put(nodes.admin["Alarm"], alarms, ua.VariantType.ExtensionObject)
         self._put(nodes.admin["AlarmExtent"], len(alarms), ua.VariantType.Int32)

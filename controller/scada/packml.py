@@ -42,6 +42,7 @@ from controller.engine.states import UnitState
 from controller.scada.units import eu_information
 from drivers.definition import LineDefinition
 from drivers.opcua.map import node_identifier
+from drivers.profiles import Tag
 
 NODESET = Path(__file__).with_name("nodesets") / "Opc.Ua.PackML.NodeSet2.xml"
 PACKML_URI = "http://opcfoundation.org/UA/PackML/"
@@ -90,6 +91,19 @@ class TagVariable:
     node_id: ua.NodeId
     boolean: bool
     span: float = 0.0  # the profile's high - low, in the tag's unit
+    noise: float = 0.0  # the profile's noise band, in the tag's unit (0: not declared)
+
+    @classmethod
+    def of(cls, address: str, node_id: ua.NodeId, tag: Tag, boolean: bool) -> TagVariable:
+        """The variable serving a profile's ``tag`` at ``address``."""
+        return cls(address, node_id, boolean, float(tag.high - tag.low), tag.noise)
+
+    def deadband(self, fraction_of_span: float) -> float:
+        """How far the value moves before it is republished: the tag's declared noise band,
+        else ``fraction_of_span`` of its span; a boolean on every change."""
+        if self.boolean:
+            return 0.0
+        return self.noise if self.noise > 0.0 else fraction_of_span * self.span
 
 
 @dataclass
@@ -213,5 +227,5 @@ async def _tags(unit: Node, line_id: str, definition: LineDefinition, idx: int) 
             await variable.add_property(ua.NodeId(f"{identifier}.EURange", idx), ua.QualifiedName("EURange", 0),
                                         ua.Range(Low=tag.low, High=tag.high),
                                         varianttype=ua.VariantType.ExtensionObject, datatype=ua.ObjectIds.Range)
-        variables.append(TagVariable(f"{device}.{tag.name}", variable.nodeid, boolean, float(tag.high - tag.low)))
+        variables.append(TagVariable.of(f"{device}.{tag.name}", variable.nodeid, tag, boolean))
     return variables

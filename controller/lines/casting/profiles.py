@@ -97,12 +97,15 @@ def casting_knife_profile(slots: int) -> DeviceProfile:
                              f"Slot {slot} gap setpoint", f"{zone}/SetValue", safe_value=0.0))
         tags.append(measured(f"gap_{slot}_um", "um", 0.0, 1000.0, f"Slot {slot} gap",
                              f"{zone}/ActualValue"))
+    # noise bands: ±3 σ of 1 um (gauge) and 0.1 mm (bead level sensor), the simulator's
+    # assumed instruments; a bead level's 0.2 %-of-span deadband (0.2 mm) sat inside its noise
     tags.append(measured("wet_thickness_um", "um", 0.0, 2000.0,
                          "Total wet film thickness (in-line gauge after the knife)",
-                         "WetThickness/ActualValue"))
+                         "WetThickness/ActualValue", noise=3.0))
     for slot in range(1, slots + 1):
         tags.append(measured(f"bead_{slot}_level_mm", "mm", 0.0, 100.0,
-                             f"Dope bead (pool) height behind slot {slot}'s knife", f"Bead_{slot:03d}/Level/ActualValue"))
+                             f"Dope bead (pool) height behind slot {slot}'s knife", f"Bead_{slot:03d}/Level/ActualValue",
+                             noise=0.3))
     tags.append(measured("overflow_ml_min", "mL/min", 0.0, 5000.0,
                          "Dope running over the bead's edges into the catch pan", "CatchPan/Flow/ActualValue"))
     tags.append(measured("temperature_c", "degC", 0.0, 150.0, "Applicator body temperature",

@@ -2,8 +2,9 @@
 a client logged in as an operator over Basic256Sha256 SignAndEncrypt selects a released
 recipe, starts, holds and unholds the run, sees an injected fault's alarm, and watches the
 run complete and the line reset; the run's command log names the SCADA user. Viewers
-cannot command; anonymous sessions and unsecured channels are refused; a command the state
-does not accept answers a Bad status and changes nothing."""
+cannot command; anonymous sessions and unsecured channels are refused; wrong passwords lock
+the user as the API's do, audited; a command the state does not accept answers a Bad status
+and changes nothing. Admin carries the ended alarms and the time per state."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +23,16 @@ from argon2 import PasswordHasher
 from asyncua import Client, Node, ua
 from asyncua.crypto import uacrypto
 from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.runtime.service import LineService, RuntimeConfig
-from controller.scada import NAMESPACE_URI, FacadeSettings, OpcUaFacade
+from controller.scada import NAMESPACE_URI, FacadeSettings, OpcUaFacade, access
+from controller.scada.alarm_history import HISTORY_LENGTH
 from controller.scada.facade import APPLICATION_URI
 from controller.store import create_engine_for, load_batch_record, recipes, upgrade
+from controller.store.lockout import LockoutPolicy
+from controller.store.models import AuditEntry, User
 from controller.store.users import add_user
 from drivers.opcua.security import CertificatePair, make_self_signed_certificate
 
@@ -198,10 +204,19 @@ async def test_an_operator_drives_a_casting_run_through_the_packml_methods(plant
         assert alarms[0].Category == 1  # priority
         await _until(lambda: _equals(unit.state(), "Held"), "Held by the interlock")
         assert (await unit.read("Admin.StopReason")).Message.startswith("DOPE_PUMP_1_STALLED")
+        # held by a fault of its own equipment: neither starved of supply nor blocked downstream
+        assert await unit.read("Status.EquipmentStarved") is False
+        assert await unit.read("Status.EquipmentBlocked") is False
+        assert await unit.read("Admin.AlarmHistory") == []  # the alarm has not ended
         service.clear_faults("dope_pump_1", None, "tester")
         await _until(lambda: _now(not service.line.engine.alarms.get("DOPE_PUMP_1_STALLED").active), "the condition gone")
         await service.acknowledge("DOPE_PUMP_1_STALLED", "olga")
         await _until(lambda: _acknowledged(unit, "DOPE_PUMP_1_STALLED"), "AckDateTime")
+        # cleared and acknowledged: the alarm has ended, into the history
+        ended = await _until(lambda: _past(unit, "DOPE_PUMP_1_STALLED"), "the alarm in Admin.AlarmHistory")
+        assert ended[0].Category == 1 and ended[0].Trigger is False
+        assert ended[0].AckDateTime >= ended[0].DateTime > datetime(2020, 1, 1, tzinfo=UTC)
+        assert await unit.read("Admin.AlarmHistoryExtent") == HISTORY_LENGTH
         await unit.call(machine, "Unhold")
         await _until(lambda: _equals(unit.state(), "Complete"), "Complete", timeout_s=30.0)
 
@@ -209,8 +224,15 @@ async def test_an_operator_drives_a_casting_run_through_the_packml_methods(plant
         defective = (await unit.read("Admin.ProdDefectiveCount"))[0]
         assert defective.Count > 0 and defective.Unit.DisplayName.Text == "s"
         run_id = await unit.read("Status.RunId")
+        cumulative = (await unit.read("Admin.StateCumulativeTime"))[1]  # [unit mode 1: Production][state number]
+        assert cumulative[6] >= 60  # Execute: the one-minute production step and more
+        assert cumulative[11] >= 1  # Held: twice, a scan at least each time
         await unit.call("BaseStateMachine.MachineState", "Reset")
         await _until(lambda: _equals(unit.state(), "Idle"), "Idle after Reset")
+        idle_s = (await unit.read("Admin.StateCurrentTime"))[1][4]
+        await _until(lambda: _state_time(unit, 4, above=idle_s), "the time in Idle growing")
+        # Complete, left after its one stay: that stay's time, which is all its time
+        assert (await unit.read("Admin.StateCurrentTime"))[1][17] == (await unit.read("Admin.StateCumulativeTime"))[1][17]
         await asyncio.sleep(0.2)  # the last notifications
         # acting states the engine completes within one scan (Holding, Unholding, Completing,
         # Resetting) are never a scan's state; Starting lasts while the run's record opens
@@ -280,11 +302,41 @@ async def test_only_authenticated_operators_command_and_a_refused_command_change
             await unsecured.connect()
         assert refused.value.code == ua.StatusCodes.BadUserAccessDenied
         await unsecured.disconnect()
-    wrong = await _client(plant, "olga")
-    wrong.set_password("not-the-password")
-    with pytest.raises(ua.UaStatusCodeError):
-        await wrong.connect()
-    await wrong.disconnect()
+    # wrong passwords count toward the store's lockout, as the API's logins do: the fifth locks
+    # the user, who then opens no session even with the right password; each is audited
+    monkeypatch.setattr(access, "MAX_VERIFICATIONS", 100)  # these logins are not the burst the limit is for
+    for _ in range(LockoutPolicy().max_failures):
+        wrong = await _client(plant, "olga")
+        wrong.set_password("not-the-password")
+        with pytest.raises(ua.UaStatusCodeError):
+            await wrong.connect()
+        await wrong.disconnect()
+    right = await _client(plant, "olga")
+    with pytest.raises(ua.UaStatusCodeError) as refused:
+        await right.connect()
+    assert refused.value.code == ua.StatusCodes.BadUserAccessDenied
+    await right.disconnect()
+    failed, locked, locked_until = await asyncio.to_thread(_logins_of, plant.url, "olga")
+    assert failed == [("not over a secured channel", None), *[("wrong password", n) for n in range(1, 6)],
+                      ("account locked", None)]
+    assert locked == [5]
+    assert locked_until is not None  # in the store: the API refuses the user too
+
+
+def _logins_of(url: str, username: str) -> tuple[list[tuple[str, Any]], list[int], datetime | None]:
+    """The refused OPC UA logins of ``username`` in the audit trail (reason, count), the
+    counts that locked the user, and the user's lock in the store."""
+    db = create_engine_for(url)
+    try:
+        with Session(db) as session:
+            entries = session.execute(select(AuditEntry).where(AuditEntry.subject == f"user {username}")
+                                      .order_by(AuditEntry.id)).scalars().all()
+            user = session.execute(select(User).where(User.username == username)).scalar_one()
+            return ([(e.details["reason"], e.details.get("failed_logins")) for e in entries
+                     if e.action == "auth.login_failed" and e.details.get("via") == "opcua"],
+                    [e.details["failed_logins"] for e in entries if e.action == "auth.locked"], user.locked_until)
+    finally:
+        db.dispose()
 
 
 async def _equals(value: Awaitable[Any], expected: Any) -> bool:
@@ -303,6 +355,14 @@ async def _processed(unit: Unit, at_least: int | None = None) -> Any:
 
 async def _alarms(unit: Unit, alarm_id: str) -> list[Any]:
     return [a for a in await unit.read("Admin.Alarm") or [] if a.Message.startswith(f"{alarm_id}:")]
+
+
+async def _past(unit: Unit, alarm_id: str) -> list[Any]:
+    return [a for a in await unit.read("Admin.AlarmHistory") or [] if a.Message.startswith(f"{alarm_id}:")]
+
+
+async def _state_time(unit: Unit, state_number: int, above: int) -> bool:
+    return bool((await unit.read("Admin.StateCurrentTime"))[1][state_number] > above)
 
 
 async def _acknowledged(unit: Unit, alarm_id: str) -> bool:
