@@ -72,6 +72,12 @@ _DETAIL_STATUS: dict[type[Exception], int] = {
 }
 
 
+def detail_status(exc: Exception) -> int | None:
+    """The status the API answers a domain error with (None: not one of them); the HMI shows
+    its refusals with the same."""
+    return next((code for kind, code in _DETAIL_STATUS.items() if isinstance(exc, kind)), None)
+
+
 def _detail_handler(status_code: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
     async def handler(_r: Request, exc: Exception) -> JSONResponse:
         return _json(status_code, {"detail": str(exc)})

@@ -23,7 +23,7 @@ from controller.hmi.pages import templates
 
 router = APIRouter(include_in_schema=False)
 
-Page = Literal["overview", "alarms", "run"]
+Page = Literal["overview", "alarms", "run", "trends", "recipes", "runs"]
 
 
 def sse(event: str, html: str) -> str:

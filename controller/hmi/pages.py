@@ -12,10 +12,11 @@ from fastapi.templating import Jinja2Templates
 
 from controller.api import auth
 from controller.api.deps import services
+from controller.api.errors import detail_status
 from controller.api.runtime import LineConnection, RuntimeAnswer
 from controller.hmi import display, session
 from controller.recipe import RecipeInvalid
-from controller.store import NotFoundError, role_allows
+from controller.store import StoreError, role_allows
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals["duration"] = display.duration
@@ -29,7 +30,7 @@ class Refusal:
     text: str
 
 
-REFUSED = (HTTPException, RuntimeAnswer, NotFoundError, RecipeInvalid)
+REFUSED = (HTTPException, RuntimeAnswer, StoreError, RecipeInvalid)
 
 
 def refusal(exc: Exception) -> Refusal:
@@ -39,12 +40,18 @@ def refusal(exc: Exception) -> Refusal:
         return Refusal(exc.status_code, detail if isinstance(detail, str) else str(detail))
     if isinstance(exc, RecipeInvalid):
         return Refusal(422, "; ".join(f"{e.field}: {e.message}" for e in exc.errors))
-    return Refusal(404, str(exc))
+    return Refusal(detail_status(exc) or 409, str(exc))
 
 
 def line_id_of(request: Request) -> str | None:
     value = request.query_params.get("line_id")
     return value[:64] if value else None
+
+
+def query(request: Request) -> str:
+    """The query string that keeps a page's links and forms on its line ("" for the default line)."""
+    line_id = line_id_of(request)
+    return f"?line_id={line_id}" if line_id else ""
 
 
 def runtime_of(request: Request) -> LineConnection:
@@ -72,10 +79,9 @@ def context(request: Request, user: auth.CurrentUser, page: str, **more: Any) ->
     """The context of a signed-in page; ``more`` adds or overrides (``status``, ``message``...)."""
     runtime = runtime_of(request)
     status, unknown = line_status(runtime)
-    line_id = line_id_of(request)
     return {
         "user": user, "csrf": session.csrf_for(user.token), "page": page, "status": status, "unknown": unknown,
-        "line_id": runtime.line_id, "query": f"?line_id={line_id}" if line_id else "",
+        "line_id": runtime.line_id, "query": query(request),
         "banner": banner(status, unknown), "operator": may(user, "operator"), "message": None, "error": None,
         **more,
     }

@@ -101,7 +101,7 @@ async def alarms(request: Request) -> HTMLResponse:
     return await _alarms_page(request, await session.signed_in(request))
 
 
-async def _act(request: Request, csrf_token: str, role: str, work: Callable[[auth.CurrentUser], Awaitable[str]],
+async def act(request: Request, csrf_token: str, role: str, work: Callable[[auth.CurrentUser], Awaitable[str]],
                page: Callable[..., Awaitable[HTMLResponse]]) -> HTMLResponse:
     """Check the session, the CSRF token and the role, then ``work``; the page shows what it
     answered or why it was refused."""
@@ -125,7 +125,7 @@ async def acknowledge(request: Request, alarm_id: AlarmId, csrf_token: Csrf = ""
         await routes_alarms.acknowledge(alarm_id, pages.runtime_of(request), user)
         return f"{alarm_id} acknowledged"
 
-    return await _act(request, csrf_token, "operator", work, _alarms_page)
+    return await act(request, csrf_token, "operator", work, _alarms_page)
 
 
 @router.post("/hmi/alarms/{alarm_id}/shelve", response_class=HTMLResponse)
@@ -136,7 +136,7 @@ async def shelve(request: Request, alarm_id: AlarmId, reason: Text = "",
         await routes_alarms.shelve(alarm_id, body, pages.runtime_of(request), user)
         return f"{alarm_id} shelved for {duration_min:g} min"
 
-    return await _act(request, csrf_token, "operator", work, _alarms_page)
+    return await act(request, csrf_token, "operator", work, _alarms_page)
 
 
 # ------------------------------------------------------------ run control
@@ -180,7 +180,7 @@ async def start(request: Request, recipe: Annotated[str, Form(max_length=200)], 
             started = await routes_runs.start_run(body, pages.runtime_of(request), user, db)
         return f"started {recipe_id} v{version} (run {started.run_id})"
 
-    return await _act(request, csrf_token, "operator", work, _run_page)
+    return await act(request, csrf_token, "operator", work, _run_page)
 
 
 @router.post("/hmi/run/{command}", response_class=HTMLResponse)
@@ -195,4 +195,4 @@ async def command(request: Request, command: Annotated[str, Path(max_length=20, 
                                              CommandBody(reason=reason.strip()))
         return f"{command}: {done.state} (to {done.target_state})"
 
-    return await _act(request, csrf_token, "operator", work, _run_page)
+    return await act(request, csrf_token, "operator", work, _run_page)

@@ -35,3 +35,16 @@ def as_user(hmi_client: TestClient, users: dict[str, dict[str, str]]) -> Callabl
         return HmiSession.signed_in(hmi_client, name)
 
     return sign_in
+
+
+@pytest.fixture(scope="module")
+def signed_in(as_user: Callable[[str], HmiSession]) -> Callable[[str], HmiSession]:
+    """``as_user``, signed in once per user and module (each login hashes a password)."""
+    sessions: dict[str, HmiSession] = {}
+
+    def session_of(name: str) -> HmiSession:
+        if name not in sessions:
+            sessions[name] = as_user(name)
+        return sessions[name]
+
+    return session_of

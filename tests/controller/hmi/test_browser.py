@@ -116,6 +116,17 @@ def test_an_operator_logs_in_and_watches_the_line_and_its_alarms_live(served: st
             page.locator(".message, .refusal").filter(has_text="unhold").wait_for(timeout=10_000)
             assert asked and asked[0].startswith("Unhold the run?")
             page.screenshot(path=str(tmp_path / "run.png"), full_page=True)
+
+            # the trends page draws the run's key tags with uPlot (our trends.js), from the history
+            page.get_by_role("link", name="Trends").click()
+            page.locator("figure.trend .uplot canvas").first.wait_for(timeout=10_000)
+            assert page.locator("figure.trend").first.get_attribute("data-live") == "true"
+            assert "intervals from" in page.locator(".trend-note").first.inner_text()
+            page.screenshot(path=str(tmp_path / "trends.png"), full_page=True)
+            for name in ("Recipes", "Runs"):
+                page.get_by_role("link", name=name, exact=True).click()
+                page.get_by_role("heading", name=name, exact=True).wait_for()
+                page.screenshot(path=str(tmp_path / f"{name.lower()}.png"), full_page=True)
         finally:
             browser.close()
     assert hosts == {urlsplit(served).netloc}
