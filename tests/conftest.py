@@ -15,7 +15,33 @@ from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy.engine import URL, make_url
+
+from controller.store import users
+
+PRODUCTION_HASHER = users._default_hasher  # what the tests swap out, kept for its own test
+
+
+@pytest.fixture(scope="session")
+def production_hasher() -> PasswordHasher:
+    """The hasher Poreline stores passwords with, before the tests swapped it."""
+    return PRODUCTION_HASHER
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """Hash passwords at argon2id's lowest cost in the tests. At the production cost (64 MiB,
+    3 passes: about 0.25 s a hash on a 2-core machine) every API test spent seconds creating
+    and logging in its users, minutes over the suite. The code path is the same (argon2id, the
+    policy, the lockout, the dummy hash for unknown names); verification reads the cost from
+    each stored hash, so a hash made at the production cost elsewhere still verifies.
+    tests/controller/store/test_password_cost.py holds the production cost."""
+    patch = pytest.MonkeyPatch()
+    patch.setattr(users, "_default_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    yield
+    patch.undo()
+
 
 POSTGRES_URL_ENV = "PORELINE_TEST_POSTGRES_URL"
 PG_HOST = "127.0.0.1"
