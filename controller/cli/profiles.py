@@ -8,7 +8,7 @@ import json
 from enum import StrEnum
 from typing import Any
 
-from controller.scada.modbus_block import BLOCK_MAP, BLOCK_SIZE, UNIT_ID
+from controller.scada.block_map import BLOCK_MAP, BLOCK_SIZE, UNIT_ID
 from drivers.definition import LineDefinition
 from drivers.modbus.map import ModbusMap, RegisterKind, plan_line_map
 from drivers.opcua.map import (

@@ -18,7 +18,7 @@ from pyModbusTCP.client import ModbusClient
 from scada_support import seed_users
 
 from controller.runtime.service import LineService, RuntimeConfig
-from controller.scada.modbus_block import (
+from controller.scada.block_map import (
     REG_ACK_COMMAND,
     REG_ACK_SEQUENCE,
     REG_COMMAND,
@@ -28,10 +28,9 @@ from controller.scada.modbus_block import (
     REG_RUN_LO,
     REG_STATE,
     REG_STEP,
-    ModbusBlock,
-    ModbusSettings,
     Result,
 )
+from controller.scada.modbus_block import ModbusBlock, ModbusSettings
 from controller.store import create_engine_for, load_batch_record
 
 RECIPE_ID = "psf-microfilter-example-viii"

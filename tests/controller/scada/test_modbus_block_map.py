@@ -9,7 +9,7 @@ from pathlib import Path
 
 from controller.cli.profiles import profiles_document, profiles_markdown
 from controller.lines import builtin_line
-from controller.scada.modbus_block import BLOCK_MAP, BLOCK_SIZE, WRITABLE
+from controller.scada.block_map import BLOCK_MAP, BLOCK_SIZE, WRITABLE
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "scada-modbus-block.md"
 ROW = re.compile(r"^\| (\d+)(?:–(\d+))? \| \d+(?:–\d+)? \| ([^|]+?) \| (\*\*write\*\*|read) \|")
