@@ -96,6 +96,7 @@ def create_draft(user: auth.CurrentUser = Depends(auth.engineer), body: RecipeUp
                  session: Session = Depends(db_session)) -> RecipeVersionOut:
     recipe_id = header_field(body.yaml_text, "id")
     if not isinstance(recipe_id, str) or not recipe_id.strip() or len(recipe_id) > 100:
+        compile_recipe_text(body.yaml_text)  # a text that cannot be read gets its own errors (YAML syntax...)
         raise RecipeInvalid([RecipeError("header.id", "API.recipe_id", "header.id must be a string of 1-100 characters")])
     version = recipes.create_version(session, recipe_id, body.yaml_text, user.username,
                                      comment=body.comment, validator=_validator)

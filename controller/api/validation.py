@@ -9,21 +9,21 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-import yaml
-
 from controller.lines import compile_text
 from controller.recipe import RecipeError, RecipeInvalid
+from controller.recipe.compiler import load_yaml
 from controller.recipe.model import CompiledRecipe
 
 log = logging.getLogger(__name__)
 
 
 def header_field(text: str, name: str) -> object:
-    try:
-        data = yaml.safe_load(text)
-        return data["header"][name]
-    except Exception:  # noqa: BLE001 - malformed: the compiler reports it
+    """``header.<name>`` of the recipe text (None where the text cannot be read: the compiler
+    says why), read with the recipe's own bounded YAML loader."""
+    data, errors = load_yaml(text)
+    if errors or not isinstance(data, dict) or not isinstance(data.get("header"), dict):
         return None
+    return data["header"].get(name)
 
 
 def compile_recipe_text(text: str) -> tuple[CompiledRecipe, list[RecipeError]]:

@@ -17,7 +17,7 @@ import pkgutil
 from importlib.metadata import entry_points
 
 from controller.lines.kind import LineKind, NoPlantSettings
-from controller.recipe.compiler import compile_recipe_with_warnings, load_yaml
+from controller.recipe.compiler import compile_recipe_with_warnings, load_recipe_mapping
 from controller.recipe.control import LineControl
 from controller.recipe.errors import RecipeError, RecipeInvalid
 from controller.recipe.model import CompiledRecipe
@@ -72,11 +72,11 @@ def builtin_line(name: str) -> tuple[LineDefinition, LineControl]:
 
 def recipe_kind(text: str) -> LineKind:
     """The kind a recipe's header names; RecipeInvalid (``header.line_kind``) otherwise."""
-    data, errors = load_yaml(text)
-    if errors:
+    data, errors = load_recipe_mapping(text)
+    if data is None:
         raise RecipeInvalid(errors)
-    name = data.get("header", {}).get("line_kind") if isinstance(data, dict) and isinstance(
-        data.get("header"), dict) else None
+    header = data.get("header")
+    name = header.get("line_kind") if isinstance(header, dict) else None
     if not isinstance(name, str):
         raise RecipeInvalid([RecipeError("header.line_kind", "LINE.kind",
                                          f"the header names no line_kind (known: {', '.join(kind_names())})")])

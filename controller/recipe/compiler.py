@@ -182,13 +182,21 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return path
 
 
-def parse_spec(text: str, spec_model: type[RecipeSpec] = RecipeSpec) -> tuple[RecipeSpec | None, list[RecipeError]]:
-    """YAML text -> ``spec_model`` (a line kind's ``RecipeSpec``), or the syntax/shape errors."""
+def load_recipe_mapping(text: str) -> tuple[dict[str, Any] | None, list[RecipeError]]:
+    """:func:`load_yaml`, and the document must be a mapping (a recipe's top level)."""
     data, errors = load_yaml(text)
     if errors:
         return None, errors
     if not isinstance(data, dict):
         return None, [RecipeError("", "yaml.document", "a recipe is a YAML mapping with header, formula, procedure ...")]
+    return data, []
+
+
+def parse_spec(text: str, spec_model: type[RecipeSpec] = RecipeSpec) -> tuple[RecipeSpec | None, list[RecipeError]]:
+    """YAML text -> ``spec_model`` (a line kind's ``RecipeSpec``), or the syntax/shape errors."""
+    data, errors = load_recipe_mapping(text)
+    if data is None:
+        return None, errors
     try:
         return spec_model.model_validate(data), []
     except ValidationError as exc:

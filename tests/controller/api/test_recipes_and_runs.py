@@ -55,8 +55,16 @@ def test_invalid_recipe_gets_the_cli_errors(sqlite_client, h, api):
     assert all(e["rule"] and e["message"] for e in r.json()["errors"])
     r = sqlite_client.post("/recipes", json={"yaml_text": bad}, headers=h["eng_a"])
     assert r.status_code == 422 and r.json()["errors"], r.text
+    # a text that cannot be read as a recipe is told why, not that its header.id is missing
     r = sqlite_client.post("/recipes", json={"yaml_text": "- just\n- a list"}, headers=h["eng_a"])
-    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "header.id", r.text
+    assert r.status_code == 422 and r.json()["errors"][0]["rule"] == "yaml.document", r.text
+    r = sqlite_client.post("/recipes", json={"yaml_text": api.short_recipe() + "\n  bad: [indent"},
+                           headers=h["eng_a"])
+    assert r.status_code == 422 and r.json()["errors"][0]["rule"] == "yaml.syntax", r.text
+    assert "line" in r.json()["errors"][0]["message"], r.text
+    r = sqlite_client.post("/recipes", json={"yaml_text": api.short_recipe().replace("id: ", "name_of_it: ", 1)},
+                           headers=h["eng_a"])
+    assert r.status_code == 422 and "header.id" in {e["field"] for e in r.json()["errors"]}, r.text
     r = sqlite_client.post("/recipes", json={"yaml": "typo"}, headers=h["eng_a"])
     assert r.status_code == 422 and "yaml_text" in r.text
 
