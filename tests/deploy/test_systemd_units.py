@@ -44,6 +44,7 @@ def test_the_runtime_unit_is_a_watched_hardened_notify_service() -> None:
                            ("User", "poreline")):
         assert line[setting] == value
     assert line["StateDirectory"].startswith("poreline/")
+    assert int(line["Nice"]) < 0 and int(line["CPUWeight"]) > 100  # the scan before its clients
     assert "line run --line-id %i" in line["ExecStart"]
     api = unit_settings("poreline-api.service")
     assert api["User"] == line["User"]  # the API reads the runtime's channel key

@@ -52,6 +52,7 @@ from runtime_support import (
 from scanning import run_until
 
 from controller.assembly import build_line
+from controller.cli.line import RUNTIME_NICE
 from controller.engine.states import TERMINAL, UnitState
 from controller.lines import compile_for_line
 from controller.store import BatchRecorder, create_engine_for, upgrade
@@ -108,6 +109,9 @@ async def test_sigterm_mid_run_stops_the_line_through_packml_stop_and_closes_the
     runtime = LineRuntime(tmp_path / "runtime", url, speed=SPEED)
     try:
         await runtime.start()
+        assert runtime.process is not None
+        if os.geteuid() == 0:  # allowed to raise its priority: it runs before its clients
+            assert os.getpriority(os.PRIO_PROCESS, runtime.process.pid) == RUNTIME_NICE
         run_id = await runtime.start_run(RECIPE)
         at = await runtime.wait_step("start_casting", 30.0)
         await asyncio.sleep(0.5)
