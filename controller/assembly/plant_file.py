@@ -68,7 +68,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -81,7 +81,6 @@ from drivers.definition import LineDefinition
 from drivers.line import Line
 from drivers.modbus.client import ModbusEndpoint, ModbusTransport
 from drivers.modbus.map import MAX_READ_REGISTERS, ModbusMap, WordOrder, _runs, plan_line_map
-from drivers.opcua.client import ClientSecurity, OpcUaTransport
 from drivers.opcua.security import (
     CertificateError,
     CertificatePair,
@@ -97,6 +96,9 @@ from drivers.opcua.security import (
     url_host,
 )
 from drivers.transport import Transport
+
+if TYPE_CHECKING:  # the OPC UA client (and asyncua) load only for a plant file with an OPC UA endpoint
+    from drivers.opcua.client import ClientSecurity
 
 TRANSPORTS = ("modbus", "opcua")
 
@@ -315,6 +317,8 @@ def build_transports(config: PlantConfig, definition: LineDefinition, clock: Clo
             transports.append(ModbusTransport([ModbusEndpoint(endpoint.host, endpoint.port, modbus_map)],
                                               clock, timeout_s=endpoint.timeout_s))
         else:
+            from drivers.opcua.client import OpcUaTransport
+
             transports.append(OpcUaTransport(endpoint.url, definition, _used_devices(endpoint, definition),
                                              clock=clock, timeout_s=endpoint.timeout_s,
                                              security=opcua_client_security(endpoint, index, source)))
@@ -333,6 +337,8 @@ def opcua_client_security(endpoint: OpcUaEndpointConfig, index: int, source: str
     """The endpoint's ClientSecurity, with the password read from its environment variable
     or file and the certificates read; PlantConfigError naming the field otherwise. The
     password never appears in an error."""
+    from drivers.opcua.client import ClientSecurity
+
     where = f"{source}: endpoints[{index}] ({endpoint.name})"
     security = endpoint.security
     if security is None or security.policy is SecurityPolicy.NONE:

@@ -11,6 +11,7 @@ traceback (with it set, the exception is re-raised).
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -117,4 +118,5 @@ class PorelineGroup(TyperGroup):
                     and not isinstance(exc, (TyperException, typer.Abort)):
                 raise
             code = report(exc)
+        gc.freeze()  # the command is done: no final collection over every module it loaded (~0.5 s at exit)
         sys.exit(code)

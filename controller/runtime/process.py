@@ -48,7 +48,7 @@ class ChildSettings:
                                      sample_period_s=self.sample_period_s, seed=self.seed)
 
     def arguments(self) -> list[str]:
-        args = [sys.executable, "-m", "controller.cli", "line", "run", "--line-id", self.line_id,
+        args = [sys.executable, "-m", "controller.cli.line", "run", "--line-id", self.line_id,
                 "--state-dir", str(self.state_dir), "--database", self.database_url, "--speed", repr(self.speed),
                 "--scan-period", repr(self.scan_period_s), "--sample-period", repr(self.sample_period_s),
                 "--seed", str(self.seed)]

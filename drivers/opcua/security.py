@@ -26,18 +26,18 @@ import socket
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from asyncua import ua
-from asyncua.common.utils import ServiceError
-from asyncua.crypto import cert_gen, security_policies
-from asyncua.crypto.truststore import TrustStore
-from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
+
+if TYPE_CHECKING:  # asyncua is imported where it is used: a plant file or command without OPC UA never loads it
+    from asyncua import ua
+    from asyncua.crypto import security_policies
 
 CERTIFICATE_SUFFIXES = (".der", ".pem")  # what asyncua's TrustStore loads
 
@@ -56,19 +56,21 @@ class SecurityMode(StrEnum):
     SIGN_AND_ENCRYPT = "SignAndEncrypt"
 
 
-_POLICY_CLASSES: dict[SecurityPolicy, type[security_policies.SecurityPolicy]] = {
-    SecurityPolicy.NONE: security_policies.SecurityPolicyNone,
-    SecurityPolicy.BASIC256SHA256: security_policies.SecurityPolicyBasic256Sha256,
-    SecurityPolicy.AES128_SHA256_RSAOAEP: security_policies.SecurityPolicyAes128Sha256RsaOaep,
-    SecurityPolicy.AES256_SHA256_RSAPSS: security_policies.SecurityPolicyAes256Sha256RsaPss,
-}
-
-
 def policy_class(policy: SecurityPolicy) -> type[security_policies.SecurityPolicy]:
-    return _POLICY_CLASSES[policy]
+    from asyncua.crypto import security_policies
+
+    classes: dict[SecurityPolicy, type[security_policies.SecurityPolicy]] = {
+        SecurityPolicy.NONE: security_policies.SecurityPolicyNone,
+        SecurityPolicy.BASIC256SHA256: security_policies.SecurityPolicyBasic256Sha256,
+        SecurityPolicy.AES128_SHA256_RSAOAEP: security_policies.SecurityPolicyAes128Sha256RsaOaep,
+        SecurityPolicy.AES256_SHA256_RSAPSS: security_policies.SecurityPolicyAes256Sha256RsaPss,
+    }
+    return classes[policy]
 
 
 def message_security_mode(mode: SecurityMode) -> ua.MessageSecurityMode:
+    from asyncua import ua
+
     if mode is SecurityMode.SIGN:
         return ua.MessageSecurityMode.Sign
     return ua.MessageSecurityMode.SignAndEncrypt
@@ -135,6 +137,8 @@ def url_host(url: str) -> str:
 # ---------------------------------------------------------------------- certificates
 def make_self_signed_certificate(application_uri: str, common_name: str, *, server: bool) -> CertificatePair:
     """A 2048-bit RSA key and a one-year self-signed certificate for ``application_uri``."""
+    from asyncua.crypto import cert_gen
+
     host_name = socket.gethostname()
     key = cert_gen.generate_private_key()
     alt_names: list[x509.GeneralName] = [
@@ -240,6 +244,11 @@ async def trusted_by_directory(certificate: x509.Certificate, application_uri: s
     its issuing CA is there), it is in its validity period and its SubjectAltName holds
     ``application_uri``. The directory is read at every call, so a changed trust list
     applies at the next connection."""
+    from asyncua import ua
+    from asyncua.common.utils import ServiceError
+    from asyncua.crypto.truststore import TrustStore
+    from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
+
     store = TrustStore([trust_dir], [])
     try:
         await store.load()

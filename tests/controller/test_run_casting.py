@@ -167,9 +167,10 @@ def test_failed_quench_heater_raises_an_alarm_holds_the_run_and_locks_the_heater
 def test_dope_left_past_its_metastable_lifetime_raises_an_alarm():
     # Titrate as Example VIII, then hold the line and leave the dope unstirred: the
     # controller's estimate and the plant's own dope must both run out of lifetime.
+    # A 5 s scan: ageing takes tens of simulated hours, and the titration's loops hold at 5 s too
     text = (RECIPES / "psf-microfilter-example-viii.yaml").read_text(encoding="utf-8")
     recipe = compile_text(text)
-    sim = build_line(recipe=recipe)
+    sim = build_line(recipe=recipe, scan_period_s=5.0)
     engine = sim.engine
     engine.request("start")
     run_until(engine, lambda e: e.step is not None and e.step.name == "equilibrate", 8 * 3600.0)

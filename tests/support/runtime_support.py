@@ -86,7 +86,7 @@ async def until(probe: Callable[[], Any | Awaitable[Any]], timeout_s: float, wha
 # ----------------------------------------------------------------------------- the runtime
 @dataclass
 class LineRuntime:
-    """``python -m controller.cli line run`` in a child process, and a client of its channel."""
+    """``python -m controller.cli.line run`` in a child process (as `poreline serve` starts it), and a client of its channel."""
 
     state_dir: Path
     database_url: str
@@ -117,7 +117,7 @@ class LineRuntime:
         return self.scan_period_s / self.speed
 
     def arguments(self) -> list[str]:
-        args = [sys.executable, "-m", "controller.cli", "line", "run", "--line-id", self.line_id,
+        args = [sys.executable, "-m", "controller.cli.line", "run", "--line-id", self.line_id,
                 "--state-dir", str(self.state_dir), "--database", self.database_url, "--speed", repr(self.speed),
                 "--scan-period", repr(self.scan_period_s), "--sample-period", repr(self.sample_period_s)]
         if self.kind is not None and self.plant is None:
@@ -253,7 +253,7 @@ class LineRuntime:
 
 def runtime_pids(state_dir: Path) -> list[int]:
     """Pids of ``line run`` processes whose command line names ``state_dir`` (a runtime some
-    other process started, e.g. ``poreline serve``)."""
+    other process started, e.g. ``poreline serve``: ``python -m controller.cli.line run``)."""
     pids = []
     wanted = str(state_dir.resolve()).encode()
     for entry in Path("/proc").iterdir():
@@ -263,7 +263,7 @@ def runtime_pids(state_dir: Path) -> list[int]:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"line" in argv and b"run" in argv and wanted in argv:
+        if (b"line" in argv or b"controller.cli.line" in argv) and b"run" in argv and wanted in argv:
             pids.append(int(entry.name))
     return pids
 

@@ -46,6 +46,14 @@ def sqlite_client(sqlite_url: str, tmp_path: Path) -> Iterator[TestClient]:
     yield from make_client(sqlite_url, tmp_path / "runtime")
 
 
+@pytest.fixture(scope="module")
+def shared_sqlite_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """One app (and runtime) for a module's tests that change nothing, such as refusals of
+    anonymous reads: starting a runtime costs seconds."""
+    root = tmp_path_factory.mktemp("shared")
+    yield from make_client(f"sqlite:///{root / 'var' / 'poreline.db'}", root / "runtime")
+
+
 @pytest.fixture
 def api() -> ModuleType:
     """The helpers of tests/support/api_support.py: PASSWORD, cli, login, create_users,

@@ -53,8 +53,8 @@ def test_mutating_endpoint_refuses_anonymous_and_lower_roles(sqlite_client, head
 
 
 @pytest.mark.parametrize("path", READS)
-def test_reads_need_a_token(sqlite_client, path):
-    assert sqlite_client.get(path).status_code == 401
+def test_reads_need_a_token(shared_sqlite_client, path):
+    assert shared_sqlite_client.get(path).status_code == 401
 
 
 def test_users_are_managed_by_admins_only(sqlite_client, headers):

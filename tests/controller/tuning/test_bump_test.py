@@ -48,8 +48,10 @@ async def test_unknown_loops_and_steps_are_refused_before_the_run() -> None:
         await bump_test(RECIPE, "no_such_loop", at_step="production", settle_s=10.0, record_s=100.0)
     with pytest.raises(BumpTestError, match="no step 'warm-up'"):
         await bump_test(RECIPE, "melt_cooling", at_step="warm-up", settle_s=10.0, record_s=100.0)
-    with pytest.raises(BumpTestError, match=r"run ended \(Complete\)"):  # the production step lasts 8 h
-        await bump_test(RECIPE, "melt_cooling", at_step="production", settle_s=9 * 3600.0, record_s=100.0)
+    short = compile_for_line((ROOT / "tests" / "hil_data" / "short-foaming.yaml").read_text(encoding="utf-8"),
+                             DEFINITION, CONTROL)
+    with pytest.raises(BumpTestError, match=r"run ended \(Complete\)"):  # settling outlasts the production step
+        await bump_test(short, "melt_cooling", at_step="production", settle_s=9 * 3600.0, record_s=100.0)
 
 
 def test_poreline_tune_prints_the_model_and_both_settings() -> None:
