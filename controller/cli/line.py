@@ -43,6 +43,12 @@ def _notify(message: str) -> None:
 # HMI): on 2 cores saturated by the API and its clients, scans at the default priority started
 # up to 34 ms late (bench/scan_jitter.py). systemd's unit sets the same (Nice=-10).
 RUNTIME_NICE = -10
+# A nice value only weighs the runtime's share: a woken scan still waited for a busy core (up to
+# 6 ms under bench/scan_jitter.py's load). A soft PLC on Linux runs its task under SCHED_FIFO, so
+# that a due scan preempts every ordinary process at once; the kernel keeps 5 % of each second
+# for the others (sched_rt_runtime_us), so a runaway scan cannot take the machine. On wall time
+# only: a sped-up simulation that falls behind scans back to back and would hold a core.
+RUNTIME_REALTIME_PRIORITY = 20
 
 
 def _set_priority(nice: int) -> None:
@@ -53,6 +59,18 @@ def _set_priority(nice: int) -> None:
     except PermissionError:  # an unprivileged user may only lower its priority
         logging.getLogger(__name__).info("runtime priority stays at nice %d (raising it to %d needs CAP_SYS_NICE)",
                                          os.getpriority(os.PRIO_PROCESS, 0), nice)
+
+
+def _set_realtime(priority: int, speed: float) -> None:
+    """SCHED_FIFO at ``priority`` for this process and the threads it starts later (the
+    historian writer, the channel's I/O), before any of them exists."""
+    if priority <= 0 or speed != 1.0 or os.sched_getscheduler(0) == os.SCHED_FIFO:  # e.g. set by systemd
+        return
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+    except PermissionError:
+        logging.getLogger(__name__).info("runtime stays under the default scheduler (SCHED_FIFO %d needs "
+                                         "CAP_SYS_NICE or an RLIMIT_RTPRIO of at least %d)", priority, priority)
 
 
 # `poreline line`; also run alone as `python -m controller.cli.line run ...` (how `poreline serve`
@@ -112,6 +130,10 @@ def run(
         "--nice", min=-20, max=19,
         help="CPU priority of the runtime (nice value; lower runs first): above its clients so a busy "
              "machine delays the API, not the scan. Where it may not be raised it stays as it is")] = RUNTIME_NICE,
+    realtime_priority: Annotated[int, typer.Option(
+        "--realtime-priority", min=0, max=99,
+        help="On wall time (--speed 1), scan under SCHED_FIFO at this priority, ahead of every ordinary "
+             "process (0: off). Where it is not permitted the runtime says so and goes on")] = RUNTIME_REALTIME_PRIORITY,
 ) -> None:
     """Run one line: scan, record, and serve the channel the API and SCADA use."""
     from controller.runtime import channel
@@ -122,6 +144,7 @@ def run(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("asyncua").setLevel(logging.WARNING)  # the OPC UA server logs every node it builds
     _set_priority(nice)
+    _set_realtime(realtime_priority, speed)
     config = RuntimeConfig(database_url=database or default_database_url(), state_dir=state_dir.resolve(),
                            kind=kind, plant_file=plant, line_id=line_id, speed=speed,
                            scan_period_s=scan_period_s, sample_period_s=sample_period_s, seed=seed)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import resource
 import signal
 import subprocess
 import sys
@@ -52,7 +53,7 @@ from runtime_support import (
 from scanning import run_until
 
 from controller.assembly import build_line
-from controller.cli.line import RUNTIME_NICE
+from controller.cli.line import RUNTIME_NICE, RUNTIME_REALTIME_PRIORITY
 from controller.engine.states import TERMINAL, UnitState
 from controller.lines import compile_for_line
 from controller.store import BatchRecorder, create_engine_for, upgrade
@@ -103,6 +104,29 @@ def test_a_run_without_faults_leaves_a_complete_record(tmp_path: Path) -> None:
     assert verified.returncode == 0 and "OK" in verified.stdout, verified.stdout + verified.stderr
 
 
+# ------------------------------------------------------------------------ priority
+def _may_use_sched_fifo(priority: int) -> bool:
+    soft, _hard = resource.getrlimit(resource.RLIMIT_RTPRIO)
+    return os.geteuid() == 0 or soft == resource.RLIM_INFINITY or soft >= priority
+
+
+async def test_on_wall_time_the_runtime_scans_under_sched_fifo_where_it_may(tmp_path: Path) -> None:
+    runtime = LineRuntime(tmp_path / "runtime", sqlite_url(tmp_path / "poreline.db"), speed=1.0)
+    try:
+        await runtime.start()
+        assert runtime.process is not None
+        policy = os.sched_getscheduler(runtime.process.pid)
+        if _may_use_sched_fifo(RUNTIME_REALTIME_PRIORITY):  # a due scan preempts every ordinary process
+            assert policy == os.SCHED_FIFO, runtime.log()
+            assert os.sched_getparam(runtime.process.pid).sched_priority == RUNTIME_REALTIME_PRIORITY
+        else:  # not permitted: it says so and scans on under the ordinary scheduler
+            assert policy == os.SCHED_OTHER
+            await until(lambda: "SCHED_FIFO" in runtime.log(), 10.0, "the runtime to say it stays unprivileged")
+        assert (await runtime.health())["scanning"]
+    finally:
+        await runtime.close()
+
+
 # ------------------------------------------------------------------------ SIGTERM
 async def test_sigterm_mid_run_stops_the_line_through_packml_stop_and_closes_the_record(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path / "poreline.db")
@@ -112,6 +136,8 @@ async def test_sigterm_mid_run_stops_the_line_through_packml_stop_and_closes_the
         assert runtime.process is not None
         if os.geteuid() == 0:  # allowed to raise its priority: it runs before its clients
             assert os.getpriority(os.PRIO_PROCESS, runtime.process.pid) == RUNTIME_NICE
+        # sped up, it would scan back to back when behind: never under the real-time scheduler
+        assert os.sched_getscheduler(runtime.process.pid) == os.SCHED_OTHER
         run_id = await runtime.start_run(RECIPE)
         at = await runtime.wait_step("start_casting", 30.0)
         await asyncio.sleep(0.5)
