@@ -74,14 +74,23 @@ def format_value(value: float | None, tag: Tag) -> str:
     return f"{rounded + 0.0:.{decimals}f}"  # + 0.0: no "-0.0"
 
 
-def label(name: str) -> str:
-    """A tag's or device's name as words, without the unit suffix its name carries."""
-    words = name.split("_")
-    suffixes = {"c", "bar", "rpm", "pct", "m", "min", "um", "mm", "ml", "l", "g", "kg", "h", "s", "au", "gpa",
-                "cm3", "per"}
-    while len(words) > 1 and words[-1].lower() in suffixes:
-        words.pop()
-    return " ".join(words).capitalize()
+_UNIT_WORDS = {"degc": "c", "percent": "pct"}
+
+
+def unit_suffix(unit: str) -> str:
+    """How a tag's name spells its unit at its end (the naming rule: ``temperature_c``,
+    ``throughput_kg_h``, ``water_load_g_m2``, ``foam_cell_density_per_cm3``)."""
+    text = unit.strip().lower().replace("^", "").replace("1/", "per/")
+    return "_".join(_UNIT_WORDS.get(word, word) for word in text.split("/") if word)
+
+
+def label(name: str, unit: str = "") -> str:
+    """A tag's or device's name as words, without the unit its name ends with (shown beside
+    the value): ``single_phase_min_bar`` in bar is "Single phase min", ``pore_diameter_nm`` "Pore diameter"."""
+    suffix = unit_suffix(unit)
+    if suffix and name.lower().endswith("_" + suffix):
+        name = name[: -len(suffix) - 1]
+    return name.replace("_", " ").capitalize()
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +116,7 @@ class DeviceView:
 
 def _tag_view(address: str, tag: Tag, live: Mapping[str, Sequence[Any]], prefix: str = "") -> TagView:
     value, quality = live.get(address, (None, "bad_comm"))
-    return TagView(address=address, label=prefix + label(tag.name), value=format_value(value, tag),
+    return TagView(address=address, label=prefix + label(tag.name, tag.unit), value=format_value(value, tag),
                    unit=display_unit(tag.unit) if tag.data_type is not DataType.BOOL else "",
                    quality=str(quality), quality_text=QUALITY_TEXT.get(str(quality), str(quality)),
                    direction=tag.direction.value)

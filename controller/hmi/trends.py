@@ -66,8 +66,9 @@ def tag_choices(definition: LineDefinition, pairs: tuple[tuple[str, str], ...] =
     for device in definition.devices:
         declared = [(f"{device.name}.{t.name}", t) for t in device.profile.tags]
         declared += [(d.address, d.tag) for d in definition.derived if d.device == device.name]
-        out.append(DeviceTags(device.name, label(device.name), tuple(
-            TagChoice(address, label(tag.name), display_unit(tag.unit), paired.get(address)) for address, tag in declared)))
+        choices = tuple(TagChoice(address, label(tag.name, tag.unit), display_unit(tag.unit), paired.get(address))
+                        for address, tag in declared)
+        out.append(DeviceTags(device.name, label(device.name), choices))
     return out
 
 
@@ -135,7 +136,7 @@ def tag_series(session: Session, definition: LineDefinition, run_id: int, addres
     tag = definition.tag(address)
     setpoint = setpoints(definition, pairs).get(address)
     span = series_span(session, run_id, address)
-    data: dict[str, Any] = {"run_id": run_id, "tag": address, "label": label(address.partition(".")[2]),
+    data: dict[str, Any] = {"run_id": run_id, "tag": address, "label": label(tag.name, tag.unit),
                             "unit": display_unit(tag.unit), "setpoint_tag": setpoint, "low": tag.low, "high": tag.high,
                             "window": key, "t_from_s": None, "t_to_s": None}
     if span is None:

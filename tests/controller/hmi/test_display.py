@@ -37,6 +37,22 @@ def test_every_unit_of_the_built_in_lines_has_a_display_resolution() -> None:
     assert units - set(display.DISPLAY_UNITS) - {""} == set()
 
 
+def test_a_label_drops_the_unit_its_name_ends_with_and_keeps_every_other_word() -> None:
+    assert display.label("layer_1_pore_diameter_nm", "nm") == "Layer 1 pore diameter"  # not "... nm (nm)"
+    assert display.label("single_phase_min_bar", "bar") == "Single phase min"  # "min" is minimum here
+    assert display.label("layer_1_water_permeability_cm_min_psi", "cm/min/psi") == "Layer 1 water permeability"
+    assert display.label("foam_cell_density_per_cm3", "1/cm^3") == "Foam cell density"
+    assert display.label("zone_1_temperature_c", "degC") == "Zone 1 temperature"
+    assert display.label("binodal_depth", "") == "Binodal depth"
+    for kind in kinds():  # no label of the built-in lines ends with a word of its unit
+        definition = kind.definition()
+        tags = [t for d in definition.devices for t in d.profile.tags] + [d.tag for d in definition.derived]
+        for t in tags:
+            suffix = display.unit_suffix(t.unit)
+            words = display.label(t.name, t.unit).lower().split()
+            assert not suffix or words[-len(suffix.split("_")):] != suffix.split("_"), (t.name, t.unit)
+
+
 def test_stale_and_bad_comm_devices_are_told_apart_in_words_and_classes() -> None:
     kind = kinds()[0]
     definition = kind.definition()
