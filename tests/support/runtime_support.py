@@ -32,6 +32,7 @@ from controller.lines import compile_for_line, kind_named
 from controller.recipe.document import to_document
 from controller.runtime import channel
 from controller.runtime.client import RuntimeClient, RuntimeRefused, RuntimeUnavailable
+from controller.runtime.process import ChildSettings
 from controller.store import audit, create_engine_for, load_batch_record
 from controller.store.batch import BatchRecord
 
@@ -117,14 +118,10 @@ class LineRuntime:
         return self.scan_period_s / self.speed
 
     def arguments(self) -> list[str]:
-        args = [sys.executable, "-m", "controller.cli.line", "run", "--line-id", self.line_id,
-                "--state-dir", str(self.state_dir), "--database", self.database_url, "--speed", repr(self.speed),
-                "--scan-period", repr(self.scan_period_s), "--sample-period", repr(self.sample_period_s)]
-        if self.kind is not None and self.plant is None:
-            args += ["--line", self.kind]
-        if self.plant is not None:
-            args += ["--plant", str(self.plant)]
-        return args
+        """The command line `poreline serve` starts its runtime child with (ChildSettings)."""
+        return ChildSettings(self.line_id, self.state_dir, self.database_url,
+                             kind=self.kind if self.plant is None else None, plant_file=self.plant, speed=self.speed,
+                             scan_period_s=self.scan_period_s, sample_period_s=self.sample_period_s).arguments()
 
     async def start(self, timeout_s: float = 60.0) -> RuntimeClient:
         """Start the process and connect once it answers on its channel."""
