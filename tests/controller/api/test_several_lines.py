@@ -91,3 +91,35 @@ def test_a_runtime_address_that_is_no_channel_stops_the_server_with_the_reason(s
     with pytest.raises(ValueError, match=r"expected \[LINE_ID=\]ipc://PATH"), \
             attached(sqlite_url, tmp_path / "api", "casting-1=http://127.0.0.1:8000"):
         pass
+
+
+def test_a_runtime_that_dies_is_shown_disconnected_commands_get_503_and_it_is_attached_again(
+        sqlite_url: str, tmp_path: Path, api: Any) -> None:
+    settings = ChildSettings(line_id="casting-1", state_dir=tmp_path / "runtimes", database_url=sqlite_url,
+                             kind="casting", speed=SPEED, sample_period_s=5.0)
+    first, second = ChildRuntime(settings), ChildRuntime(settings)
+    try:
+        endpoint = asyncio.run(first.start())[0]
+        with attached(sqlite_url, tmp_path / "api", endpoint) as client:
+            h = api.create_users(client, sqlite_url)
+
+            def line_summary() -> dict[str, Any]:
+                summaries: list[dict[str, Any]] = client.get("/lines", headers=h["view"]).json()
+                return summaries[0]
+
+            api.wait_for(lambda: line_summary()["connected"] and line_summary()["state"] == "Idle", "connected")
+            assert first.process is not None
+            first.process.kill()  # the runtime dies (its plant's watchdog takes the plant safe)
+            first.process.wait(10.0)
+            down = api.wait_for(lambda: None if (s := line_summary())["connected"] else s, "disconnected")
+            assert down["state"] is None and not down["scanning"], down  # never a state it cannot know
+            r = client.post("/runs/current/hold", json={"reason": "check"}, headers=h["op"])
+            assert r.status_code == 503 and "line runtime" in r.json()["detail"], r.text  # with the reason
+            assert client.get("/line", headers=h["view"]).status_code == 503
+
+            asyncio.run(second.start())  # systemd restarts it: the API attaches again by itself
+            api.wait_for(lambda: line_summary()["connected"] and line_summary()["state"] == "Idle", "reconnected")
+            assert client.get("/line", headers=h["view"]).status_code == 200
+    finally:
+        for child in (first, second):
+            asyncio.run(child.stop())
