@@ -11,29 +11,71 @@ from controller.api import auth
 from controller.api.deps import LineRuntime, services
 from controller.api.errors import AUTH, R503
 from controller.api.runtime import LineConnection
-from controller.api.schemas import DeviceHealth, LineHealth, LineState, LineSummary, TagValue
+from controller.api.schemas import DeviceHealth, DeviceTags, LineHealth, LineState, LineSummary, MeasuredTag, TagValue
+from controller.report.analysis import setpoint_pairs
+from drivers import display
+from drivers.definition import DeviceSpec, LineDefinition
+from drivers.profiles import DataType, Direction, Tag
 from drivers.transport import Quality
 
 router = APIRouter(tags=["line"])
 
 
-async def line_state(runtime: LineConnection, only: frozenset[str] | None = None) -> LineState:
-    """Every device tag and derived tag (or those in ``only``) with its value and quality from
-    the runtime, units and limits from the line's definition."""
+def _tag_value(address: str, tag: Tag, live: dict[str, Any], at: datetime | None, model: type[TagValue] = TagValue,
+               **extra: Any) -> Any:
+    value, quality = live["tags"].get(address, (None, "bad_comm"))
+    return model(address=address, label=display.label(tag.name, tag.unit), value=value,
+                 display=display.format_value(value, tag), unit=tag.unit,
+                 display_unit="" if tag.data_type is DataType.BOOL else display.display_unit(tag.unit),
+                 resolution=display.resolution(tag), direction=tag.direction.value, low=tag.low,
+                 high=tag.high, quality=quality, timestamp=at, **extra)
+
+
+def _scanned_at(live: dict[str, Any]) -> datetime | None:
+    return datetime.fromtimestamp(live["scanned_at"], UTC) if live["scanned_at"] is not None else None
+
+
+async def tag_values(runtime: LineConnection, only: frozenset[str]) -> list[TagValue]:
+    """The device and derived tags in ``only`` with their values and quality from the runtime."""
     definition = runtime.definition
     live = await runtime.call("tags")
-    at = datetime.fromtimestamp(live["scanned_at"], UTC) if live["scanned_at"] is not None else None
-    values: dict[str, list[Any]] = live["tags"]
-    tags: list[TagValue] = []
+    at = _scanned_at(live)
     declared = [(f"{d.name}.{t.name}", t) for d in definition.devices for t in d.profile.tags]
     declared += [(d.address, d.tag) for d in definition.derived]
-    for address, tag in declared:
-        if only is not None and address not in only:
-            continue
-        value, quality = values.get(address, (None, "bad_comm"))
-        tags.append(TagValue(address=address, value=value, unit=tag.unit, direction=tag.direction.value,
-                             low=tag.low, high=tag.high, quality=quality, timestamp=at))
-    return LineState(state=live["state"], t_s=live["t_s"], scanned_at=at, tags=tags)
+    return [_tag_value(address, tag, live, at) for address, tag in declared if address in only]
+
+
+def _device_tags(device: DeviceSpec, definition: LineDefinition, pairs: dict[str, str], live: dict[str, Any],
+                 at: datetime | None) -> DeviceTags:
+    tags = {f"{device.name}.{t.name}": t for t in device.profile.tags}
+    paired = {setpoint for measured, setpoint in pairs.items() if measured in tags}
+    measurements = [
+        _tag_value(address, tag, live, at, model=MeasuredTag,
+                   setpoint=_tag_value(pairs[address], tags[pairs[address]], live, at) if address in pairs else None)
+        for address, tag in tags.items() if tag.direction in (Direction.MEASURED, Direction.STATUS)]
+    return DeviceTags(
+        device=device.name, label=display.label(device.name), kind=device.profile.kind,
+        quality=live["tags"].get(f"{device.name}.{device.profile.tags[0].name}", (None, "bad_comm"))[1],
+        measurements=measurements,
+        setpoints=[_tag_value(a, t, live, at) for a, t in tags.items()
+                   if t.direction is Direction.SETPOINT and a not in paired],
+        commands=[_tag_value(a, t, live, at) for a, t in tags.items() if t.direction is Direction.COMMAND],
+        derived=[_tag_value(d.address, d.tag, live, at) for d in definition.derived if d.device == device.name])
+
+
+async def line_state(runtime: LineConnection) -> LineState:
+    """Every device in process order with its tags, each measurement paired with the setpoint
+    that sets it; values and quality from the runtime, units, resolution and limits from the
+    line's definition."""
+    kind = runtime.kind
+    definition = runtime.definition
+    live = await runtime.call("tags")
+    at = _scanned_at(live)
+    pairs = setpoint_pairs(definition, kind.report_trends)
+    ordered = [name for stage in kind.process_stages(definition) for name in stage]
+    ordered += [d.name for d in definition.devices if d.name not in ordered]
+    return LineState(state=live["state"], t_s=live["t_s"], scanned_at=at,
+                     devices=[_device_tags(definition.device(name), definition, pairs, live, at) for name in ordered])
 
 
 @router.get("/lines", response_model=list[LineSummary], summary="The lines this server controls, with their state",
@@ -51,7 +93,9 @@ async def lines(request: Request, _: auth.CurrentUser = Depends(auth.viewer)) ->
     return summaries
 
 
-@router.get("/line", response_model=LineState, summary="Live tag values with units, limits, quality and timestamps",
+@router.get("/line", response_model=LineState,
+            summary="Live tag values device by device in process order, each measurement with its setpoint; units, "
+                    "display units, resolution, limits, quality and timestamps",
             responses=AUTH | R503)
 async def get_line(runtime: LineRuntime, _: auth.CurrentUser = Depends(auth.viewer)) -> LineState:
     return await line_state(runtime)

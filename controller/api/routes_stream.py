@@ -18,7 +18,7 @@ from fastapi.responses import StreamingResponse
 from controller.api import auth
 from controller.api.deps import LineRuntime, Services, services
 from controller.api.errors import AUTH
-from controller.api.routes_line import line_state
+from controller.api.routes_line import tag_values
 from controller.api.runtime import LineConnection
 
 router = APIRouter(tags=["stream"])
@@ -48,11 +48,11 @@ async def _events(request: Request, runtime: LineConnection, tags: frozenset[str
             yield f"id: {sent}\nevent: disconnected\ndata: {json.dumps({'endpoint': runtime.endpoint})}\n\n"
         else:
             status = runtime.status()
-            live = await line_state(runtime, tags if tags is not None else frozenset())
+            live = await tag_values(runtime, tags if tags is not None else frozenset())
             payload = {
                 "state": status["state"], "run_id": status["run_id"], "step_name": status["step_name"],
                 "step_index": status["step_index"], "t_s": status["t_s"], "alarms": status["alarms"],
-                "tags": {t.address: {"value": t.value, "unit": t.unit, "quality": t.quality} for t in live.tags},
+                "tags": {t.address: {"value": t.value, "unit": t.unit, "quality": t.quality} for t in live},
             }
             yield f"id: {sent}\nevent: status\ndata: {json.dumps(payload)}\n\n"
         sent += 1

@@ -21,7 +21,7 @@ from fastapi import HTTPException, status
 
 from controller.api.settings import Settings
 from controller.assembly import checked_kind
-from controller.lines import kind_named
+from controller.lines import LineKind, kind_named
 from controller.recipe.document import to_document
 from controller.recipe.model import CompiledRecipe
 from controller.runtime import channel
@@ -145,9 +145,12 @@ class LineConnection:
         return client.status
 
     @property
+    def kind(self) -> LineKind:
+        return kind_named(str(self.status()["line_kind"]))
+
+    @property
     def definition(self) -> LineDefinition:
-        st = self.status()
-        return kind_named(str(st["line_kind"])).definition(str(st["line_id"]))
+        return self.kind.definition(str(self.status()["line_id"]))
 
     def _check_line(self, status_now: dict[str, Any] | None) -> None:
         """503 when the runtime at the endpoint runs another line than the one it was named for."""

@@ -313,9 +313,14 @@ class TrendOut(BaseModel):
 # -------------------------------------------------------------------- line
 class TagValue(BaseModel):
     address: str = Field(description="device.tag")
+    label: str = Field(description="The tag's name as words, without its unit")
     value: float | None = Field(description="Last value read or written, in `unit`")
+    display: str = Field(description="The value as an operator reads it: rounded to `resolution`, on/off for a "
+                         "discrete tag, — when there is none")
     unit: str = Field(description="Engineering unit (device profile)")
-    direction: str = Field(description="measured, setpoint, command or status")
+    display_unit: str = Field(description="The unit as shown (°C for degC, % for percent)")
+    resolution: float | None = Field(description="The step the value is read to, in `unit` (null: scientific notation)")
+    direction: str = Field(description="measured, setpoint, command, status or derived")
     low: float = Field(description="Engineering low limit")
     high: float = Field(description="Engineering high limit")
     quality: str = Field(description="Quality of the device's last reading (good, stale, bad_comm); for a "
@@ -323,9 +328,25 @@ class TagValue(BaseModel):
     timestamp: datetime | None = Field(description="When the value was read (UTC)")
 
 
+class MeasuredTag(TagValue):
+    setpoint: TagValue | None = Field(None, description="The setpoint tag that sets this measurement, paired with it")
+
+
+class DeviceTags(BaseModel):
+    device: str = Field(description="The device's name in the line definition")
+    label: str = Field(description="Its name as words")
+    kind: str = Field(description="Its profile's kind, e.g. gear_pump")
+    quality: str = Field(description="Quality of its last reading (good, stale, bad_comm)")
+    measurements: list[MeasuredTag] = Field(description="Measured and status tags, each with its setpoint when it has one")
+    setpoints: list[TagValue] = Field(description="Setpoints no measurement of the device is paired with (outputs to "
+                                      "actuators such as heater outputs)")
+    commands: list[TagValue] = Field(description="Discrete outputs (on/off)")
+    derived: list[TagValue] = Field(description="Quality estimates the controller computes for this device")
+
+
 class LineState(_UnitClock):
     scanned_at: datetime | None = Field(description="Wall time of the last scan (UTC)")
-    tags: list[TagValue] = Field(description="Every tag of every device")
+    devices: list[DeviceTags] = Field(description="Every device in process order with its tags")
 
 
 class LineHealth(BaseModel):

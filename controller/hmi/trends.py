@@ -14,10 +14,9 @@ from sqlalchemy.orm import Session
 from controller.hmi.display import display_unit, label
 from controller.recipe.control import LineControl
 from controller.recipe.model import CompiledRecipe
-from controller.report.analysis import measured_tag, parameter_targets
+from controller.report.analysis import measured_tag, parameter_targets, setpoint_pairs
 from controller.store import TrendPoint, trend
 from drivers.definition import LineDefinition
-from drivers.profiles import Direction
 
 # (key, label, seconds; None: the run's whole span)
 WINDOWS: tuple[tuple[str, str, float | None], ...] = (
@@ -44,24 +43,9 @@ class DeviceTags:
     tags: tuple[TagChoice, ...]
 
 
-def setpoints(definition: LineDefinition, pairs: tuple[tuple[str, str], ...] = ()) -> dict[str, str]:
-    """measured tag -> the setpoint tag that sets it (the pairs the line kind declares, else
-    the device's setpoint named like the measurement with the word "setpoint")."""
-    addresses = definition.addresses()
-    found: dict[str, str] = {measured: setpoint for measured, setpoint in pairs if setpoint}
-    for device in definition.devices:
-        for tag in device.profile.tags:
-            if tag.direction is Direction.SETPOINT:
-                address = f"{device.name}.{tag.name}"
-                measured = measured_tag(address, addresses, pairs)
-                if measured is not None:
-                    found.setdefault(measured, address)
-    return found
-
-
 def tag_choices(definition: LineDefinition, pairs: tuple[tuple[str, str], ...] = ()) -> list[DeviceTags]:
     """Every device's tags and the derived tags computed for it, device by device."""
-    paired = setpoints(definition, pairs)
+    paired = setpoint_pairs(definition, pairs)
     out = []
     for device in definition.devices:
         declared = [(f"{device.name}.{t.name}", t) for t in device.profile.tags]
@@ -134,7 +118,7 @@ def tag_series(session: Session, definition: LineDefinition, run_id: int, addres
     (average, min and max per bucket), its setpoint tag's average on the same buckets, and the
     tag's declared limits (``low``, ``high``)."""
     tag = definition.tag(address)
-    setpoint = setpoints(definition, pairs).get(address)
+    setpoint = setpoint_pairs(definition, pairs).get(address)
     span = series_span(session, run_id, address)
     data: dict[str, Any] = {"run_id": run_id, "tag": address, "label": label(tag.name, tag.unit),
                             "unit": display_unit(tag.unit), "setpoint_tag": setpoint, "low": tag.low, "high": tag.high,

@@ -12,6 +12,8 @@ from controller.engine.states import STATE_COMPLETE, Command, CommandRejected, U
 from controller.recipe.model import Parameter
 from controller.recipe.units import UnitError, convert
 from controller.report.model import FormulaRow, StateSpan
+from drivers.definition import LineDefinition
+from drivers.profiles import Direction
 
 SETPOINT_WORD = "setpoint"
 
@@ -114,17 +116,40 @@ def parameter_targets(recipe_data: Mapping[str, Any]) -> dict[str, Target]:
 def measured_tag(setpoint: str, addresses: Iterable[str], pairs: Iterable[tuple[str, str]] = ()) -> str | None:
     """The tag that measures what ``setpoint`` sets: a pair the line kind declares
     (measured, setpoint), else the device's tag named without the word "setpoint"
-    (``speed_setpoint_rpm`` -> ``speed_rpm``), else the setpoint itself is not measured (None)."""
+    (``speed_setpoint_rpm`` -> ``speed_rpm``), else its one tag named with one word in its place
+    (``zone_1_setpoint_c`` -> ``zone_1_temperature_c``), else the setpoint itself is not
+    measured (None)."""
     for measured, declared in pairs:
         if declared == setpoint:
             return measured
     known = set(addresses)
     device, _, name = setpoint.partition(".")
-    if SETPOINT_WORD not in name.split("_"):
+    words = name.split("_")
+    if SETPOINT_WORD not in words:
         return None
-    words = [w for w in name.split("_") if w != SETPOINT_WORD]
-    candidate = f"{device}.{'_'.join(words)}"
-    return candidate if candidate in known else None
+    at = words.index(SETPOINT_WORD)
+    candidate = f"{device}.{'_'.join(words[:at] + words[at + 1:])}"
+    if candidate in known:
+        return candidate
+    same_place = [a for a in known if a != setpoint and a.startswith(device + ".")
+                  and (other := a.partition(".")[2].split("_"))[:at] == words[:at]
+                  and other[at + 1:] == words[at + 1:] and len(other) == len(words)]
+    return same_place[0] if len(same_place) == 1 else None
+
+
+def setpoint_pairs(definition: LineDefinition, pairs: tuple[tuple[str, str], ...] = ()) -> dict[str, str]:
+    """measured tag -> the setpoint tag that sets it (the pairs the line kind declares, else
+    the device's setpoint named like the measurement with the word "setpoint")."""
+    addresses = definition.addresses()
+    found: dict[str, str] = {measured: setpoint for measured, setpoint in pairs if setpoint}
+    for device in definition.devices:
+        for tag in device.profile.tags:
+            if tag.direction is Direction.SETPOINT:
+                address = f"{device.name}.{tag.name}"
+                measured = measured_tag(address, addresses, pairs)
+                if measured is not None:
+                    found.setdefault(measured, address)
+    return found
 
 
 def formula_rows(parameters: Mapping[str, Parameter], actuals: Mapping[str, tuple[str, float | None, str]]

@@ -113,7 +113,7 @@ def test_get_line_shows_its_derived_tag_with_its_unit(toy_client: TestClient, tm
     assert r.status_code == 202, r.text
 
     def heat_meter() -> dict[str, object] | None:
-        tags = {t["address"]: t for t in client.get("/line", headers=h["view"]).json()["tags"]}
+        tags = api_support.line_tags(client.get("/line", headers=h["view"]).json())
         used = tags["tank.heat_used_kwh"]
         return used if used["value"] is not None and used["value"] > 0.0 else None
 

@@ -122,6 +122,19 @@ def short_recipe(production_min: int = 30, version_comment: str = "") -> str:
     return head + procedure
 
 
+def line_tags(line: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every tag of a ``GET /line`` answer by address: measurements, the setpoints paired with
+    them, the other setpoints, commands and derived tags of every device."""
+    tags: dict[str, dict[str, Any]] = {}
+    for device in line["devices"]:
+        for group in ("measurements", "setpoints", "commands", "derived"):
+            for tag in device[group]:
+                tags[tag["address"]] = tag
+                if tag.get("setpoint") is not None:
+                    tags[tag["setpoint"]["address"]] = tag["setpoint"]
+    return tags
+
+
 def wait_for(probe: Callable[[], Any], what: str, timeout_s: float = 30.0) -> Any:
     """Poll ``probe`` until it returns something truthy (bounded)."""
     deadline = time.monotonic() + timeout_s

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from api_support import line_tags
 from fastapi.testclient import TestClient
 
 ALARM = "DOPE_PUMP_1_STALLED"
@@ -18,7 +19,7 @@ PUMP_SPEED = "dope_pump_1.speed_rpm"
 def tag(client: TestClient, headers: dict[str, str], address: str) -> float | None:
     r = client.get("/line", headers=headers)
     assert r.status_code == 200, r.text
-    return next(t["value"] for t in r.json()["tags"] if t["address"] == address)
+    return line_tags(r.json())[address]["value"]
 
 
 def test_unhold_while_a_trip_is_latched_is_refused_and_the_record_shows_the_deviation(

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from api_support import line_tags
 from fastapi.testclient import TestClient
 from hil_support import SHORT_RECIPE, free_port, plant_file, short_recipe
 from paths import REPO_ROOT
@@ -81,7 +82,7 @@ def test_plant_file_drives_a_served_plant_with_live_good_tags(served: ServedPlan
         assert r.status_code == 202, r.text
 
         def belt_running() -> dict[str, Any] | None:
-            tags = {t["address"]: t for t in client.get("/line", headers=h["view"]).json()["tags"]}
+            tags = line_tags(client.get("/line", headers=h["view"]).json())
             belt = tags["support_belt.line_speed_m_min"]
             return tags if belt["value"] is not None and belt["value"] > 1.0 else None
 
@@ -112,7 +113,7 @@ def test_plant_file_drives_a_served_plant_with_live_good_tags(served: ServedPlan
 def test_foaming_recipe_runs_on_the_built_in_simulator(sqlite_client: TestClient, sqlite_url: str, api: Any) -> None:
     client = sqlite_client
     h = api.create_users(client, sqlite_url)
-    idle = {t["address"] for t in client.get("/line", headers=h["view"]).json()["tags"]}
+    idle = set(line_tags(client.get("/line", headers=h["view"]).json()))
     foaming = (ROOT / "recipes" / "foaming-psu-co2-water.yaml").read_text(encoding="utf-8")
     recipe_id, version = api.release(client, h, foaming, api.PASSWORD)
     r = client.post("/runs", json={"recipe_id": recipe_id, "version": version}, headers=h["op"])
@@ -124,10 +125,13 @@ def test_foaming_recipe_runs_on_the_built_in_simulator(sqlite_client: TestClient
     expected = {f"{d.name}.{t.name}" for d in foaming_definition.devices for t in d.profile.tags}
     derived = {d.address for d in foaming_definition.derived}
     live = client.get("/line", headers=h["view"]).json()
-    addresses = {t["address"] for t in live["tags"]}
-    assert addresses == expected | derived and addresses != idle  # the foaming line replaced the idle casting line
-    assert all(t["quality"] == "good" for t in live["tags"])  # the run's soft sensors compute every derived tag
-    cell_size = next(t for t in live["tags"] if t["address"] == "die.foam_cell_size_um")
+    tags = line_tags(live)
+    assert set(tags) == expected | derived and set(tags) != idle  # the foaming line replaced the idle casting line
+    assert all(t["quality"] == "good" for t in tags.values())  # the run's soft sensors compute every derived tag
+    cell_size = tags["die.foam_cell_size_um"]
+    extruder = next(d for d in live["devices"] if d["device"] == "extruder")
+    zone = next(t for t in extruder["measurements"] if t["address"] == "extruder.zone_1_temperature_c")
+    assert zone["setpoint"]["address"] == "extruder.zone_1_setpoint_c"  # each barrel zone with its setpoint
     assert cell_size["unit"] == "um" and cell_size["direction"] == "derived"
     devices = {d["device"]: d["kind"] for d in client.get("/line/devices", headers=h["view"]).json()}
     assert devices == {d.name: d.profile.kind for d in foaming_definition.devices}

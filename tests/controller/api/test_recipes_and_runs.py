@@ -111,12 +111,34 @@ async def test_two_concurrent_starts_make_exactly_one_run_and_unhold_while_runni
 def test_line_state_has_units_quality_and_timestamps(sqlite_client, h, api):
     api.wait_for(lambda: sqlite_client.get("/line", headers=h["view"]).json()["scanned_at"], "a scan")
     line = sqlite_client.get("/line", headers=h["view"]).json()
-    tags = {t["address"]: t for t in line["tags"]}
+    tags = api.line_tags(line)
     bath = tags["quench_bath.temperature_c"]
     assert bath["unit"] == "degC" and bath["quality"] == "good" and bath["timestamp"]
     assert bath["value"] is not None and bath["low"] <= bath["value"] <= bath["high"]
     devices = sqlite_client.get("/line/devices", headers=h["view"]).json()
     assert {d["device"] for d in devices} >= {"quench_bath", "support_belt"} and all(d["healthy"] for d in devices)
+
+
+def test_line_state_is_grouped_by_device_in_process_order_with_each_setpoint_beside_its_measurement(
+        sqlite_client, h, api):
+    api.wait_for(lambda: sqlite_client.get("/line", headers=h["view"]).json()["scanned_at"], "a scan")
+    line = sqlite_client.get("/line", headers=h["view"]).json()
+    order = [d["device"] for d in line["devices"]]
+    # casting: vessel -> pump -> knife -> belt -> quench -> wash -> dryer
+    assert order.index("dope_vessel_1") < order.index("dope_pump_1") < order.index("casting_knife") \
+        < order.index("support_belt") < order.index("quench_bath") < order.index("wash_bath") < order.index("dryer")
+    belt = next(d for d in line["devices"] if d["device"] == "support_belt")
+    assert belt["label"] == "Support belt" and belt["quality"] == "good"
+    speed = next(t for t in belt["measurements"] if t["address"] == "support_belt.line_speed_m_min")
+    assert speed["label"] == "Line speed" and speed["display_unit"] == "m/min" and speed["resolution"] == 0.01
+    assert speed["setpoint"]["address"] == "support_belt.line_speed_setpoint_m_min"
+    assert "support_belt.line_speed_setpoint_m_min" not in {t["address"] for t in belt["setpoints"]}  # once, paired
+    bath = next(d for d in line["devices"] if d["device"] == "quench_bath")
+    temperature = next(t for t in bath["measurements"] if t["address"] == "quench_bath.temperature_c")
+    assert temperature["display_unit"] == "°C" and temperature["resolution"] == 0.1
+    assert temperature["display"] == f"{temperature['value']:.1f}"
+    assert "quench_bath.heater_output_pct" in {t["address"] for t in bath["setpoints"]}  # an output, not a pair
+    assert all(t["direction"] == "derived" for d in line["devices"] for t in d["derived"])
 
 
 def test_stream_sends_bounded_server_sent_events(sqlite_client, h):

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from api_support import line_tags
 from fastapi.testclient import TestClient
 
 from controller.api import Settings, create_app
@@ -50,8 +51,7 @@ def test_one_server_controls_two_lines_each_named_by_its_line_id(runtimes: dict[
         assert r.status_code == 422 and "name one of casting-1, foaming-1" in r.json()["detail"], r.text
         r = client.get("/line", params={"line_id": "casting-9"}, headers=h["view"])
         assert r.status_code == 404 and "no line 'casting-9'" in r.json()["detail"], r.text
-        foaming_tags = {t["address"] for t in
-                        client.get("/line", params={"line_id": "foaming-1"}, headers=h["view"]).json()["tags"]}
+        foaming_tags = set(line_tags(client.get("/line", params={"line_id": "foaming-1"}, headers=h["view"]).json()))
         assert "melt_pump_2.speed_rpm" in foaming_tags and "support_belt.line_speed_m_min" not in foaming_tags
 
         recipe_id, version = api.release(client, h, api.short_recipe(production_min=60), api.PASSWORD)

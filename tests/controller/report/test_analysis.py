@@ -91,11 +91,16 @@ def test_a_parameter_is_traced_to_the_tag_or_loop_a_production_step_sets_with_it
 
 
 def test_a_setpoint_is_measured_by_its_declared_pair_or_its_name_without_setpoint() -> None:
-    addresses = ["pump.speed_setpoint_rpm", "pump.speed_rpm", "zone.zone_1_setpoint_c", "zone.zone_1_temperature_c"]
+    addresses = ["pump.speed_setpoint_rpm", "pump.speed_rpm", "zone.zone_1_setpoint_c", "zone.zone_1_temperature_c",
+                 "zone.zone_1_heater_output_pct", "zone.zone_2_setpoint_c", "zone.zone_2_temperature_c",
+                 "zone.zone_2_surface_c", "zone.gap_setpoint_mm", "zone.gap_width_mm"]
     assert measured_tag("pump.speed_setpoint_rpm", addresses) == "pump.speed_rpm"
-    assert measured_tag("zone.zone_1_setpoint_c", addresses) is None  # no tag named zone_1_c
-    assert measured_tag("zone.zone_1_setpoint_c", addresses,
-                        [("zone.zone_1_temperature_c", "zone.zone_1_setpoint_c")]) == "zone.zone_1_temperature_c"
+    # no zone_1_c: the one tag with one word in the place of "setpoint"
+    assert measured_tag("zone.zone_1_setpoint_c", addresses) == "zone.zone_1_temperature_c"
+    assert measured_tag("zone.zone_2_setpoint_c", addresses) is None  # two such tags: not guessed
+    assert measured_tag("zone.zone_2_setpoint_c", addresses,
+                        [("zone.zone_2_temperature_c", "zone.zone_2_setpoint_c")]) == "zone.zone_2_temperature_c"
+    assert measured_tag("zone.gap_setpoint_mm", addresses) == "zone.gap_width_mm"
     assert measured_tag("dryer.fan_on", addresses) is None
 
 

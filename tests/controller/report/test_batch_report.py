@@ -50,7 +50,7 @@ class FaultedRun:
 def pump_setpoint(client: TestClient, headers: dict[str, str]) -> float | None:
     r = client.get("/line", headers=headers)
     assert r.status_code == 200, r.text
-    return next(t["value"] for t in r.json()["tags"] if t["address"] == PUMP_SETPOINT)
+    return api.line_tags(r.json())[PUMP_SETPOINT]["value"]
 
 
 def page_texts(pdf: bytes) -> list[str]:
