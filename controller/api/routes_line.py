@@ -12,7 +12,7 @@ from controller.api.deps import LineRuntime, services
 from controller.api.errors import AUTH, R503
 from controller.api.runtime import LineConnection
 from controller.api.schemas import DeviceHealth, DeviceTags, LineHealth, LineState, LineSummary, MeasuredTag, TagValue
-from controller.report.analysis import setpoint_pairs
+from controller.report.analysis import device_pairs, setpoint_pairs
 from drivers import display
 from drivers.definition import DeviceSpec, LineDefinition
 from drivers.profiles import DataType, Direction, Tag
@@ -48,17 +48,17 @@ async def tag_values(runtime: LineConnection, only: frozenset[str]) -> list[TagV
 def _device_tags(device: DeviceSpec, definition: LineDefinition, pairs: dict[str, str], live: dict[str, Any],
                  at: datetime | None) -> DeviceTags:
     tags = {f"{device.name}.{t.name}": t for t in device.profile.tags}
-    paired = {setpoint for measured, setpoint in pairs.items() if measured in tags}
+    own = device_pairs(tags, pairs)
     measurements = [
         _tag_value(address, tag, live, at, model=MeasuredTag,
-                   setpoint=_tag_value(pairs[address], tags[pairs[address]], live, at) if address in pairs else None)
+                   setpoint=_tag_value(own[address], tags[own[address]], live, at) if address in own else None)
         for address, tag in tags.items() if tag.direction in (Direction.MEASURED, Direction.STATUS)]
     return DeviceTags(
         device=device.name, label=display.label(device.name), kind=device.profile.kind,
         quality=live["tags"].get(f"{device.name}.{device.profile.tags[0].name}", (None, "bad_comm"))[1],
         measurements=measurements,
         setpoints=[_tag_value(a, t, live, at) for a, t in tags.items()
-                   if t.direction is Direction.SETPOINT and a not in paired],
+                   if t.direction is Direction.SETPOINT and a not in own.values()],
         commands=[_tag_value(a, t, live, at) for a, t in tags.items() if t.direction is Direction.COMMAND],
         derived=[_tag_value(d.address, d.tag, live, at) for d in definition.derived if d.device == device.name])
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from controller.report.analysis import device_pairs
 from drivers.definition import LineDefinition
 from drivers.display import display_unit, format_value, label
 from drivers.profiles import DataType, Direction, Tag
@@ -36,6 +37,7 @@ class TagView:
     quality: str
     quality_text: str
     direction: str
+    setpoint: TagView | None = None  # a measurement's setpoint, shown beside it
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,26 +50,33 @@ class DeviceView:
     sections: tuple[tuple[str, tuple[TagView, ...]], ...]
 
 
-def _tag_view(address: str, tag: Tag, live: Mapping[str, Sequence[Any]], prefix: str = "") -> TagView:
+def _tag_view(address: str, tag: Tag, live: Mapping[str, Sequence[Any]], prefix: str = "",
+              setpoint: TagView | None = None) -> TagView:
     value, quality = live.get(address, (None, "bad_comm"))
     return TagView(address=address, label=prefix + label(tag.name, tag.unit), value=format_value(value, tag),
                    unit=display_unit(tag.unit) if tag.data_type is not DataType.BOOL else "",
                    quality=str(quality), quality_text=QUALITY_TEXT.get(str(quality), str(quality)),
-                   direction=tag.direction.value)
+                   direction=tag.direction.value, setpoint=setpoint)
 
 
-def schematic(definition: LineDefinition, stages: Iterable[Iterable[str]],
-              live: Mapping[str, Sequence[Any]]) -> list[list[DeviceView]]:
-    """The devices stage by stage (process order), each with its tags grouped in sections."""
+def schematic(definition: LineDefinition, stages: Iterable[Iterable[str]], live: Mapping[str, Sequence[Any]],
+              pairs: Mapping[str, str] | None = None) -> list[list[DeviceView]]:
+    """The devices stage by stage (process order), each with its tags grouped in sections; a
+    measurement shows the setpoint tag that sets it (``pairs``: measured -> setpoint address)
+    beside it, and that setpoint is not listed again."""
     drawn: list[list[DeviceView]] = []
     for stage in stages:
         row = []
         for name in stage:
             spec = definition.device(name)
+            tags = {f"{name}.{t.name}": t for t in spec.profile.tags}
+            own = device_pairs(tags, pairs or {})
             sections = []
             for title, directions in SECTIONS:
-                views = tuple(_tag_view(f"{name}.{t.name}", t, live) for t in spec.profile.tags
-                              if t.direction in directions)
+                views = tuple(_tag_view(address, t, live, setpoint=_tag_view(own[address], tags[own[address]], live)
+                                        if address in own else None)
+                              for address, t in tags.items()
+                              if t.direction in directions and address not in own.values())
                 if views:
                     sections.append((title, views))
             quality = str(live.get(f"{name}.{spec.profile.tags[0].name}", (None, "bad_comm"))[1])

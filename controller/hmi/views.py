@@ -9,6 +9,7 @@ from typing import Any
 from controller.api.runtime import LineConnection
 from controller.hmi import display
 from controller.lines import kind_named
+from controller.report.analysis import setpoint_pairs
 
 # The PackML unit mode: the engine has one, Production (the SCADA facade reports the same).
 UNIT_MODE = "Production"
@@ -27,7 +28,8 @@ async def overview_view(runtime: LineConnection, status: dict[str, Any]) -> dict
     kind = kind_named(str(status["line_kind"]))
     definition = kind.definition(str(status["line_id"]))
     live = (await runtime.call("tags"))["tags"]
-    return {"stages": display.schematic(definition, kind.process_stages(definition), live),
+    pairs = setpoint_pairs(definition, kind.report_trends)
+    return {"stages": display.schematic(definition, kind.process_stages(definition), live, pairs),
             "derived": display.derived(definition, live)}
 
 

@@ -152,6 +152,11 @@ def setpoint_pairs(definition: LineDefinition, pairs: tuple[tuple[str, str], ...
     return found
 
 
+def device_pairs(tags: Mapping[str, object], pairs: Mapping[str, str]) -> dict[str, str]:
+    """The pairs (measured -> setpoint address) of one device's ``tags`` (by address)."""
+    return {measured: setpoint for measured, setpoint in pairs.items() if measured in tags and setpoint in tags}
+
+
 def formula_rows(parameters: Mapping[str, Parameter], actuals: Mapping[str, tuple[str, float | None, str]]
                  ) -> list[FormulaRow]:
     """Each parameter with its actual: ``actuals`` maps a parameter to (tag, production mean,

@@ -57,6 +57,21 @@ def test_values_show_with_display_units_rounded_to_their_resolution(viewer: tupl
         assert re.fullmatch(rf"-?\d+\.\d{{{decimals}}}", value), f"{address}: {value!r}"
 
 
+# a measurement of each line with the setpoint tag shown beside it
+PAIRED = {"casting": ("dope_pump_1.speed_rpm", "dope_pump_1.speed_setpoint_rpm"),
+          "foaming": ("extruder.zone_1_temperature_c", "extruder.zone_1_setpoint_c")}
+
+
+def test_a_measurement_shows_its_setpoint_beside_it_and_the_setpoint_is_not_listed_again(
+        viewer: tuple[str, HmiSession]) -> None:
+    kind, view = viewer
+    page = view.get("/").text
+    measured, setpoint = PAIRED[kind]
+    found = re.search(rf'data-tag="{re.escape(measured)}">.*?</tr>', page, re.DOTALL)
+    assert found is not None and f'data-tag="{setpoint}"' in found.group(0) and ">SP</abbr>" in found.group(0)
+    assert page.count(f'data-tag="{setpoint}"') == 1
+
+
 def test_the_unit_status_and_the_quality_estimates_panel_are_shown(viewer: tuple[str, HmiSession]) -> None:
     _, view = viewer
     page = view.get("/").text
