@@ -19,6 +19,7 @@ from controller.api import (
     routes_auth,
     routes_history,
     routes_line,
+    routes_loops,
     routes_recipes,
     routes_report,
     routes_runs,
@@ -104,7 +105,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         return Health(status="ok")
 
     for module in (routes_auth, routes_recipes, routes_runs, routes_history, routes_report, routes_line,
-                   routes_alarms, routes_audit, routes_stream, routes_sim):
+                   routes_loops, routes_alarms, routes_audit, routes_stream, routes_sim):
         app.include_router(module.router)
     install_hmi(app)  # the web HMI at / (controller/hmi)
     return app

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -186,6 +186,35 @@ class RunStart(_Strict):
     recipe_id: str = Field(min_length=1, max_length=100, pattern=NAME_PATTERN, description="Recipe to run")
     version: int = Field(ge=1, le=2_000_000_000, description="Version to run (must be released)")
     reason: str = Field("", max_length=2000, description="Why (kept with the start in the batch record)")
+
+
+class LoopRequest(_Strict):
+    mode: Literal["auto", "manual", "off"] = Field(description="auto: the PID drives the output to the setpoint; "
+                                                   "manual: the output is held (at `output`, else where it is); "
+                                                   "off: the output goes to its safe value")
+    setpoint: float | None = Field(None, allow_inf_nan=False,
+                                   description="New setpoint, in the measurement's unit and within its range")
+    output: float | None = Field(None, allow_inf_nan=False,
+                                 description="Manual output, in the output's unit and within its limits")
+    reason: str = Field(min_length=1, max_length=2000, description="Why (kept in the audit trail and the batch record)")
+
+
+class LoopOut(BaseModel):
+    loop: str = Field(description="The loop's name in the line's control")
+    mode: str = Field(description="auto, manual or off")
+    setpoint: float = Field(description="Setpoint, in `measurement_unit`")
+    output: float = Field(description="Output as last computed or written, in `output_unit`")
+    measurement: str = Field(description="The measured tag it controls (device.tag)")
+    measurement_value: float | None = Field(description="Its last value")
+    measurement_unit: str
+    setpoint_low: float = Field(description="The setpoint's range: the measurement's engineering range")
+    setpoint_high: float
+    output_address: str = Field(description="The output tag it drives (device.tag)")
+    output_unit: str
+    output_low: float = Field(description="The output's limits")
+    output_high: float
+    forced_by: list[str] = Field(description="Latched interlocks forcing its output safe (only off is accepted then)")
+    held_safe: bool = Field(description="Its output is a drive the hold keeps safe (only off is accepted then)")
 
 
 class CommandBody(_Strict):

@@ -6,9 +6,10 @@ from controller.engine.deviation import ProductionDeviation
 from controller.engine.loop_watch import LoopWatch, WatchedLoop
 from controller.engine.production import ProductionTally, ProductQuantity
 from controller.engine.recording import RunRecorder
-from controller.engine.scan import Engine, EngineStatus, StepLogEntry
+from controller.engine.scan import Engine, EngineStatus, FaceplateRefused, LoopFaceplate, StepLogEntry
 from controller.engine.soft_sensors import RecipeExtensions, SoftSensor
 from controller.engine.states import Command, CommandRejected, UnitState
 
-__all__ = ["Command", "CommandRejected", "Engine", "EngineStatus", "LoopWatch", "ProductQuantity", "ProductionDeviation",
+__all__ = ["Command", "CommandRejected", "Engine", "EngineStatus", "FaceplateRefused", "LoopFaceplate",
+           "LoopWatch", "ProductQuantity", "ProductionDeviation",
            "ProductionTally", "RecipeExtensions", "RunRecorder", "SoftSensor", "StepLogEntry", "UnitState", "WatchedLoop"]

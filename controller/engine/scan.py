@@ -103,6 +103,27 @@ class Ramp:
     rate_per_s: float
 
 
+@dataclass(frozen=True, slots=True)
+class LoopFaceplate:
+    """What a loop's faceplate shows: its mode, setpoint and output, the measurement it
+    controls and the output it drives, and what holds that output safe now."""
+
+    loop: str
+    mode: LoopMode
+    setpoint: float
+    output: float
+    measurement: str  # device.tag
+    output_address: str
+    output_low: float
+    output_high: float
+    forced_by: tuple[str, ...]  # latched interlocks forcing its output safe
+    held_safe: bool  # its output is a drive the hold keeps at its safe value
+
+
+class FaceplateRefused(ValueError):
+    """A faceplate action the line does not take now (409), with the reason."""
+
+
 @dataclass(slots=True)
 class EngineStatus:
     state: UnitState
@@ -337,18 +358,56 @@ class Engine:
         self.alarms.acknowledge(alarm_id, self.clock.now_s(), user)
         self._log_command_text(f"acknowledge {alarm_id}", user, True, "")
 
-    def set_loop(self, action: LoopAction, user: str) -> None:
+    def faceplate(self, loop: str) -> LoopFaceplate:
+        pid = self.loops[loop]
+        pv, output = self._loop_io[loop]
+        held = self.state in (UnitState.HOLDING, UnitState.HELD, UnitState.SUSPENDING, UnitState.SUSPENDED)
+        return LoopFaceplate(loop=loop, mode=pid.mode, setpoint=pid.setpoint, output=self.outputs.get(output, pid.output),
+                             measurement=pv, output_address=output, output_low=pid.output_low,
+                             output_high=pid.output_high,
+                             forced_by=tuple(sorted(a for a, outs in self._interlocked_outputs().items() if output in outs)),
+                             held_safe=held and output in self._hold_safe)
+
+    def set_loop(self, action: LoopAction, user: str, reason: str = "") -> None:
         """A loop faceplate: mode, setpoint or manual output of one loop, applied at once
-        (between scans) and logged like a command; the output goes out with the next scan."""
+        (between scans) and logged like a command; the output goes out with the next scan.
+        Refused (:class:`FaceplateRefused`, logged as refused) while the outputs are held safe
+        (Stopping to Clearing), for a loop whose output a latched interlock forces safe or the
+        hold keeps safe (except switching it off), and for a setpoint outside its measurement's
+        range or an output outside the loop's limits (ValueError)."""
         if action.loop not in self.loops:
             raise KeyError(f"no loop {action.loop!r} (loops: {', '.join(self.loops)})")
-        self._apply(action)
         parts = [f"loop {action.loop} {action.mode.value}"]
         if action.setpoint is not None:
             parts.append(f"setpoint {action.setpoint:g}")
         if action.output is not None:
             parts.append(f"output {action.output:g}")
-        self._log_command_text(" ".join(parts), user, True, "")
+        text = " ".join(parts)
+        try:
+            self._check_faceplate(action)
+        except ValueError:
+            self._log_command_text(text, user, False, reason)
+            raise
+        self._apply(action)
+        self._log_command_text(text, user, True, reason)
+
+    def _check_faceplate(self, action: LoopAction) -> None:
+        plate = self.faceplate(action.loop)
+        if self.state in _OUTPUTS_SAFE_STATES:
+            raise FaceplateRefused(f"the unit is {self.state.value}: every output is held safe; reset it first")
+        if action.mode is not LoopMode.OFF and plate.forced_by:
+            raise FaceplateRefused(f"loop {action.loop}: its output {plate.output_address} is forced safe by latched "
+                                   f"interlock {', '.join(plate.forced_by)}; clear the interlock first")
+        if action.mode is not LoopMode.OFF and plate.held_safe:
+            raise FaceplateRefused(f"loop {action.loop}: its output {plate.output_address} is held safe while the unit "
+                                   f"is {self.state.value}; unhold first")
+        measured = self.line.definition.tag(plate.measurement)
+        if action.setpoint is not None and not measured.low <= action.setpoint <= measured.high:
+            raise ValueError(f"setpoint: {action.setpoint:g} is outside {plate.measurement}'s range "
+                             f"{measured.low:g}..{measured.high:g} {measured.unit}")
+        if action.output is not None and not plate.output_low <= action.output <= plate.output_high:
+            raise ValueError(f"output: {action.output:g} is outside the loop's limits "
+                             f"{plate.output_low:g}..{plate.output_high:g}")
 
     def on_step(self, listener: Callable[[StepLogEntry], None]) -> None:
         self._step_listeners.append(listener)
@@ -677,8 +736,8 @@ class Engine:
                 trim = self.outputs.get(trim_address, 0.0) if trim_address else 0.0
                 self.outputs[output_address] = station.update(image.get(wild_address, 0.0), dt_s, trim)
 
-    def _force_interlocks(self) -> dict[str, set[str]]:
-        """Force the outputs of every latched interlock safe; returns them per interlock."""
+    def _interlocked_outputs(self) -> dict[str, set[str]]:
+        """The outputs each latched interlock forces safe."""
         by_alarm: dict[str, set[str]] = {}
         for definition in self.alarms.latched_interlocks():
             outputs = by_alarm.setdefault(definition.alarm_id, set())
@@ -687,6 +746,11 @@ class Engine:
                     outputs.add(target)
                 else:
                     outputs.update(a for a, (device, _) in self._output_device.items() if device == target)
+        return by_alarm
+
+    def _force_interlocks(self) -> dict[str, set[str]]:
+        """Force the outputs of every latched interlock safe; returns them per interlock."""
+        by_alarm = self._interlocked_outputs()
         forced = set().union(*by_alarm.values())
         if not forced:
             return by_alarm

@@ -63,8 +63,12 @@ async def _set_loop(service: LineService, args: dict[str, Any]) -> Any:
     action = LoopAction(str(args["loop"]), LoopMode(args["mode"]),
                         None if args.get("setpoint") is None else float(args["setpoint"]),
                         None if args.get("output") is None else float(args["output"]))
-    await service.set_loop(action, _user(args))
+    await service.set_loop(action, _user(args), str(args.get("reason") or ""))
     return service.status()
+
+
+async def _loops(service: LineService, args: dict[str, Any]) -> Any:
+    return service.loops()
 
 
 async def _faults(service: LineService, args: dict[str, Any]) -> Any:
@@ -88,7 +92,7 @@ def _user(args: dict[str, Any]) -> str:
 
 HANDLERS: dict[str, Handler] = {
     "status": _status, "subscribe": _status, "tags": _tags, "health": _health, "start_run": _start_run,
-    "command": _command, "acknowledge": _acknowledge, "shelve": _shelve, "set_loop": _set_loop,
+    "command": _command, "acknowledge": _acknowledge, "shelve": _shelve, "set_loop": _set_loop, "loops": _loops,
     "faults": _faults, "inject_fault": _inject_fault, "clear_faults": _clear_faults,
 }
 

@@ -35,11 +35,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from controller.assembly import AssembledLine, build_line, resolve_kind
-from controller.engine.scan import Engine
+from controller.engine.scan import Engine, FaceplateRefused
 from controller.engine.states import TERMINAL, Command, CommandRejected, UnitState, accepted_commands
 from controller.lines import LineKind, default_kind, kind_named
 from controller.recipe.document import from_document
-from controller.recipe.model import AlarmAction, AlarmDefinition, CompiledRecipe, Condition, LoopAction, LoopMode
+from controller.recipe.model import AlarmAction, AlarmDefinition, CompiledRecipe, Condition, LoopAction
 from controller.runtime import channel
 from controller.runtime.health import ScanHealth
 from controller.store import BatchRecorder, create_engine_for, upgrade
@@ -446,14 +446,36 @@ class LineService:
                                      speed=config.speed, scan_period_s=config.scan_period_s,
                                      sample_period_s=config.sample_period_s, seed=config.seed)
 
-    def loop_mode(self, loop: str) -> LoopMode:
-        return self.line.engine.loops[loop].mode
+    def loops(self) -> list[dict[str, Any]]:
+        """Every loop's faceplate, with its measurement's and output's live values and units."""
+        engine = self.line.engine
+        definition = engine.line.definition
+        plates = []
+        for name in engine.loops:
+            plate = engine.faceplate(name)
+            measured, output = definition.tag(plate.measurement), definition.tag(plate.output_address)
+            plates.append({
+                "loop": name, "mode": plate.mode.value, "setpoint": plate.setpoint, "output": plate.output,
+                "measurement": plate.measurement, "measurement_value": engine.image.get(plate.measurement),
+                "measurement_unit": measured.unit, "setpoint_low": measured.low, "setpoint_high": measured.high,
+                "output_address": plate.output_address, "output_unit": output.unit, "output_low": plate.output_low,
+                "output_high": plate.output_high, "forced_by": list(plate.forced_by), "held_safe": plate.held_safe})
+        return plates
 
-    async def set_loop(self, action: LoopAction, user: str) -> None:
+    async def set_loop(self, action: LoopAction, user: str, reason: str) -> None:
+        """A faceplate action (engineer): the engine's rules, then the audit trail."""
+        engine = self.line.engine
         try:
-            self.line.engine.set_loop(action, user)
+            engine.set_loop(action, user, reason)
         except KeyError as exc:
             raise ServiceError(404, f"loop: {exc.args[0]}") from None
+        except FaceplateRefused as exc:
+            raise ServiceError(409, str(exc), engine.state.value) from None
+        except ValueError as exc:
+            raise ServiceError(422, str(exc)) from None
+        self.writer.audit(user, "loop.set", f"loop {action.loop}",
+                          {"line_id": self.line_id, "run_id": engine.run_id, "mode": action.mode.value,
+                           "setpoint": action.setpoint, "output": action.output, "reason": reason})
 
     # ------------------------------------------------------------ shelving
     async def shelve(self, alarm_id: str, user: str, role: str, duration_s: float, reason: str) -> dict[str, Any]:

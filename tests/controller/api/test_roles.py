@@ -25,9 +25,10 @@ MUTATING = [
     ("POST", "/alarms/QUENCH_LOW_LEVEL/shelve", {"duration_s": 60, "reason": "maintenance"}, "operator"),
     ("POST", "/sim/faults", {"kind": "belt", "device": "support_belt"}, "engineer"),
     ("DELETE", "/sim/faults", None, "engineer"),
+    ("POST", "/loops/quench_bath_temperature", {"mode": "off", "reason": "roles"}, "engineer"),
     ("POST", "/auth/logout", None, "viewer"),
 ]
-READS = ["/recipes", "/runs", "/runs/current", "/line", "/line/devices", "/alarms/active", "/alarms/history",
+READS = ["/recipes", "/runs", "/runs/current", "/line", "/line/devices", "/loops", "/alarms/active", "/alarms/history",
          "/audit", "/audit/verify", "/users", "/sim/faults", "/runs/1/record"]
 
 
