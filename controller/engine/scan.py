@@ -405,6 +405,8 @@ class Engine:
         if action.setpoint is not None and not measured.low <= action.setpoint <= measured.high:
             raise ValueError(f"setpoint: {action.setpoint:g} is outside {plate.measurement}'s range "
                              f"{measured.low:g}..{measured.high:g} {measured.unit}")
+        if action.output is not None and action.mode is not LoopMode.MANUAL:
+            raise ValueError(f"output: a loop takes an output in manual only, not in {action.mode.value}")
         if action.output is not None and not plate.output_low <= action.output <= plate.output_high:
             raise ValueError(f"output: {action.output:g} is outside the loop's limits "
                              f"{plate.output_low:g}..{plate.output_high:g}")

@@ -92,6 +92,8 @@ async def test_a_setpoint_outside_the_measurements_range_or_an_output_outside_th
         rig.engine.set_loop(LoopAction(LOOP, LoopMode.AUTO, setpoint=200.0), "erin")
     with pytest.raises(ValueError, match=r"output: 120 is outside the loop's limits 0..100"):
         rig.engine.set_loop(LoopAction(LOOP, LoopMode.MANUAL, output=120.0), "erin")
+    with pytest.raises(ValueError, match=r"output: a loop takes an output in manual only, not in off"):
+        rig.engine.set_loop(LoopAction(LOOP, LoopMode.OFF, output=50.0), "erin")  # off is the safe value
     with pytest.raises(KeyError, match="no loop 'nope'"):
         rig.engine.set_loop(LoopAction("nope", LoopMode.OFF), "erin")
     assert rig.engine.faceplate(LOOP).setpoint == 80.0 and rig.engine.loops[LOOP].mode is LoopMode.AUTO
