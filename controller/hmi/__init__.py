@@ -27,10 +27,10 @@ def _not_signed_in(request: Request, exc: Exception) -> Response:
 def install(app: FastAPI) -> None:
     """Mount the HMI's pages, event stream and static files on ``app``. (Its modules are imported
     here: they use the API's, whose app factory calls this.)"""
-    from controller.hmi import events, routes, routes_loops, routes_recipes, routes_runs, routes_trends
+    from controller.hmi import events, routes, routes_loops, routes_recipes, routes_runs, routes_simulator, routes_trends
     from controller.hmi.session import NotSignedIn
 
-    for module in (routes, routes_trends, routes_recipes, routes_runs, routes_loops):
+    for module in (routes, routes_trends, routes_recipes, routes_runs, routes_loops, routes_simulator):
         app.include_router(module.router)
     app.include_router(events.router)
     app.mount("/hmi/static", StaticFiles(directory=STATIC), name="hmi-static")

@@ -1,7 +1,8 @@
-"""The loop faceplates page: everyone sees each loop's mode, measurement, setpoint and output
-in display units; an engineer's form goes through the API's rules (a setpoint outside the
-measurement's range is refused with the reason, a form without a reason too) and lands in the
-audit trail; operators and viewers get no form and a 403."""
+"""The engineer's pages. Loop faceplates: everyone sees each loop's mode, measurement, setpoint
+and output in display units; an engineer's form goes through the API's rules (a setpoint outside
+the measurement's range is refused with the reason, a form without a reason too) and lands in
+the audit trail. Simulator: the faults the line's simulator offers, injected and cleared by an
+engineer. Operators get no form and a 403."""
 
 from __future__ import annotations
 
@@ -53,3 +54,21 @@ def test_an_engineer_puts_a_loop_in_manual_with_a_reason_and_the_page_shows_it(
     audit = [(e["actor"], e["details"]["mode"], e["details"]["output"], e["details"]["reason"])
              for e in hmi_client.get("/audit", headers=users["view"]).json() if e["action"] == "loop.set"]
     assert audit == [("eng_a", "manual", 15.0, "preheat"), ("eng_a", "off", None, "done")]
+
+
+def test_an_engineer_injects_and_clears_a_simulator_fault_from_the_simulator_page(
+        signed_in: Callable[[str], HmiSession]) -> None:
+    op = signed_in("op")
+    page = op.get("/hmi/simulator").text
+    assert 'data-fault="heater"' in page and "<form" not in page.split("<h1>Simulator</h1>")[1]
+    assert op.post("/hmi/simulator/faults", kind="heater", device="quench_bath").status_code == 403
+
+    eng = signed_in("eng_a")
+    response = eng.post("/hmi/simulator/faults", kind="heater", device="support_belt")
+    assert response.status_code == 422 and "support_belt" in html.unescape(response.text), response.text
+    response = eng.post("/hmi/simulator/faults", kind="heater", device="quench_bath")
+    assert response.status_code == 200, response.text
+    assert "fault heater injected on quench_bath" in response.text
+    assert re.search(r"<h2>Active faults</h2>\s*<ul class=\"faults\"><li>[^<]*quench_bath", response.text)
+    response = eng.post("/hmi/simulator/clear")
+    assert response.status_code == 200 and "faults cleared; active: none" in response.text, response.text
