@@ -1,33 +1,47 @@
-"""One operator's view in a real browser (Debian's chromium, driven by Playwright; never a
-browser Playwright downloads) against the app on a real uvicorn server on 127.0.0.1: log in
-through the form, watch the overview change live over Server-Sent Events, see an injected
-fault's alarm arrive in the banner without reloading, acknowledge it on the alarm page. No
-request leaves for another host. Screenshots are kept in the test's tmp_path."""
+"""An operator's day through the pages alone, in a real browser (Debian's chromium driven by
+Playwright; never a browser Playwright downloads) against the app on a real uvicorn server on
+127.0.0.1, three people in their own browser sessions:
+
+- engineer A logs in, uploads a recipe as pasted text and releases it for testing, signing in
+  the dialog; engineer B, in another browser, signs its release for production;
+- the operator starts it, watches the schematic's values change live (Server-Sent Events, no
+  reload), holds with a reason and sees that reason on the overview;
+- engineer A injects a heater fault on the simulator page; the operator sees its alarm arrive in
+  the banner (an ARIA live region); the engineer clears the fault, the operator acknowledges the
+  alarm and unholds (a confirmation, a reason, the outcome shown);
+- the operator watches a trend extend while the run executes, lets the run complete at the
+  simulator's speed, opens the run page and downloads the batch report, parsed back here.
+
+No request leaves for another host than the server. Screenshots of each page are kept in the
+test's tmp_path (pytest keeps the last runs' under its basetemp)."""
 
 from __future__ import annotations
 
+import io
 import shutil
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 import uvicorn
-from api_support import PASSWORD, cli_user, release, short_recipe, wait_for
+from api_support import PASSWORD, cli_user, short_recipe
 from hmi_support import database_url
 
 from controller.api import Settings, create_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ALARM = "QUENCH_HEATER_FAULT"
+RECIPE_ID = "psf-microfilter-ex8"  # the header.id of short_recipe()
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason=f"chromium is not installed ({CHROMIUM}); apt-get install -y chromium "
                                        "(.ci/run installs it)")
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed (pip install -e .[test])")
+pypdf = pytest.importorskip("pypdf", reason="the pypdf package is not installed (pip install -e .[test])")
 
 
 @pytest.fixture
@@ -52,81 +66,186 @@ def served(tmp_path: Path) -> Iterator[str]:
         thread.join(30)
 
 
-def start_run_with_a_failing_heater(base_url: str) -> None:
-    """Through the API (another client): release and start a run that heats the quench bath, then
-    fail the bath's heater in the simulator."""
-    with httpx.Client(base_url=base_url, timeout=20.0) as api:
-        h = {}
-        for name in ("op", "eng_a", "eng_b"):
-            token = api.post("/auth/login", json={"username": name, "password": PASSWORD}).json()["access_token"]
-            h[name] = {"Authorization": f"Bearer {token}"}
-        recipe_id, version = release(api, h, short_recipe(production_min=60), PASSWORD)
-        started = api.post("/runs", json={"recipe_id": recipe_id, "version": version}, headers=h["op"])
-        assert started.status_code == 202, started.text
-        wait_for(lambda: api.get("/runs/current", headers=h["op"]).json()["state"] == "Execute", "Execute")
-        injected = api.post("/sim/faults", json={"kind": "heater", "device": "quench_bath"}, headers=h["eng_a"])
-        assert injected.status_code == 201, injected.text
+class Person:
+    """One person's browser session (own cookies), its requests' hosts, the confirmations it
+    was asked, and its screenshots in ``shots``."""
+
+    def __init__(self, browser: Any, base_url: str, shots: Path, name: str) -> None:
+        self.name, self.base_url, self.shots = name, base_url, shots
+        self.context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+        self.page = self.context.new_page()
+        self.hosts: set[str] = set()
+        self.asked: list[str] = []
+        self.page.on("request", lambda request: self.hosts.add(urlsplit(request.url).netloc))
+        self.page.on("dialog", lambda dialog: (self.asked.append(dialog.message), dialog.accept()))
+
+    def log_in(self) -> None:
+        page = self.page
+        page.goto(self.base_url + "/")
+        assert page.url.endswith("/hmi/login")
+        page.get_by_label("User name").fill(self.name)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_selector("[data-state]")
+
+    def go(self, link: str) -> None:
+        """Follow a link of the page navigation and wait for its page."""
+        self.page.get_by_role("navigation", name="Pages").get_by_role("link", name=link, exact=True).click()
+        self.page.locator('nav a[aria-current="page"]', has_text=link).wait_for()
+
+    def shot(self, what: str) -> None:
+        self.page.screenshot(path=str(self.shots / f"{self.name}-{what}.png"), full_page=True)
+
+    def sign(self, step: str, reason: str) -> None:
+        """Open the release dialog of the version page and sign it with this person's name."""
+        page = self.page
+        page.locator("details.sign-dialog summary").click()
+        page.get_by_label("Your user name").fill(self.name)
+        page.get_by_label("Your password").fill(PASSWORD)
+        page.get_by_label("Reason", exact=True).fill(reason)
+        self.shot(f"sign-for-{step}")
+        page.get_by_role("button", name=f"Sign and release for {step}").click()
+
+    def command(self, name: str, reason: str) -> None:
+        """A run command from the run control page, with its reason; waits for its outcome."""
+        page = self.page
+        page.get_by_label("Reason (kept in the batch record)").fill(reason)
+        page.locator(f'[data-command="{name}"]').click()
+        page.locator(".message, .refusal").filter(has_text=name).wait_for(timeout=15_000)
+
+    def state_is(self, *states: str, timeout_s: float = 30.0) -> None:
+        selector = ", ".join(f'[data-state="{s}"]' for s in states)
+        self.page.wait_for_selector(selector, timeout=timeout_s * 1000)
 
 
-def test_an_operator_logs_in_and_watches_the_line_and_its_alarms_live(served: str, tmp_path: Path) -> None:
+def test_an_operator_day_through_the_pages_alone(served: str, tmp_path: Path) -> None:
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            hosts: set[str] = set()
-            page.on("request", lambda request: hosts.add(urlsplit(request.url).netloc))
-
-            page.goto(served + "/")
-            assert page.url.endswith("/hmi/login")
-            page.get_by_label("User name").fill("op")
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Log in").click()
-            page.wait_for_selector('[data-state="Idle"]')
-            assert page.locator('[data-device]').count() > 0
-
-            # live over SSE: the line clock in the status panel moves without a page load
-            page.evaluate("window.loadedOnce = true")
-            clock = page.locator(".status div", has_text="Line time").locator("dd")
-            first = clock.inner_text()
-            page.wait_for_function("(first) => document.querySelector('.status div:last-child dd').innerText !== first",
-                                   arg=first, timeout=10_000)
-            assert page.evaluate("window.loadedOnce") is True
-
-            start_run_with_a_failing_heater(served)
-            page.wait_for_selector('[data-state]:not([data-state="Idle"])', timeout=15_000)  # the run, live
-            banner = page.locator("#alarm-banner")
-            banner.locator(f'[data-alarm="{ALARM}"]').wait_for(timeout=15_000)
-            assert "UNACK" in banner.locator(f'[data-alarm="{ALARM}"]').inner_text()
-            assert banner.get_attribute("aria-live") == "polite"
-            assert page.evaluate("window.loadedOnce") is True  # all of it without reloading
-            page.screenshot(path=str(tmp_path / "overview.png"), full_page=True)
-
-            # the alarm page's form goes through htmx (boosted, with the CSRF header)
-            page.get_by_role("link", name="Alarms", exact=True).first.click()
-            page.get_by_role("button", name=f"Acknowledge {ALARM}").click()
-            page.get_by_role("status").filter(has_text=f"{ALARM} acknowledged").wait_for(timeout=10_000)
-            page.screenshot(path=str(tmp_path / "alarms.png"), full_page=True)
-
-            # a command asks for confirmation, goes with its reason, and its outcome is shown
-            page.get_by_role("link", name="Run control").click()
-            page.get_by_label("Reason (kept in the batch record)").fill("heater checked")
-            asked: list[str] = []
-            page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
-            page.locator('[data-command="unhold"]').click()
-            page.locator(".message, .refusal").filter(has_text="unhold").wait_for(timeout=10_000)
-            assert asked and asked[0].startswith("Unhold the run?")
-            page.screenshot(path=str(tmp_path / "run.png"), full_page=True)
-
-            # the trends page draws the run's key tags with uPlot (our trends.js), from the history
-            page.get_by_role("link", name="Trends").click()
-            page.locator("figure.trend .uplot canvas").first.wait_for(timeout=10_000)
-            assert page.locator("figure.trend").first.get_attribute("data-live") == "true"
-            assert "intervals from" in page.locator(".trend-note").first.inner_text()
-            page.screenshot(path=str(tmp_path / "trends.png"), full_page=True)
-            for name in ("Recipes", "Runs"):
-                page.get_by_role("link", name=name, exact=True).click()
-                page.get_by_role("heading", name=name, exact=True).wait_for()
-                page.screenshot(path=str(tmp_path / f"{name.lower()}.png"), full_page=True)
+            run_an_operator_day(browser, served, tmp_path)
         finally:
             browser.close()
-    assert hosts == {urlsplit(served).netloc}
+
+
+def run_an_operator_day(browser: Any, base_url: str, shots: Path) -> None:
+    eng_a, eng_b, op = (Person(browser, base_url, shots, name) for name in ("eng_a", "eng_b", "op"))
+
+    # engineer A uploads the recipe as text and releases it for testing, signing in the dialog
+    eng_a.log_in()
+    eng_a.go("Recipes")
+    eng_a.page.get_by_label("Or the recipe text").fill(short_recipe(production_min=90))
+    eng_a.page.get_by_label("Comment (why this version)").fill("first casting of the day")
+    eng_a.shot("recipes")
+    eng_a.page.get_by_role("button", name="Upload as draft").click()
+    eng_a.page.wait_for_selector('[data-recipe-state="draft"]')
+    version_url = eng_a.page.url
+    assert version_url.endswith(f"/hmi/recipes/{RECIPE_ID}/versions/1"), version_url
+    eng_a.shot("recipe-draft")
+    eng_a.sign("testing", "trial on the simulator")
+    eng_a.page.wait_for_selector('[data-recipe-state="released_for_testing"]')
+
+    # engineer B, in another browser, approves it for production
+    eng_b.log_in()
+    eng_b.page.goto(version_url)
+    eng_b.sign("production", "reviewed the formula")
+    eng_b.page.wait_for_selector('[data-recipe-state="released_for_production"]')
+    eng_b.shot("recipe-released")
+
+    # the operator starts it from run control and watches the schematic change live
+    op.log_in()
+    page = op.page
+    op.state_is("Idle")
+    page.evaluate("window.loadedOnce = true")  # gone if the page reloads
+    belt = page.locator('[data-tag="support_belt.line_speed_m_min"] td.value')
+    idle_speed = belt.inner_text()
+    op.go("Run control")
+    page.get_by_label("Recipe version").select_option(f"{RECIPE_ID}:1")
+    page.get_by_label("Reason", exact=True).fill("first batch")
+    page.get_by_role("button", name="Start").click()
+    page.locator(".message").filter(has_text="started").wait_for(timeout=15_000)
+    assert op.asked[-1] == "Start this recipe version?"
+    op.go("Overview")
+    page.evaluate("window.loadedOnce = true")
+    op.state_is("Execute")
+    page.wait_for_function("(idle) => document.querySelector('[data-tag=\"support_belt.line_speed_m_min\"] "
+                           "td.value').innerText !== idle", arg=idle_speed, timeout=30_000)
+    assert page.evaluate("window.loadedOnce") is True  # live, without reloading
+    op.shot("overview-running")
+
+    # a hold with a reason, shown on the overview
+    op.go("Run control")
+    op.command("hold", "film edge looks uneven")
+    assert op.asked[-1].startswith("Hold the run?")
+    op.go("Overview")
+    op.state_is("Held")
+    assert page.locator(".hold-reason").inner_text() == "held by user op: film edge looks uneven"
+    op.shot("overview-held")
+
+    # engineer A fails the quench bath's heater on the simulator page; the banner shows it live
+    eng_a.go("Simulator")
+    form = eng_a.page.locator('[data-fault="heater"]')
+    form.get_by_label("Device").select_option("quench_bath")
+    form.get_by_role("button", name="Inject heater").click()
+    eng_a.page.locator(".message").filter(has_text="fault heater injected on quench_bath").wait_for(timeout=15_000)
+    eng_a.shot("simulator")
+    eng_a.go("Loops")
+    eng_a.page.locator('[data-loop="quench_bath_temperature"]').wait_for()
+    eng_a.shot("loops")
+    eng_a.go("Simulator")
+    banner = page.locator("#alarm-banner")
+    banner.locator(f'[data-alarm="{ALARM}"]').wait_for(timeout=30_000)
+    assert "UNACK" in banner.locator(f'[data-alarm="{ALARM}"]').inner_text()
+    assert banner.get_attribute("aria-live") == "polite"
+    assert page.evaluate("window.loadedOnce") is True
+    op.shot("overview-alarm")
+
+    # the engineer repairs the heater; the alarm returns unacknowledged; the operator acknowledges
+    # it and the interlock lets go; the operator unholds
+    eng_a.page.get_by_role("button", name="Clear every fault").click()
+    eng_a.page.locator(".message").filter(has_text="faults cleared").wait_for(timeout=15_000)
+    banner.locator(f'[data-alarm="{ALARM}"].rtn_unacknowledged').wait_for(timeout=30_000)
+    op.go("Alarms")
+    page.get_by_role("button", name=f"Acknowledge {ALARM}").click()
+    page.get_by_role("status").filter(has_text=f"{ALARM} acknowledged").wait_for(timeout=15_000)
+    op.shot("alarms")
+    banner.locator(f'[data-alarm="{ALARM}"]').wait_for(state="detached", timeout=30_000)  # normal again
+    op.go("Run control")
+    op.command("unhold", "heater repaired, edge checked")
+    assert op.asked[-1].startswith("Unhold the run?")
+    op.state_is("Execute")
+    op.shot("run-control")
+
+    # a trend of the running run extends by itself
+    op.go("Trends")
+    figure = page.locator("figure.trend").first
+    figure.locator(".uplot canvas").wait_for(timeout=15_000)
+    assert figure.get_attribute("data-live") == "true"
+    note = figure.locator(".trend-note")
+    first_note = note.inner_text()
+    assert "intervals from" in first_note
+    page.wait_for_function("(first) => document.querySelector('figure.trend .trend-note').innerText !== first",
+                           arg=first_note, timeout=30_000)
+    op.shot("trends")
+
+    # the run completes; its page shows the steps; the batch report downloads
+    op.go("Overview")
+    op.state_is("Complete", timeout_s=90)
+    op.go("Runs")
+    op.shot("runs")
+    page.get_by_role("link", name="run 1", exact=True).click()
+    page.wait_for_url("**/hmi/runs/1")
+    assert page.locator("tr[data-step]").evaluate_all("rows => rows.map(r => r.dataset.step)") == [
+        "warm_up", "production", "shutdown"]
+    op.shot("run-record")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Batch report (PDF)").click()
+    pdf = download.value.path().read_bytes()
+    (shots / "batch-report.pdf").write_bytes(pdf)
+    text = "\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    for shown in (RECIPE_ID, "Complete", "eng_a", "eng_b", "warm_up", "production", "shutdown", ALARM,
+                  "film edge looks uneven", "heater repaired, edge checked"):
+        assert shown in text, f"the batch report does not show {shown!r}"
+
+    for person in (eng_a, eng_b, op):
+        assert person.hosts == {urlsplit(base_url).netloc}, person.name
+        person.context.close()
