@@ -5,6 +5,7 @@ its actual values, the quality verdict, and links to the batch report (PDF) and 
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -23,6 +24,7 @@ from controller.engine.specification import (
 )
 from controller.hmi import pages, session
 from controller.hmi.pages import templates
+from controller.report.analysis import event_clock, event_time
 from controller.report.content import gather
 from controller.report.model import Report
 
@@ -97,7 +99,8 @@ async def run_page(request: Request, run_id: RunId) -> HTMLResponse:
     user = await session.signed_in(request)
     ctx: dict[str, Any] = pages.context(request, user, "runs", run_id=run_id, report=None)
     try:
-        ctx["report"] = await run_in_threadpool(_report, request, run_id)
+        report = ctx["report"] = await run_in_threadpool(_report, request, run_id)
+        ctx |= {"at": functools.partial(event_time, report), "clock": event_clock(report)}  # as the batch report
     except HTTPException as exc:
         ctx["error"] = pages.refusal(exc)
     return templates.TemplateResponse(request, "run_record.html", ctx,

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from controller.engine.states import STATE_COMPLETE, Command, CommandRejected, UnitState, next_state
 from controller.recipe.model import Parameter
 from controller.recipe.units import UnitError, convert
-from controller.report.model import FormulaRow, StateSpan
+from controller.report.model import FormulaRow, Report, StateSpan
 from drivers.definition import LineDefinition
 from drivers.profiles import Direction
 
@@ -25,6 +26,33 @@ class LoggedCommand:
     user: str
     accepted: bool
     reason: str | None
+
+
+def hms(seconds: float | None) -> str:
+    """A duration or a run time as h:mm:ss ("—" for none)."""
+    if seconds is None:
+        return "—"
+    t = round(seconds)
+    return f"{t // 3600:d}:{t % 3600 // 60:02d}:{t % 60:02d}"
+
+
+def wall(moment: datetime | None) -> str:
+    """A wall time as the report prints it (UTC, to the second)."""
+    return "—" if moment is None else moment.isoformat(sep=" ", timespec="seconds")
+
+
+def event_clock(report: Report) -> str:
+    """The clock the report tells its events on: wall time (UTC), or for a simulated run its
+    own run time, since its simulated seconds are not wall seconds."""
+    return "run time" if report.header.simulated else "UTC"
+
+
+def event_time(report: Report, moment: datetime | None) -> str:
+    """When an event of the run happened, on ``event_clock``: a simulated run's moments are
+    ``time_origin`` plus simulated seconds, told as run time h:mm:ss."""
+    if moment is None or not report.header.simulated:
+        return wall(moment)
+    return hms((moment - report.time_origin).total_seconds())
 
 
 def state_timeline(commands: Iterable[LoggedCommand], end_t_s: float, final_state: str | None) -> list[StateSpan]:

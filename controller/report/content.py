@@ -48,8 +48,8 @@ def gather(session: Session, run_id: int, *, now: datetime | None = None) -> Rep
     notes: list[str] = []
     version = _version(session, run, notes)
     if run.simulated:
-        notes.append("simulated plant: the times of steps, alarms and commands are on the run's own clock "
-                     "(the start's wall time plus simulated seconds)")
+        notes.append("simulated plant: the times of steps, alarms and commands are run time (h:mm:ss of simulated "
+                     "seconds from the start), not wall time; only the start and end are wall times")
     kind = _kind(run.line_kind, notes)
     definition = kind.definition() if kind is not None else None
     compiled = _compiled(version, notes)
@@ -174,12 +174,18 @@ def _steps(record: BatchRecord, compiled: CompiledRecipe | None) -> list[StepRow
     return rows
 
 
+def _clock_text(run: RunInfo, t_s: float) -> str:
+    """Run second ``t_s`` as the report tells event times: wall HH:MM:SS, or run time h:mm:ss for a
+    simulated run (its seconds are simulated)."""
+    return analysis.hms(t_s) if run.simulated else f"{run.timestamp(t_s):%H:%M:%S}"
+
+
 def _alarms(record: BatchRecord) -> list[AlarmRow]:
     run = record.run
     rows = []
     for a in record.alarms:
         acknowledged = [e for e in a.events if e.state in ("acknowledged", "normal") and e.actor]
-        history = [f"{run.timestamp(e.t_s):%H:%M:%S} {e.state}" + (f" by {e.actor}" if e.actor else "")
+        history = [f"{_clock_text(run, e.t_s)} {e.state}" + (f" by {e.actor}" if e.actor else "")
                    + (f": {e.note}" if e.note else "") for e in a.events]
         rows.append(AlarmRow(
             a.alarm_id, a.message, a.priority, run.timestamp(a.raised_t_s),

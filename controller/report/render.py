@@ -10,9 +10,9 @@ system (fontconfig), and :class:`LocalOnlyFetcher` refuses every other URL."""
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from markupsafe import Markup
 from weasyprint import HTML, Attachment
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from controller.report.analysis import event_clock, event_time, hms, wall
 from controller.report.figures import trend_svg
 from controller.report.model import Report
 
@@ -47,26 +48,15 @@ class LocalOnlyFetcher(URLFetcher):  # type: ignore[misc]  # WeasyPrint ships no
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters["wall"] = _wall
+    env.filters["wall"] = wall
     env.filters["num"] = _num
-    env.filters["hms"] = _hms
+    env.filters["hms"] = hms
     env.filters["css_string"] = _css_string
     return env
 
 
-def _wall(moment: datetime | None) -> str:
-    return "—" if moment is None else moment.isoformat(sep=" ", timespec="seconds")
-
-
 def _num(value: float | None, digits: int = 4) -> str:
     return "—" if value is None else f"{value:.{digits}g}"
-
-
-def _hms(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    t = round(seconds)
-    return f"{t // 3600:d}:{t % 3600 // 60:02d}:{t % 60:02d}"
 
 
 def _css_string(text: str) -> Markup:
@@ -86,7 +76,8 @@ def report_html(report: Report) -> str:
         ((d.started_at - report.time_origin).total_seconds(), (d.ended_at - report.time_origin).total_seconds())
         for d in report.deviations]
     figures = [(trend, _svg_data_url(trend_svg(trend, deviations_t_s))) for trend in report.trends if trend.points]
-    return _environment().get_template("report.html").render(report=report, figures=figures)
+    return _environment().get_template("report.html").render(
+        report=report, figures=figures, at=functools.partial(event_time, report), clock=event_clock(report))
 
 
 def report_pdf(report: Report, record: dict[str, Any]) -> bytes:

@@ -96,11 +96,14 @@ def test_a_run_page_shows_steps_planned_and_actual_commands_verdict_and_download
         runs: dict[str, int], signed_in: Callable[[str], HmiSession]) -> None:
     view = signed_in("view")
     page = view.get(f"/hmi/runs/{runs['complete']}").text
-    steps = re.findall(r'<tr data-step="(\w+)"><td>\d+</td><td>[^<]*</td>\s*<td>[^<]*</td><td>([^<]*)</td><td>[^<]*</td>\s*'
+    steps = re.findall(r'<tr data-step="(\w+)"><td>\d+</td><td>[^<]*</td>\s*<td>([^<]*)</td><td>([^<]*)</td><td>[^<]*</td>\s*'
                        r'<td>([^<]*)</td><td>([^<]*)</td>', page)
-    assert [(name, planned) for name, planned, _, _ in steps] == [
+    assert [(name, planned) for name, _, planned, _, _ in steps] == [
         ("warm_up", "0:02:00"), ("production", "0:15:00"), ("shutdown", "0:00:10")]
-    for _, planned, actual, _ in steps:
+    # a simulated run: its steps start at run times (simulated seconds), not at wall times it never had
+    assert "Started (run time)" in page and re.fullmatch(r"0:00:\d\d", steps[0][1])  # after Starting
+    assert steps[1][1] >= "0:02:00" and steps[2][1] >= "0:17:00"  # after 2 min of warm-up and 15 of production
+    for _, _, planned, actual, _ in steps:
         assert actual >= planned, steps  # h:mm:ss of the same width: compared as text
     assert 'data-final-state="Complete"' in page and 'class="verdict" data-verdict="' in page
     assert f'href="/hmi/runs/{runs["complete"]}/report.pdf"' in page

@@ -27,6 +27,7 @@ from controller.api import Settings, create_app
 from controller.cli.main import app as cli_app
 from controller.lines import kind_named
 from controller.report import gather
+from controller.report.analysis import hms
 from controller.report.model import Report
 from controller.store import create_engine_for
 
@@ -164,6 +165,19 @@ def test_every_step_and_every_alarm_is_in_the_report(faulted_run: FaultedRun) ->
     alarms = text[text.index("Alarms"):text.index("Operator commands")]
     for alarm in faulted_run.record["alarms"]:
         assert alarm["alarm_id"] in alarms
+
+
+def test_a_simulated_runs_events_are_told_in_run_time_not_as_wall_times_it_never_had(
+        faulted_run: FaultedRun) -> None:
+    text = whole(faulted_run)
+    assert faulted_run.record["run"]["simulated"] is True
+    assert "Run time at the end" in text and "event times below are run time" in text
+    assert "Started (run time)" in text and "Raised (run time)" in text and "Time (run time)" in text
+    alarms = text[text.index("Alarms"):text.index("Operator commands")]
+    alarm = next(a for a in faulted_run.record["alarms"] if a["alarm_id"] == ALARM)
+    assert hms(alarm["raised_t_s"]) in alarms
+    commands = text[text.index("Operator commands"):text.index("Production summary")]
+    assert all(hms(c["t_s"]) in commands for c in faulted_run.record["commands"])
 
 
 def test_the_commands_keep_their_reasons(faulted_run: FaultedRun) -> None:
