@@ -249,3 +249,52 @@ def run_an_operator_day(browser: Any, base_url: str, shots: Path) -> None:
     for person in (eng_a, eng_b, op):
         assert person.hosts == {urlsplit(base_url).netloc}, person.name
         person.context.close()
+
+
+PAGES = ("/", "/hmi/run", "/hmi/alarms", "/hmi/trends", "/hmi/recipes", "/hmi/runs", "/hmi/loops", "/hmi/simulator")
+# every visible control without an accessible name (a label, aria-label(ledby), a button's text, a title)
+UNLABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button, a[href]')]
+    .filter(el => el.offsetParent !== null && el.getAttribute('aria-hidden') !== 'true')
+    .filter(el => !((el.labels && el.labels.length) || el.getAttribute('aria-label')
+                    || el.getAttribute('aria-labelledby') || el.innerText.trim() || el.title))
+    .map(el => el.outerHTML.slice(0, 120))"""
+
+
+def test_an_engineer_works_every_page_by_keyboard_on_a_10_inch_tablet(served: str, tmp_path: Path) -> None:
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            context = browser.new_context(viewport={"width": 800, "height": 1280}, has_touch=True)  # portrait
+            page = context.new_page()
+            page.goto(served + "/")
+            for _ in range(20):  # Tab to the user name field, type, Tab, type, Enter: no mouse
+                page.keyboard.press("Tab")
+                if page.evaluate("document.activeElement.name") == "username":
+                    break
+            page.keyboard.type("eng_a")
+            page.keyboard.press("Tab")
+            page.keyboard.type(PASSWORD)
+            page.keyboard.press("Enter")
+            page.wait_for_selector("[data-state]")
+
+            for path in PAGES:
+                page.goto(served + path)
+                page.get_by_role("heading", level=1).wait_for()
+                name = path.rsplit("/", 1)[-1] or "overview"
+                page.screenshot(path=str(tmp_path / f"tablet-{name}.png"), full_page=True)
+                overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+                assert overflow <= 1, f"{path} is {overflow} px wider than the tablet's screen"
+                assert page.evaluate(UNLABELLED) == [], f"{path} has controls without a name"
+
+            # the page navigation by keyboard: focus moves to a link, Enter follows it
+            page.goto(served + "/")
+            page.wait_for_selector("[data-state]")
+            for _ in range(30):
+                page.keyboard.press("Tab")
+                if page.evaluate("document.activeElement.textContent.trim()") == "Alarms":
+                    break
+            page.keyboard.press("Enter")
+            page.wait_for_url("**/hmi/alarms")
+            context.close()
+        finally:
+            browser.close()
