@@ -27,7 +27,10 @@ Commands
     command log) with the OPC UA session's user name as the command's user and ``via OPC
     UA`` as its reason. The session's user reaches the callback through the permission
     ruleset (see :mod:`controller.scada.access`). Roles: viewer none; operator and above
-    every PackML command and ``SelectRecipe``.
+    every PackML command and ``SelectRecipe``; engineer and above also write the loops'
+    faceplates (``Loops/<loop>/Mode, SetValue, Output``: the runtime's faceplate path, the
+    same rules, audit and command log as ``POST /loops``; a refused write answers its node's
+    Bad status; :mod:`controller.scada.loops`).
 
     - Abort, Clear (BaseStateMachine); Stop, Reset (MachineState); Hold, Unhold, Suspend,
       Unsuspend, Reset (ExecuteState): the engine's commands of the same name.
@@ -36,8 +39,10 @@ Commands
       (:mod:`controller.scada.recipes`); its ``Parameter`` argument must be empty (a
       formula changes through a new recipe version, never at Start).
     - ToComplete, SetMachSpeed, SetProduct, SetParameter, RemoteCommand, SetInterlock:
-      ``BadNotSupported`` (the procedure completes itself; setpoints change through
-      recipes); SetUnitMode accepts Production (1) only, the one mode the engine has.
+      ``BadNotSupported`` (the procedure completes itself; a formula is part of the signed
+      recipe version and changes only through a new one; a loop's setpoint changes through
+      its faceplate above); SetUnitMode accepts Production (1) only, the one mode the engine
+      has.
 
     A command the state does not accept answers ``BadInvalidState`` and changes nothing
     (the engine logs the refusal in the command log, as it does for the API); a refused
@@ -93,6 +98,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from asyncua import Server, ua
+from asyncua.common.callback import CallbackType
 from cryptography import x509
 
 from controller.engine.scan import Engine
@@ -110,6 +116,7 @@ from controller.scada.access import (
 from controller.scada.alarm_history import HISTORY_LENGTH, AlarmJournalReader
 from controller.scada.counts import ProductCounter
 from controller.scada.loop_thread import LoopThread, call_in
+from controller.scada.loops import LoopWrites, action_of
 from controller.scada.recipes import PreparedRecipe, RecipeRefused, RecipeSource
 from controller.scada.state_times import StateTimes
 from controller.scada.units import eu_information
@@ -215,8 +222,13 @@ class OpcUaFacade:
         try:
             await self._configure(server)
             await packml.load_packml(server)
-            self.nodes = await packml.build_unit(server, self.service.line_id, definition)
+            # the kind's loops (a plant file's settings change trips, not loops); the line is not built yet
+            self.nodes = await packml.build_unit(server, self.service.line_id, definition,
+                                                 self.service.kind.control(definition).loops)
             self._link_methods(server, self.nodes)
+            writes = LoopWrites(self.nodes.loops, self._set_loop_field, self._writer)
+            server.subscribe_server_callback(CallbackType.PreWrite, writes.before)
+            server.subscribe_server_callback(CallbackType.PostWrite, writes.after)
             await self._write_constants(server, self.nodes)
             await server.start()
         except BaseException:
@@ -343,6 +355,29 @@ class OpcUaFacade:
             log.warning("OPC UA: %s refused to %s (role %s needed)", name, "call", role)
             return _status("BadUserAccessDenied")
         return account
+
+    def _writer(self) -> tuple[str, bool] | None:
+        """The session's user and whether its role may write a loop (engineer and above)."""
+        account = current_caller(self._users)
+        return None if account is None else (account.username, account.may("engineer"))
+
+    async def _set_loop_field(self, loop: str, field: str, value: Any, user: str) -> int | None:
+        """A loop's Mode, SetValue or Output written by ``user``: the runtime's faceplate path."""
+        async def on_runtime() -> int | None:
+            engine = self.service.line.engine
+            if loop not in engine.loops:
+                return 404
+            try:
+                action = action_of(field, loop, engine.loops[loop].mode, value)
+                await self.service.set_loop(action, user, VIA)
+            except ValueError as exc:  # not a mode, not a number
+                log.info("OPC UA write of %s.%s by %s refused: %s", loop, field, user, exc)
+                return 422
+            except ServiceError as exc:
+                log.info("OPC UA write of %s.%s by %s refused: %s", loop, field, user, exc.detail)
+                return exc.status
+            return None
+        return await self._on_runtime(on_runtime())
 
     async def _command(self, name: str) -> Any:
         caller = self._caller("operator")
@@ -501,6 +536,13 @@ class OpcUaFacade:
         speed = self._speed_tag()
         if speed is not None and speed in image:
             self._put(nodes.status["CurMachSpeed"], float(image[speed]), ua.VariantType.Float)
+        for variables in nodes.loops:
+            if variables.loop not in engine.loops:  # the line's control changed under the served unit
+                continue
+            plate = engine.faceplate(variables.loop)
+            self._put(variables.mode, plate.mode.value, ua.VariantType.String)
+            self._put(variables.setpoint, float(plate.setpoint), ua.VariantType.Double)
+            self._put(variables.output, float(plate.output), ua.VariantType.Double)
         self._publish_alarms(nodes, engine)
         self._publish_counts(nodes, engine, state)
         self._put(nodes.status["RunId"], engine.run_id or 0, ua.VariantType.UInt32)

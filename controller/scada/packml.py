@@ -16,6 +16,8 @@ are strings, ``ns=<idx>;s=<line id>...``)::
       Tags/<device>/<profile opcua_path>    every process tag (ActualValue / SetValue ...),
                                             derived tags as <device>/Derived/<tag>/ActualValue;
                                             read-only, with EngineeringUnits and EURange
+      Loops/<loop>/Mode, SetValue, Output   each loop's faceplate; engineers write them
+                                            (:mod:`controller.scada.loops`)
 
 asyncua builds a nested object from its parent type's declaration only, so the optional
 children of ``Status``, ``Admin`` and the three state machines (their methods above all)
@@ -32,6 +34,7 @@ holds ExecuteState (Idle ... Complete). A machine that is not active reads
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +42,8 @@ from asyncua import Node, Server, ua
 from asyncua.common.instantiate_util import instantiate
 
 from controller.engine.states import UnitState
+from controller.recipe.control import LoopDefinition
+from controller.scada.loops import LoopVariables, build_loops
 from controller.scada.units import eu_information
 from drivers.definition import LineDefinition
 from drivers.opcua.map import node_identifier
@@ -118,6 +123,7 @@ class UnitNodes:
     admin: dict[str, ua.NodeId]
     unit_methods: dict[str, Node]
     tags: list[TagVariable]
+    loops: list[LoopVariables] = field(default_factory=list)
 
 
 async def load_packml(server: Server) -> int:
@@ -127,7 +133,8 @@ async def load_packml(server: Server) -> int:
     return int(await server.get_namespace_index(PACKML_URI))
 
 
-async def build_unit(server: Server, line_id: str, definition: LineDefinition) -> UnitNodes:
+async def build_unit(server: Server, line_id: str, definition: LineDefinition,
+                     loops: Sequence[LoopDefinition] = ()) -> UnitNodes:
     pidx = await server.get_namespace_index(PACKML_URI)
     idx = await server.register_namespace(NAMESPACE_URI)
 
@@ -154,6 +161,7 @@ async def build_unit(server: Server, line_id: str, definition: LineDefinition) -
                                              value, varianttype=vtype)
         nodes.status[name] = variable.nodeid
     nodes.tags = await _tags(unit, line_id, definition, idx)
+    nodes.loops = await build_loops(unit, line_id, idx, definition, loops)
     return nodes
 
 

@@ -42,9 +42,10 @@ async def test_the_casting_documents_node_ids_are_the_units_nodes() -> None:
     server = Server()
     await server.init()
     await packml.load_packml(server)
-    unit = await packml.build_unit(server, definition.name, definition)
+    unit = await packml.build_unit(server, definition.name, definition, kind.control(definition).loops)
     tags = {str(t.node_id.Identifier): t.address for t in unit.tags}
     fixed = {str(n.Identifier) for n in (*unit.status.values(), *unit.admin.values())}
+    fixed |= {str(n.Identifier) for loop in unit.loops for n in (loop.mode, loop.setpoint, loop.output)}
     text = (DOCS / "scada-casting-mapping.md").read_text(encoding="utf-8")
     for row in _table_rows(text, "| device (profile `opcua_type` label) |"):
         node_id, address = f"{definition.name}.Tags.{row[2]}", row[3]

@@ -368,3 +368,63 @@ async def _state_time(unit: Unit, state_number: int, above: int) -> bool:
 async def _acknowledged(unit: Unit, alarm_id: str) -> bool:
     alarms = await _alarms(unit, alarm_id)
     return not alarms or alarms[0].AckDateTime.year > 2000
+
+
+async def _audited(url: str, action: str) -> list[tuple[str, str, dict[str, Any]]]:
+    def read() -> list[tuple[str, str, dict[str, Any]]]:
+        db = create_engine_for(url)
+        try:
+            with Session(db) as session:
+                return [(e.actor, e.subject, e.details) for e in
+                        session.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id))]
+        finally:
+            db.dispose()
+    return await asyncio.to_thread(read)
+
+
+async def test_an_engineer_writes_a_loops_faceplate_and_each_refused_write_answers_its_own_bad_status(
+        plant: Plant) -> None:
+    loop = "Loops.quench_bath_temperature"
+    engineer = await _client(plant, "erin")
+    async with engineer:
+        unit = Unit(engineer, await engineer.get_namespace_index(NAMESPACE_URI))
+        mode, setpoint, output = (unit.node(f"{loop}.{name}") for name in ("Mode", "SetValue", "Output"))
+        assert await mode.read_value() == "off"
+        assert await unit.node(f"{loop}.Measurement").read_value() == "quench_bath.temperature_c"
+        limits = await unit.node(f"{loop}.SetValue.EURange").read_value()
+        assert (limits.Low, limits.High) == (0.0, 100.0)
+
+        # one request, three writes: the good ones apply, the refused one answers its own status
+        statuses = await engineer.write_values(
+            [mode, setpoint, output],
+            [ua.Variant("auto", ua.VariantType.String), ua.Variant(500.0, ua.VariantType.Double),
+             ua.Variant(250.0, ua.VariantType.Double)], raise_on_partial_error=False)
+        assert [s.value for s in statuses] == [ua.StatusCodes.Good, ua.StatusCodes.BadOutOfRange,
+                                               ua.StatusCodes.BadOutOfRange]
+        plate = plant.service.line.engine.faceplate("quench_bath_temperature")
+        assert plate.mode.value == "auto" and plate.setpoint != 500.0  # the refused setpoint changed nothing
+        await _until(lambda: _equals(setpoint.read_value(), plate.setpoint), "the setpoint as the engine has it")
+
+        await setpoint.write_value(ua.DataValue(ua.Variant(35.0, ua.VariantType.Double)))
+        await output.write_value(ua.DataValue(ua.Variant(12.5, ua.VariantType.Double)))
+        plate = plant.service.line.engine.faceplate("quench_bath_temperature")
+        assert (plate.mode.value, plate.setpoint, plate.output) == ("manual", 35.0, 12.5)
+        await _until(lambda: _equals(mode.read_value(), "manual"), "the mode published")
+        with pytest.raises(ua.UaStatusCodeError) as wrong:
+            await mode.write_value(ua.DataValue(ua.Variant("cascade", ua.VariantType.String)))
+        assert wrong.value.code == ua.StatusCodes.BadOutOfRange
+
+    operator = await _client(plant, "olga")
+    async with operator:
+        unit = Unit(operator, await operator.get_namespace_index(NAMESPACE_URI))
+        with pytest.raises(ua.UaStatusCodeError) as denied:
+            await unit.node(f"{loop}.Mode").write_value(ua.DataValue(ua.Variant("off", ua.VariantType.String)))
+        assert denied.value.code == ua.StatusCodes.BadUserAccessDenied
+    assert plant.service.line.engine.faceplate("quench_bath_temperature").mode.value == "manual"
+
+    audit = [(actor, subject, details["mode"], details["setpoint"], details["output"], details["reason"])
+             for actor, subject, details in await _audited(plant.url, "loop.set")]
+    subject = "loop quench_bath_temperature"
+    assert audit == [("erin", subject, "auto", None, None, "via OPC UA"),  # refused writes are not audited
+                     ("erin", subject, "auto", 35.0, None, "via OPC UA"),
+                     ("erin", subject, "manual", None, 12.5, "via OPC UA")]
