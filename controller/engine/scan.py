@@ -75,6 +75,8 @@ _TIMEOUT_COMMAND = {
 }
 _OUTPUTS_SAFE_STATES = frozenset({UnitState.STOPPING, UnitState.STOPPED,
                                   UnitState.ABORTING, UnitState.ABORTED, UnitState.CLEARING})
+# states in which the hold keeps the hold-safe drives at their safe values
+_HELD_STATES = frozenset({UnitState.HOLDING, UnitState.HELD, UnitState.SUSPENDING, UnitState.SUSPENDED})
 
 
 @dataclass(slots=True)
@@ -361,7 +363,7 @@ class Engine:
     def faceplate(self, loop: str) -> LoopFaceplate:
         pid = self.loops[loop]
         pv, output = self._loop_io[loop]
-        held = self.state in (UnitState.HOLDING, UnitState.HELD, UnitState.SUSPENDING, UnitState.SUSPENDED)
+        held = self.state in _HELD_STATES
         return LoopFaceplate(loop=loop, mode=pid.mode, setpoint=pid.setpoint, output=self.outputs.get(output, pid.output),
                              measurement=pv, output_address=output, output_low=pid.output_low,
                              output_high=pid.output_high,
@@ -719,7 +721,7 @@ class Engine:
         if self.state in _OUTPUTS_SAFE_STATES:
             return
         image = self.image
-        held = self.state in (UnitState.HOLDING, UnitState.HELD, UnitState.SUSPENDING, UnitState.SUSPENDED)
+        held = self.state in _HELD_STATES
         for name, pid in self.loops.items():
             if pid.mode is LoopMode.AUTO:
                 pv_address, output_address = self._loop_io[name]
