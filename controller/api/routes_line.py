@@ -9,9 +9,19 @@ from fastapi import APIRouter, Depends, Request
 
 from controller.api import auth
 from controller.api.deps import LineRuntime, services
-from controller.api.errors import AUTH, R503
+from controller.api.errors import AUTH, R409, R503
 from controller.api.runtime import LineConnection
-from controller.api.schemas import DeviceHealth, DeviceTags, LineHealth, LineState, LineSummary, MeasuredTag, TagValue
+from controller.api.schemas import (
+    DeviceHealth,
+    DeviceTags,
+    LineHealth,
+    LineState,
+    LineSummary,
+    MeasuredTag,
+    RunStatus,
+    TagValue,
+    UnitModeRequest,
+)
 from controller.report.analysis import device_pairs, setpoint_pairs
 from drivers import display
 from drivers.definition import DeviceSpec, LineDefinition
@@ -99,6 +109,14 @@ async def lines(request: Request, _: auth.CurrentUser = Depends(auth.viewer)) ->
             responses=AUTH | R503)
 async def get_line(runtime: LineRuntime, _: auth.CurrentUser = Depends(auth.viewer)) -> LineState:
     return await line_state(runtime)
+
+
+@router.post("/line/mode", response_model=RunStatus,
+             summary="Change the PackML unit mode (engineer, with a reason), where no run executes (Idle, Stopped, "
+                     "Aborted, Complete); returns the unit's status", responses=AUTH | R409 | R503)
+async def set_unit_mode(body: UnitModeRequest, runtime: LineRuntime,
+                        user: auth.CurrentUser = Depends(auth.engineer)) -> RunStatus:
+    return RunStatus(**await runtime.call("set_unit_mode", mode=body.mode, user=user.username, reason=body.reason))
 
 
 @router.get("/line/devices", response_model=list[DeviceHealth], summary="Device health: quality per device",

@@ -188,6 +188,12 @@ class RunStart(_Strict):
     reason: str = Field("", max_length=2000, description="Why (kept with the start in the batch record)")
 
 
+class UnitModeRequest(_Strict):
+    mode: Literal["production", "maintenance", "manual"] = Field(
+        description="production: recipes run; maintenance and manual: the line is worked on, no run starts")
+    reason: str = Field(min_length=1, max_length=2000, description="Why (kept in the audit trail)")
+
+
 class LoopRequest(_Strict):
     mode: Literal["auto", "manual", "off"] = Field(description="auto: the PID drives the output to the setpoint; "
                                                    "manual: the output is held (at `output`, else where it is); "
@@ -247,6 +253,8 @@ class ActiveAlarmOut(_AlarmText):
 
 
 class RunStatus(_UnitClock):
+    unit_mode: str = Field("Production", description="PackML unit mode: Production (runs start), Maintenance or Manual "
+                                                     "(no run starts)")
     run_id: int | None = Field(description="Batch record id of the current run (None before the first scan)")
     recipe_id: str | None = Field(description="Loaded recipe")
     recipe_version: int | None = Field(description="Loaded recipe version")

@@ -7,7 +7,7 @@ The transition table is data; ``next_state`` is a pure function. Acting states
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 
 class UnitState(StrEnum):
@@ -30,6 +30,20 @@ class UnitState(StrEnum):
     CLEARING = "Clearing"
 
 
+class UnitMode(IntEnum):
+    """PackML unit modes (ISA-TR88.00.02 and OPC 30050 number them so). Runs start in
+    Production only: in Maintenance and Manual the line is worked on (loops from their
+    faceplates, simulator faults), and no batch record can claim a product."""
+
+    PRODUCTION = 1
+    MAINTENANCE = 2
+    MANUAL = 3
+
+    @property
+    def text(self) -> str:
+        return self.name.capitalize()
+
+
 class Command(StrEnum):
     START = "start"
     HOLD = "hold"
@@ -43,6 +57,8 @@ class Command(StrEnum):
 
 
 S = UnitState
+# the unit mode changes only where no run executes (PackML lets a mode change in wait states)
+MODE_CHANGE_STATES = frozenset({S.IDLE, S.STOPPED, S.ABORTED, S.COMPLETE})
 _NOT_STOPPABLE = {S.STOPPING, S.STOPPED, S.ABORTING, S.ABORTED, S.CLEARING}
 
 # (state, command) -> acting state entered. Stop and Abort are handled generically.

@@ -14,9 +14,9 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from controller.api import auth, passwords, routes_alarms, routes_runs
+from controller.api import auth, passwords, routes_alarms, routes_line, routes_runs
 from controller.api.deps import services
-from controller.api.schemas import NAME_PATTERN, CommandBody, RunCommandName, RunStart, ShelveRequest
+from controller.api.schemas import NAME_PATTERN, CommandBody, RunCommandName, RunStart, ShelveRequest, UnitModeRequest
 from controller.hmi import pages, session, views
 from controller.hmi.pages import templates
 from controller.store import Recipe, RecipeState, users
@@ -154,7 +154,7 @@ def _runnable(request: Request, user: auth.CurrentUser, line_id: str) -> list[tu
 
 async def _run_page(request: Request, user: auth.CurrentUser, message: str | None = None,
                     error: pages.Refusal | None = None) -> HTMLResponse:
-    ctx = pages.context(request, user, "run", message=message, error=error)
+    ctx = pages.context(request, user, "run", message=message, error=error, engineer=pages.may(user, "engineer"))
     ctx |= views.commands_view(ctx["status"], ctx["operator"])
     if ctx["status"] is not None:
         ctx |= views.status_view(ctx["status"])
@@ -181,6 +181,17 @@ async def start(request: Request, recipe: Annotated[str, Form(max_length=200)], 
         return f"started {recipe_id} v{version} (run {started.run_id})"
 
     return await act(request, csrf_token, "operator", work, _run_page)
+
+
+@router.post("/hmi/unit-mode", response_class=HTMLResponse)
+async def unit_mode(request: Request, mode: Annotated[str, Form(max_length=20)], reason: Text = "",
+                    csrf_token: Csrf = "") -> HTMLResponse:
+    async def work(user: auth.CurrentUser) -> str:
+        body = UnitModeRequest.model_validate({"mode": mode, "reason": reason.strip()})
+        done = await routes_line.set_unit_mode(body, pages.runtime_of(request), user)
+        return f"unit mode {done.unit_mode}"
+
+    return await act(request, csrf_token, "engineer", work, _run_page)
 
 
 @router.post("/hmi/run/{command}", response_class=HTMLResponse)

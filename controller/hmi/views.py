@@ -11,8 +11,6 @@ from controller.hmi import display
 from controller.lines import kind_named
 from controller.report.analysis import setpoint_pairs
 
-# The PackML unit mode: the engine has one, Production (the SCADA facade reports the same).
-UNIT_MODE = "Production"
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("hold", "Hold"), ("unhold", "Unhold"), ("suspend", "Suspend"), ("unsuspend", "Unsuspend"), ("stop", "Stop"),
     ("abort", "Abort"), ("reset", "Reset"), ("clear", "Clear"),
@@ -20,7 +18,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 
 
 def status_view(status: dict[str, Any]) -> dict[str, Any]:
-    return {"status": status, "mode": UNIT_MODE, "step": display.step_view(status)}
+    return {"status": status, "mode": status["unit_mode"], "step": display.step_view(status)}
 
 
 async def overview_view(runtime: LineConnection, status: dict[str, Any]) -> dict[str, Any]:

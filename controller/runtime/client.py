@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 REQUEST_TIMEOUT_S = 10.0
 STALE_AFTER_S = 3.0
 # the operations the runtime answers with its status (after acting, for commands)
-STATUS_REPLIES = frozenset({"status", "subscribe", "start_run", "command", "acknowledge", "shelve", "set_loop"})
+STATUS_REPLIES = frozenset({"status", "subscribe", "start_run", "command", "acknowledge", "shelve", "set_loop",
+                            "set_unit_mode"})
 
 
 class RuntimeUnavailable(Exception):

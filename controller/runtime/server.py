@@ -67,6 +67,10 @@ async def _set_loop(service: LineService, args: dict[str, Any]) -> Any:
     return service.status()
 
 
+async def _set_unit_mode(service: LineService, args: dict[str, Any]) -> Any:
+    return await service.set_unit_mode(str(args["mode"]), _user(args), str(args.get("reason") or ""))
+
+
 async def _loops(service: LineService, args: dict[str, Any]) -> Any:
     return service.loops()
 
@@ -93,6 +97,7 @@ def _user(args: dict[str, Any]) -> str:
 HANDLERS: dict[str, Handler] = {
     "status": _status, "subscribe": _status, "tags": _tags, "health": _health, "start_run": _start_run,
     "command": _command, "acknowledge": _acknowledge, "shelve": _shelve, "set_loop": _set_loop, "loops": _loops,
+    "set_unit_mode": _set_unit_mode,
     "faults": _faults, "inject_fault": _inject_fault, "clear_faults": _clear_faults,
 }
 

@@ -36,7 +36,15 @@ from typing import TYPE_CHECKING, Any
 
 from controller.assembly import AssembledLine, build_line, resolve_kind
 from controller.engine.scan import Engine, FaceplateRefused
-from controller.engine.states import TERMINAL, Command, CommandRejected, UnitState, accepted_commands
+from controller.engine.states import (
+    MODE_CHANGE_STATES,
+    TERMINAL,
+    Command,
+    CommandRejected,
+    UnitMode,
+    UnitState,
+    accepted_commands,
+)
 from controller.lines import LineKind, default_kind, kind_named
 from controller.recipe.document import from_document
 from controller.recipe.model import AlarmAction, AlarmDefinition, CompiledRecipe, Condition, LoopAction
@@ -114,6 +122,7 @@ class LineService:
         self._start_lock = asyncio.Lock()
         self._start_pending = False
         self._hold_reason = ""
+        self._unit_mode = UnitMode.PRODUCTION  # the service's, not the engine's: a run builds a new engine
         self._on_scan: list[Callable[[LineService], None]] = []
         self._historian_checked_wall_s = 0.0
         self._scans_on_time = 0
@@ -278,6 +287,28 @@ class LineService:
         return self.health.consecutive_failures < FAILED_SCANS_NOT_SCANNING and not stale
 
     # ------------------------------------------------------------ commands
+    async def set_unit_mode(self, name: str, user: str, reason: str) -> dict[str, Any]:
+        """The PackML unit mode (production, maintenance, manual), changed where no run
+        executes, with a reason; audited."""
+        try:
+            mode = UnitMode[name.strip().upper()]
+        except KeyError:
+            raise ServiceError(422, f"mode: no unit mode {name!r} (production, maintenance, manual)") from None
+        state = self.line.engine.state
+        if self._start_pending or state not in MODE_CHANGE_STATES:
+            raise ServiceError(409, f"the unit mode changes in Idle, Stopped, Aborted or Complete, where no run executes; "
+                                    f"the unit is {state.value}", state.value)
+        if not reason.strip():
+            raise ServiceError(422, "reason: a mode change needs a reason")
+        before, self._unit_mode = self._unit_mode, mode
+        self.writer.audit(user, "line.unit_mode", "line", {"line_id": self.line_id, "from": before.text,
+                                                           "to": mode.text, "reason": reason})
+        return self.status()
+
+    @property
+    def unit_mode(self) -> UnitMode:
+        return self._unit_mode
+
     async def start_run(self, document: dict[str, Any], user: str, reason: str = "",
                         audit_details: dict[str, Any] | None = None, *,
                         released_for_line: str | None = None) -> dict[str, Any]:
@@ -290,6 +321,9 @@ class LineService:
             if self._start_pending or state not in _STARTABLE:
                 raise ServiceError(409, f"a run is already active (state {state.value}); one run at a time",
                                    state.value)
+            if self._unit_mode is not UnitMode.PRODUCTION:
+                raise ServiceError(409, f"the line is in unit mode {self._unit_mode.text}: runs start in Production "
+                                        "only; set the mode to Production first", state.value)
             if released_for_line is not None and released_for_line != self.line_id:
                 header = document.get("header", {})
                 raise ServiceError(409, f"recipe {header.get('recipe_id')} version {header.get('version')} is released "
@@ -377,7 +411,8 @@ class LineService:
         alarms = engine.alarms
         return {
             "line_id": self.line_id, "line_kind": engine.line.definition.kind,
-            "state": state.value, "scanning": self.scanning(), "run_id": st.run_id, "recipe_id": st.recipe_id,
+            "state": state.value, "unit_mode": self._unit_mode.text, "unit_mode_number": int(self._unit_mode),
+            "scanning": self.scanning(), "run_id": st.run_id, "recipe_id": st.recipe_id,
             "recipe_version": st.recipe_version, "t_s": st.t_s, "step_index": st.step_index,
             "step_name": st.step_name, "step_elapsed_s": st.step_elapsed_s,
             "accepted_commands": [c.value for c in accepted_commands(state) if c is not Command.START],

@@ -54,7 +54,7 @@ BLOCK_MAP: tuple[BlockRegister, ...] = (
     BlockRegister(REG_LAYOUT, 1, "layout version", f"{LAYOUT_VERSION} (changes when this map changes)"),
     BlockRegister(REG_HEARTBEAT, 1, "runtime heartbeat", "+1 after every scan, wraps 65535 -> 0"),
     BlockRegister(REG_STATE, 1, "PackML state number", "OPC 30050 state number (6 Execute, 11 Held, 17 Complete, ...)"),
-    BlockRegister(REG_UNIT_MODE, 1, "unit mode", "1 Production"),
+    BlockRegister(REG_UNIT_MODE, 1, "unit mode", "1 Production, 2 Maintenance, 3 Manual"),
     BlockRegister(REG_STEP, 1, "step index", "the recipe step being executed, 1-based; 0: no step"),
     BlockRegister(REG_ALARMS, 1, "active alarm count", "annunciated alarms whose condition is active"),
     BlockRegister(REG_PRIORITY, 1, "highest active priority", "1 (highest) ... 4; 0: none active"),

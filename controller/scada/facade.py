@@ -41,8 +41,11 @@ Commands
     - ToComplete, SetMachSpeed, SetProduct, SetParameter, RemoteCommand, SetInterlock:
       ``BadNotSupported`` (the procedure completes itself; a formula is part of the signed
       recipe version and changes only through a new one; a loop's setpoint changes through
-      its faceplate above); SetUnitMode accepts Production (1) only, the one mode the engine
-      has.
+      its faceplate above).
+    - SetUnitMode(1 Production, 2 Maintenance, 3 Manual), engineer and above: the runtime's
+      mode change (``LineService.set_unit_mode``, as ``POST /line/mode``), only where no run
+      executes (Idle, Stopped, Aborted, Complete: ``BadInvalidState`` otherwise); a run starts
+      in Production only.
 
     A command the state does not accept answers ``BadInvalidState`` and changes nothing
     (the engine logs the refusal in the command log, as it does for the API); a refused
@@ -50,7 +53,7 @@ Commands
     ``BadInvalidState`` / ``BadInvalidArgument``.
 
 Content
-    ``Status``: UnitModeCurrent (Production), StateRequested and StateChangeInProcess (an
+    ``Status``: UnitModeCurrent (the runtime's mode), StateRequested and StateChangeInProcess (an
     acting state and the wait state it leads to), CurMachSpeed / MachSpeed (the kind's
     machine-speed tag and its setpoint), Product (ProductID = the recipe version,
     ProcessVariables = the formula with units), Parameter (the formula), and in
@@ -102,7 +105,7 @@ from asyncua.common.callback import CallbackType
 from cryptography import x509
 
 from controller.engine.scan import Engine
-from controller.engine.states import STATE_COMPLETE, UnitState
+from controller.engine.states import STATE_COMPLETE, UnitMode, UnitState
 from controller.lines.companion import CompanionModel
 from controller.runtime.service import LineService, ServiceError
 from controller.scada import companion, packml
@@ -444,10 +447,21 @@ class OpcUaFacade:
         return [ua.Variant(prepared.version, ua.VariantType.UInt32)]
 
     async def _set_unit_mode(self, parent: ua.NodeId, mode: Any = None) -> Any:
-        caller = self._caller("operator")
+        """SetUnitMode(1 Production, 2 Maintenance, 3 Manual): the runtime's mode change (engineer,
+        as ``POST /line/mode``), where no run executes."""
+        caller = self._caller("engineer")
         if isinstance(caller, ua.StatusCode):
             return caller
-        return [] if _variant_value(mode) == packml.UNIT_MODE_PRODUCE else _status("BadNotSupported")
+        try:
+            name = UnitMode(_variant_value(mode)).name
+        except ValueError:
+            return _status("BadInvalidArgument")
+        try:
+            await self._on_runtime(self.service.set_unit_mode(name, caller.username, VIA))
+        except ServiceError as exc:
+            log.info("OPC UA SetUnitMode(%s) by %s refused: %s", name, caller.username, exc.detail)
+            return _status(_HTTP_TO_STATUS.get(exc.status, "BadInvalidState"))
+        return []
 
     async def _not_supported(self, parent: ua.NodeId, *args: Any) -> Any:
         caller = self._caller("operator")
@@ -463,7 +477,6 @@ class OpcUaFacade:
              _argument("Version", ua.VariantType.UInt32, "its version; 0: the newest released for production")],
             [_argument("Version", ua.VariantType.UInt32, "the version selected")])
         nodes.unit_methods["SelectRecipe"] = select
-        self._put(nodes.status["UnitModeCurrent"], packml.UNIT_MODE_PRODUCE, ua.VariantType.Int32)
         for name in ("EquipmentBlocked", "EquipmentStarved"):  # never known (see the module's docstring)
             self._put(nodes.status[name], False, ua.VariantType.Boolean)
         self._put(nodes.admin["AlarmHistory"], [], ua.VariantType.ExtensionObject)
@@ -559,7 +572,9 @@ class OpcUaFacade:
                 if machine.current_id is not None:
                     self._put(machine.current_id, machine.states.get(current, ua.NodeId()), ua.VariantType.NodeId)
         self._put(nodes.status["StateCurrent"], packml.STATE_NUMBERS[state], ua.VariantType.Int32)
-        self._state_times.update(packml.STATE_NUMBERS[state], engine.clock.now_s())
+        mode = int(self.service.unit_mode)
+        self._put(nodes.status["UnitModeCurrent"], mode, ua.VariantType.Int32)
+        self._state_times.update(mode, packml.STATE_NUMBERS[state], engine.clock.now_s())
         self._put(nodes.admin["StateCurrentTime"], self._state_times.current(), ua.VariantType.Int32)
         self._put(nodes.admin["StateCumulativeTime"], self._state_times.cumulative(), ua.VariantType.Int32)
         target = STATE_COMPLETE.get(state)

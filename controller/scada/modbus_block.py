@@ -198,7 +198,7 @@ class ModbusBlock:
                                                                                  UnitState.ABORTED) else 0)
         flags |= FLAG_STATE_CHANGING if STATE_COMPLETE.get(state) is not None else 0
         self._heartbeat = (self._heartbeat + 1) & 0xFFFF
-        return (self._heartbeat, packml.STATE_NUMBERS[state], packml.UNIT_MODE_PRODUCE, step + 1 if step >= 0 else 0,
+        return (self._heartbeat, packml.STATE_NUMBERS[state], int(self.service.unit_mode), step + 1 if step >= 0 else 0,
                 min(len(active), 0xFFFF), priority, flags, count >> 16, count & 0xFFFF, run_id >> 16 & 0xFFFF,
                 run_id & 0xFFFF)
 

@@ -64,7 +64,6 @@ STATE_NUMBERS: dict[UnitState, int] = {
     S.ABORTING: 8, S.ABORTED: 9, S.HOLDING: 10, S.HELD: 11, S.UNHOLDING: 12, S.SUSPENDING: 13,
     S.UNSUSPENDING: 14, S.RESETTING: 15, S.COMPLETING: 16, S.COMPLETE: 17,
 }
-UNIT_MODE_PRODUCE = 1  # PackML unit modes: 1 Production, 2 Maintenance, 3 Manual
 
 
 def machine_states(state: UnitState) -> tuple[str, str | None, str | None]:

@@ -44,6 +44,44 @@ def test_an_engineer_drives_a_loop_from_its_faceplate_and_the_audit_trail_keeps_
     r = client.post(f"/loops/{LOOP}", json={"mode": "off", "reason": "done"}, headers=h["eng_a"])
     assert r.status_code == 200 and r.json()["mode"] == "off", r.text
 
-    audit = [(e["actor"], e["subject"], e["details"]["mode"], e["details"]["reason"])
-             for e in client.get("/audit", headers=h["view"]).json() if e["action"] == "loop.set"]
-    assert audit == [("eng_a", f"loop {LOOP}", "manual", "preheat the quench bath"), ("eng_a", f"loop {LOOP}", "off", "done")]
+    def audit() -> list[tuple[str, str, str, str]]:  # the runtime's historian writes it, off its scan
+        return [(e["actor"], e["subject"], e["details"]["mode"], e["details"]["reason"])
+                for e in client.get("/audit", headers=h["view"]).json() if e["action"] == "loop.set"]
+
+    api.wait_for(lambda: len(audit()) >= 2, "the audit trail")
+    assert audit() == [("eng_a", f"loop {LOOP}", "manual", "preheat the quench bath"), ("eng_a", f"loop {LOOP}", "off", "done")]
+
+
+def test_in_maintenance_no_run_starts_and_the_mode_changes_only_where_no_run_executes(sqlite_client, h, api):
+    client = sqlite_client
+    recipe_id, version = api.release(client, h, api.short_recipe(production_min=60), api.PASSWORD)
+    start = {"recipe_id": recipe_id, "version": version}
+    maintenance = {"mode": "maintenance", "reason": "replace the quench bath heater"}
+    r = client.post("/line/mode", json=maintenance, headers=h["op"])
+    assert r.status_code == 403 and "engineer" in r.json()["detail"], r.text
+    r = client.post("/line/mode", json=maintenance, headers=h["eng_a"])
+    assert r.status_code == 200 and r.json()["unit_mode"] == "Maintenance", r.text
+    assert api.run_state(client, h["view"])["unit_mode"] == "Maintenance"
+
+    r = client.post("/runs", json=start, headers=h["op"])
+    assert r.status_code == 409 and "unit mode Maintenance: runs start in Production only" in r.json()["detail"], r.text
+    assert client.get("/runs", headers=h["view"]).json() == []  # no batch record claims anything
+    r = client.post("/loops/quench_bath_temperature", json={"mode": "manual", "output": 5.0, "reason": "heater test"},
+                    headers=h["eng_a"])
+    assert r.status_code == 200, r.text  # the line is worked on from its faceplates
+
+    r = client.post("/line/mode", json={"mode": "production", "reason": "heater replaced"}, headers=h["eng_a"])
+    assert r.status_code == 200 and r.json()["unit_mode"] == "Production", r.text
+    assert client.post("/runs", json=start, headers=h["op"]).status_code == 202
+    api.wait_for(lambda: api.run_state(client, h["op"])["state"] == "Execute", "Execute")
+    r = client.post("/line/mode", json=maintenance, headers=h["eng_a"])
+    assert r.status_code == 409 and "where no run executes; the unit is Execute" in r.json()["detail"], r.text
+    assert client.post("/runs/current/abort", headers=h["op"]).status_code == 202
+
+    def audit() -> list[tuple[str, str, str, str]]:
+        return [(e["actor"], e["details"]["from"], e["details"]["to"], e["details"]["reason"])
+                for e in client.get("/audit", headers=h["view"]).json() if e["action"] == "line.unit_mode"]
+
+    api.wait_for(lambda: len(audit()) >= 2, "the audit trail")
+    assert audit() == [("eng_a", "Production", "Maintenance", "replace the quench bath heater"),
+                     ("eng_a", "Maintenance", "Production", "heater replaced")]

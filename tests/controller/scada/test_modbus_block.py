@@ -28,6 +28,7 @@ from controller.scada.block_map import (
     REG_RUN_LO,
     REG_STATE,
     REG_STEP,
+    REG_UNIT_MODE,
     Result,
 )
 from controller.scada.modbus_block import ModbusBlock, ModbusSettings
@@ -104,9 +105,17 @@ async def _until_state(client: ModbusClient, number: int, timeout_s: float = 10.
 async def test_a_start_through_the_command_word_is_acknowledged_and_the_line_starts(blocks: Blocks) -> None:
     client = _client(blocks.operating)
     idle = await _until_state(client, IDLE)
-    assert idle[REG_LAYOUT] == 1 and idle[REG_STEP] == 0
+    assert idle[REG_LAYOUT] == 1 and idle[REG_STEP] == 0 and idle[REG_UNIT_MODE] == 1  # Production
     await asyncio.sleep(0.1)
     assert (await _read(client))[REG_HEARTBEAT] != idle[REG_HEARTBEAT]  # the runtime is scanning
+
+    # in Maintenance the register says so, and a Start through the command word is refused
+    await blocks.service.set_unit_mode("maintenance", "erin", "pump service")
+    await asyncio.sleep(0.2)
+    assert (await _read(client))[REG_UNIT_MODE] == 2
+    ack = await _command(client, START, 9)
+    assert (ack[REG_ACK_COMMAND], ack[REG_RESULT]) == (START, Result.REFUSED)
+    await blocks.service.set_unit_mode("production", "erin", "service done")
 
     for code, sequence, result in ((UNHOLD, 1, Result.NOT_ALLOWED_IN_STATE), (99, 2, Result.INVALID_COMMAND),
                                    (START, 3, Result.ACCEPTED)):

@@ -422,9 +422,54 @@ async def test_an_engineer_writes_a_loops_faceplate_and_each_refused_write_answe
         assert denied.value.code == ua.StatusCodes.BadUserAccessDenied
     assert plant.service.line.engine.faceplate("quench_bath_temperature").mode.value == "manual"
 
+    assert await asyncio.to_thread(plant.service.writer.wait_idle, 10.0)  # the historian wrote the audit
     audit = [(actor, subject, details["mode"], details["setpoint"], details["output"], details["reason"])
              for actor, subject, details in await _audited(plant.url, "loop.set")]
     subject = "loop quench_bath_temperature"
     assert audit == [("erin", subject, "auto", None, None, "via OPC UA"),  # refused writes are not audited
                      ("erin", subject, "auto", 35.0, None, "via OPC UA"),
                      ("erin", subject, "manual", None, 12.5, "via OPC UA")]
+
+
+async def test_an_engineer_sets_the_unit_mode_and_no_run_starts_outside_production(plant: Plant) -> None:
+    operator = await _client(plant, "olga")
+    async with operator:
+        unit = Unit(operator, await operator.get_namespace_index(NAMESPACE_URI))
+        await _until(lambda: _equals(unit.state(), "Idle"), "Idle")
+        with pytest.raises(ua.UaStatusCodeError) as denied:
+            await unit.call("", "SetUnitMode", ua.Variant(2, ua.VariantType.Int32))
+        assert denied.value.code == ua.StatusCodes.BadUserAccessDenied  # engineers set the mode
+
+    engineer = await _client(plant, "erin")
+    async with engineer:
+        unit = Unit(engineer, await engineer.get_namespace_index(NAMESPACE_URI))
+        with pytest.raises(ua.UaStatusCodeError) as unknown:
+            await unit.call("", "SetUnitMode", ua.Variant(7, ua.VariantType.Int32))
+        assert unknown.value.code == ua.StatusCodes.BadInvalidArgument
+        await unit.call("", "SetUnitMode", ua.Variant(2, ua.VariantType.Int32))  # Maintenance
+        await _until(lambda: _equals(unit.read("Status.UnitModeCurrent"), 2), "UnitModeCurrent 2")
+        await _until(lambda: _maintenance_time(unit, above=0), "time counted in Maintenance, Idle")
+
+        await unit.call("", "SelectRecipe", ua.Variant(RECIPE_ID, ua.VariantType.String),
+                        ua.Variant(0, ua.VariantType.UInt32))
+        with pytest.raises(ua.UaStatusCodeError) as refused:
+            await unit.call(EXECUTE[len(LINE) + 1:], "Start")
+        assert refused.value.code == ua.StatusCodes.BadInvalidState
+        assert plant.service.status()["run_id"] is None and await unit.state() == "Idle"
+
+        await unit.call("", "SetUnitMode", ua.Variant(1, ua.VariantType.Int32))  # Production again
+        await unit.call(EXECUTE[len(LINE) + 1:], "Start")
+        await _until(lambda: _equals(unit.state(), "Execute"), "Execute after Start in Production")
+        with pytest.raises(ua.UaStatusCodeError) as running:
+            await unit.call("", "SetUnitMode", ua.Variant(3, ua.VariantType.Int32))
+        assert running.value.code == ua.StatusCodes.BadInvalidState  # not while a run executes
+        assert await unit.read("Status.UnitModeCurrent") == 1
+
+    assert await asyncio.to_thread(plant.service.writer.wait_idle, 10.0)  # the historian wrote the audit
+    audit = [(actor, details["to"], details["reason"]) for actor, _, details in
+             await _audited(plant.url, "line.unit_mode")]
+    assert audit == [("erin", "Maintenance", "via OPC UA"), ("erin", "Production", "via OPC UA")]
+
+
+async def _maintenance_time(unit: Unit, above: int) -> bool:
+    return bool((await unit.read("Admin.StateCurrentTime"))[2][4] > above)  # [Maintenance][Idle]
