@@ -14,7 +14,8 @@ it records, start to start, wall seconds):
 2. with ``--clients`` clients in a child process (a SCADA is another program), each logged
    in as the viewer over SignAndEncrypt, one subscription each (``--publishing-interval``)
    with a monitored item on every node: every tag under ``Tags``, every variable of
-   ``Status`` and ``Admin``, each state machine's ``CurrentState``. Notification latency =
+   ``Status`` and ``Admin``, each state machine's ``CurrentState``, each loop's ``Mode``,
+   ``SetValue`` and ``Output``. Notification latency =
    the client's wall clock at delivery minus the value's SourceTimestamp (the runtime
    stamps it when it collects the scan's changed values), over the window after a 2 s
    warm-up; same machine, same clock.
@@ -134,6 +135,7 @@ def _node_ids(facade: Any) -> list[str]:
     nodes = facade.nodes
     ids = [t.node_id for t in nodes.tags] + list(nodes.status.values()) + list(nodes.admin.values())
     ids += [m.current for m in (nodes.base, nodes.machine, nodes.execute)]
+    ids += [n for loop in nodes.loops for n in (loop.mode, loop.setpoint, loop.output)]
     return [n.to_string() for n in ids]
 
 
