@@ -12,8 +12,9 @@ Writes: an engineer's (or an admin's) write goes through the runtime's faceplate
 switches the mode (manual holds the output where it is); ``SetValue`` moves the setpoint in
 the loop's mode; ``Output`` puts the loop in manual at that output. A write the rules refuse
 answers that node's Bad status and changes nothing, the other writes of the same request
-still apply: a role below engineer ``BadUserAccessDenied``, a value outside the range or
-limits or a mode that is none ``BadOutOfRange``, the line not taking it now (an interlock
+still apply: a role below engineer ``BadUserAccessDenied``, a value of another type than the
+variable's (String, Double) ``BadTypeMismatch``, a value outside the range or limits or a mode
+that is none ``BadOutOfRange``, the line not taking it now (an interlock
 forcing the output safe, a hold keeping it safe, a stopped or aborted unit)
 ``BadInvalidState``.
 
@@ -120,7 +121,12 @@ class LoopWrites:
             target = self._targets.get(write.NodeId)
             if target is None or write.AttributeId != ua.AttributeIds.Value:
                 continue
-            status = await self._apply(*target, write.Value.Value.Value if write.Value.Value is not None else None)
+            variant = write.Value.Value
+            expected = ua.VariantType.String if target[1] == "Mode" else ua.VariantType.Double
+            if variant is None or variant.VariantType != expected:  # asyncua would refuse it after we applied it
+                status: str | None = "BadTypeMismatch"
+            else:
+                status = await self._apply(*target, variant.Value)
             if status is not None:
                 refused[index] = ua.StatusCode(getattr(ua.StatusCodes, status))
                 params.NodesToWrite[index] = replace(write, NodeId=_NOWHERE)

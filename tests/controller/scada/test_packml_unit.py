@@ -413,6 +413,10 @@ async def test_an_engineer_writes_a_loops_faceplate_and_each_refused_write_answe
         with pytest.raises(ua.UaStatusCodeError) as wrong:
             await mode.write_value(ua.DataValue(ua.Variant("cascade", ua.VariantType.String)))
         assert wrong.value.code == ua.StatusCodes.BadOutOfRange
+        with pytest.raises(ua.UaStatusCodeError) as mistyped:  # refused before anything is applied
+            await setpoint.write_value(ua.DataValue(ua.Variant(20, ua.VariantType.Int32)))
+        assert mistyped.value.code == ua.StatusCodes.BadTypeMismatch
+        assert plant.service.line.engine.faceplate("quench_bath_temperature").setpoint == 35.0
 
     operator = await _client(plant, "olga")
     async with operator:
