@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -122,7 +123,10 @@ class LineService:
         self._start_lock = asyncio.Lock()
         self._start_pending = False
         self._hold_reason = ""
-        self._unit_mode = UnitMode.PRODUCTION  # the service's, not the engine's: a run builds a new engine
+        # the service's, not the engine's (a run builds a new engine); kept in the state directory,
+        # so that a restarted runtime is not back in Production while the line is worked on
+        self._unit_mode_path = config.state_dir / f"{self.line_id}.unit-mode"
+        self._unit_mode = UnitMode.PRODUCTION
         self._on_scan: list[Callable[[LineService], None]] = []
         self._historian_checked_wall_s = 0.0
         self._scans_on_time = 0
@@ -134,6 +138,7 @@ class LineService:
         """Migrate the database, close the runs a killed runtime left open, build the idle
         line and start scanning. Returns the runs closed as lost (id, reason)."""
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
+        self._unit_mode = await asyncio.to_thread(_load_unit_mode, self._unit_mode_path)
         await asyncio.to_thread(upgrade, self._db)
         # a killed runtime's spool holds the last events of the run it left open: they go in
         # first, so that the run is closed at its real last step and record
@@ -300,6 +305,7 @@ class LineService:
                                     f"the unit is {state.value}", state.value)
         if not reason.strip():
             raise ServiceError(422, "reason: a mode change needs a reason")
+        await asyncio.to_thread(_save_unit_mode, self._unit_mode_path, mode)  # a restart keeps it
         before, self._unit_mode = self._unit_mode, mode
         self.writer.audit(user, "line.unit_mode", "line", {"line_id": self.line_id, "from": before.text,
                                                            "to": mode.text, "reason": reason})
@@ -588,3 +594,24 @@ SHELVE_PROTECTED_ROLES = frozenset({"engineer", "admin"})
 
 def _message(exc: KeyError | ValueError) -> str:
     return str(exc.args[0]) if exc.args else type(exc).__name__
+
+
+def _load_unit_mode(path: Path) -> UnitMode:
+    """The unit mode a runtime of this line last set (Production when none was set). A file
+    that names no mode is not guessed at: the runtime refuses to start, naming it."""
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return UnitMode.PRODUCTION
+    try:
+        return UnitMode[text.upper()]
+    except KeyError:
+        raise RuntimeError(f"{path}: {text[:40]!r} is no unit mode (production, maintenance, manual); "
+                           "fix or remove the file") from None
+
+
+def _save_unit_mode(path: Path, mode: UnitMode) -> None:
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(mode.name.lower() + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
