@@ -417,7 +417,7 @@ class LineService:
         alarms = engine.alarms
         return {
             "line_id": self.line_id, "line_kind": engine.line.definition.kind,
-            "state": state.value, "unit_mode": self._unit_mode.text, "unit_mode_number": int(self._unit_mode),
+            "state": state.value, "unit_mode": self._unit_mode.text,
             "scanning": self.scanning(), "run_id": st.run_id, "recipe_id": st.recipe_id,
             "recipe_version": st.recipe_version, "t_s": st.t_s, "step_index": st.step_index,
             "step_name": st.step_name, "step_elapsed_s": st.step_elapsed_s,

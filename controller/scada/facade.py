@@ -382,16 +382,21 @@ class OpcUaFacade:
             return None
         return await self._on_runtime(on_runtime())
 
+    async def _answer(self, what: str, user: str, coroutine: Coroutine[Any, Any, Any]) -> Any:
+        """Run a command path of the runtime: no output arguments when done, else its refusal as
+        a Bad status (logged)."""
+        try:
+            await self._on_runtime(coroutine)
+        except ServiceError as exc:
+            log.info("OPC UA %s by %s refused: %s", what, user, exc.detail)
+            return _status(_HTTP_TO_STATUS.get(exc.status, "BadInvalidState"))
+        return []
+
     async def _command(self, name: str) -> Any:
         caller = self._caller("operator")
         if isinstance(caller, ua.StatusCode):
             return caller
-        try:
-            await self._on_runtime(self.service.command(name, caller.username, VIA))
-        except ServiceError as exc:
-            log.info("OPC UA %s by %s refused: %s", name, caller.username, exc.detail)
-            return _status(_HTTP_TO_STATUS.get(exc.status, "BadInvalidState"))
-        return []
+        return await self._answer(name, caller.username, self.service.command(name, caller.username, VIA))
 
     async def _start(self, parent: ua.NodeId, *args: Any) -> Any:
         caller = self._caller("operator")
@@ -456,12 +461,8 @@ class OpcUaFacade:
             name = UnitMode(_variant_value(mode)).name
         except ValueError:
             return _status("BadInvalidArgument")
-        try:
-            await self._on_runtime(self.service.set_unit_mode(name, caller.username, VIA))
-        except ServiceError as exc:
-            log.info("OPC UA SetUnitMode(%s) by %s refused: %s", name, caller.username, exc.detail)
-            return _status(_HTTP_TO_STATUS.get(exc.status, "BadInvalidState"))
-        return []
+        return await self._answer(f"SetUnitMode({name})", caller.username,
+                                  self.service.set_unit_mode(name, caller.username, VIA))
 
     async def _not_supported(self, parent: ua.NodeId, *args: Any) -> Any:
         caller = self._caller("operator")

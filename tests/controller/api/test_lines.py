@@ -1,72 +1,82 @@
 """The API on every line the controller knows: a plant file pointing at a served simulator
-(Modbus/TCP + OPC UA over loopback, no simulator in the API process) and a foaming recipe
+(Modbus/TCP + OPC UA over loopback, the simulator in a process of its own) and a foaming recipe
 on the built-in simulator."""
 
 from __future__ import annotations
 
 import asyncio
-import threading
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from api_support import line_tags
+from asyncua import Client, ua
 from fastapi.testclient import TestClient
-from hil_support import SHORT_RECIPE, free_port, plant_file, short_recipe
+from hil_support import SHORT_RECIPE, free_port, plant_file
 from paths import REPO_ROOT
 
 from controller.api import Settings, create_app
-from controller.lines import builtin_line, kind_named
-from simulator.casting.plant import CastingPlant
-from simulator.serve.runner import ServedPlant
+from controller.lines import builtin_line
 
 pytestmark = pytest.mark.timeout(120)  # a hung socket fails fast, with the stacks
 
 ROOT = REPO_ROOT
 SERVED_SPEED = 50.0  # plant and controller clocks alike (simulated seconds per wall second)
+PLANT_NAMESPACE = "urn:poreline:line"
 
 
-class ServedInThread:
-    """A ServedPlant on its own event loop in a daemon thread (the API app has its own loop
-    in TestClient's thread); start and stop are bounded."""
+@dataclass(frozen=True)
+class ServedProcess:
+    modbus_port: int
+    opcua_port: int
 
-    def __init__(self, served: ServedPlant) -> None:
-        self.served = served
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="served-plant", daemon=True)
 
-    def __enter__(self) -> ServedPlant:
-        self.thread.start()
-        asyncio.run_coroutine_threadsafe(self.served.start(), self.loop).result(timeout=30)
-        return self.served
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            asyncio.run_coroutine_threadsafe(self.served.stop(), self.loop).result(timeout=30)
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(timeout=10)
-            self.loop.close()
+async def _watchdog_trip_count(opcua_port: int) -> int:
+    """The served plant's ``Controller.WatchdogTripCount`` (docs/register-map-casting.md)."""
+    async with Client(f"opc.tcp://127.0.0.1:{opcua_port}/poreline/", timeout=5.0) as client:
+        index = await client.get_namespace_index(PLANT_NAMESPACE)
+        return int(await client.get_node(ua.NodeId("Controller.WatchdogTripCount", index)).read_value())
 
 
 @pytest.fixture
-def served() -> Iterator[ServedPlant]:
-    """The casting line served on loopback, prepared for the short HIL recipe."""
-    definition, _control = builtin_line("casting")
-    plant = CastingPlant(definition, seed=0)
-    kind_named("casting").prepare_plant(plant, short_recipe())
-    served = ServedPlant(plant, definition, modbus_port=0, opcua_port=free_port(), speed=SERVED_SPEED,
-                         step_s=0.02, watchdog_s=3.0)
-    with ServedInThread(served) as running:
-        yield running
+def served() -> Iterator[ServedProcess]:
+    """The casting line served by ``poreline sim serve`` in a process of its own, prepared for
+    the short HIL recipe, once it answers on both ports. A PLC does not share the API's
+    interpreter. On a thread of the test's process the plant shared it with the API (which
+    compiles recipes there), and on a loaded machine the controller's reads, 0.3 s timeout,
+    failed twice in a row before the start now and then: COMM alarms refused the start."""
+    modbus_port, opcua_port = free_port(), free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "controller.cli", "sim", "serve", "--line", "casting", "--modbus-port", str(modbus_port),
+         "--opcua-port", str(opcua_port), "--speed", str(SERVED_SPEED), "--watchdog", "3",
+         "--recipe", str(SHORT_RECIPE), "--allow-anonymous-writes"],  # the plant file's OPC UA has no user
+        cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60.0
+        while True:
+            assert proc.poll() is None, f"poreline sim serve exited with {proc.returncode}"
+            try:
+                socket.create_connection(("127.0.0.1", modbus_port), timeout=1.0).close()
+                assert asyncio.run(_watchdog_trip_count(opcua_port)) == 0
+                break
+            except (OSError, TimeoutError):
+                assert time.monotonic() < deadline, "poreline sim serve did not answer within 60 s"
+                time.sleep(0.3)
+        yield ServedProcess(modbus_port, opcua_port)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
 
 
-def test_plant_file_drives_a_served_plant_with_live_good_tags(served: ServedPlant, tmp_path: Path,
+def test_plant_file_drives_a_served_plant_with_live_good_tags(served: ServedProcess, tmp_path: Path,
                                                               sqlite_url: str, api: Any) -> None:
-    assert served.opcua_endpoint is not None
-    opcua_port = int(served.opcua_endpoint.rsplit(":", 1)[1].split("/")[0])
-    path = plant_file(tmp_path, modbus_port=served.modbus_port, opcua_port=opcua_port,
+    path = plant_file(tmp_path, modbus_port=served.modbus_port, opcua_port=served.opcua_port,
                       modbus_devices="[dope_vessel_1, dope_vessel_2, dope_pump_1, dope_pump_2, casting_knife]",
                       opcua_devices="[support_belt, quench_bath, wash_bath, dryer]")
     settings = Settings(database_url=sqlite_url, plant=path, sim_speed=SERVED_SPEED, scan_period_s=1.0,
@@ -99,7 +109,8 @@ def test_plant_file_drives_a_served_plant_with_live_good_tags(served: ServedPlan
         record = api.closed_record(client, h["view"], done["run_id"])
         assert record["run"]["simulated"] is False and record["run"]["final_state"] == "Complete"
         assert record["sample_count"] > 0
-        assert not served.tripped  # the controller's heartbeat kept the plant's watchdog quiet
+        # the controller's heartbeat kept the plant's watchdog quiet all along
+        assert asyncio.run(_watchdog_trip_count(served.opcua_port)) == 0
 
         # the plant file is a casting line: a foaming recipe is refused with the reason
         foaming = (ROOT / "recipes" / "foaming-psu-co2-water.yaml").read_text(encoding="utf-8")
