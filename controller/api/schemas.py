@@ -331,6 +331,53 @@ class BatchRecordOut(BaseModel):
                                             "deleted or rewritten up to it (null: empty trail)")
 
 
+class FormulaActualOut(BaseModel):
+    name: str = Field(description="Formula parameter")
+    unit: str
+    setpoint: float = Field(description="The recipe's value")
+    low: float | None = Field(description="Its low limit")
+    high: float | None = Field(description="Its high limit")
+    actual: float | None = Field(description="Production mean of the tag it was set on, in `unit` (null: none measures it)")
+    actual_tag: str | None = Field(description="That tag")
+    deviation: float | None = Field(description="Actual minus setpoint, in `unit`")
+
+
+class SpecifiedQuantityOut(BaseModel):
+    address: str = Field(description="The specified tag")
+    unit: str
+    low: float | None
+    high: float | None
+    mean: float | None = Field(description="Over production")
+    minimum: float | None
+    maximum: float | None
+    out_of_spec_s: float = Field(description="Production seconds outside the specification")
+    in_spec: bool | None
+
+
+class TagMeanOut(BaseModel):
+    tag: str
+    mean: float = Field(description="Over production")
+    minimum: float
+    maximum: float
+
+
+class RunSummaryOut(BaseModel):
+    run_id: int
+    recipe_id: str
+    recipe_version: int
+    final_state: str | None = Field(description="null while running")
+    quantity_label: str = Field(description="What the line made, e.g. 'Membrane cast'")
+    quantity: float | None = Field(description="How much (null: not known)")
+    quantity_unit: str
+    quantity_detail: str = Field(description="How it was counted")
+    production_s: float = Field(description="Production time (production steps while executing), run seconds")
+    deviation_s: float = Field(description="Production seconds with outputs forced safe by interlocks")
+    verdict: str = Field(description="The product against the recipe's specification")
+    specification: list[SpecifiedQuantityOut] = Field(description="Each specified quantity over production")
+    means: list[TagMeanOut] = Field(description="The line kind's key tags over production")
+    formula: list[FormulaActualOut] = Field(description="Each formula parameter against its production actual")
+
+
 class TrendPointOut(BaseModel):
     t_s: float = Field(description="Bucket start, run seconds")
     t_end_s: float = Field(description="Bucket end, run seconds")

@@ -29,7 +29,7 @@ MUTATING = [
     ("POST", "/auth/logout", None, "viewer"),
 ]
 READS = ["/recipes", "/runs", "/runs/current", "/line", "/line/devices", "/loops", "/alarms/active", "/alarms/history",
-         "/audit", "/audit/verify", "/users", "/sim/faults", "/runs/1/record"]
+         "/audit", "/audit/verify", "/users", "/sim/faults", "/runs/1/record", "/runs/1/summary"]
 
 
 @pytest.fixture

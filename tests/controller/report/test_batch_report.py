@@ -243,6 +243,24 @@ def test_the_cli_names_a_missing_run_in_one_line(faulted_run: FaultedRun, tmp_pa
 
 
 # ------------------------------------------------------------------- the report's content
+def test_the_api_gives_the_reports_production_summary_as_json(faulted_run: FaultedRun, report: Report) -> None:
+    r = faulted_run.client.get(f"/runs/{faulted_run.run_id}/summary", headers=faulted_run.headers["view"])
+    assert r.status_code == 200, r.text
+    summary = r.json()
+    assert (summary["run_id"], summary["final_state"]) == (faulted_run.run_id, "Complete")
+    assert summary["verdict"] == report.production.verdict  # the record's verdict, and the deviation said with it
+    assert summary["verdict"].startswith(faulted_run.record["run"]["quality"]["verdict"]) and "deviation" in summary["verdict"]
+    assert summary["quantity_label"] == "Membrane cast" and summary["quantity_unit"] == "m"
+    assert summary["quantity"] == pytest.approx(report.production.quantity)
+    assert summary["deviation_s"] == pytest.approx(faulted_run.record["deviation_s"]) and summary["deviation_s"] > 0
+    assert summary["production_s"] == pytest.approx(report.production.production_s)
+    line_speed = next(f for f in summary["formula"] if f["name"] == "line_speed")
+    assert line_speed["actual_tag"] == "support_belt.line_speed_m_min" and line_speed["deviation"] is not None
+    assert {m["tag"] for m in summary["means"]} >= {"support_belt.line_speed_m_min"}
+    missing = faulted_run.client.get("/runs/999999/summary", headers=faulted_run.headers["view"])
+    assert missing.status_code == 404 and "run 999999 not found" in missing.json()["detail"]
+
+
 def test_the_formula_compares_the_line_speed_with_its_production_mean(report: Report) -> None:
     line_speed = next(row for row in report.formula if row.name == "line_speed")
     assert line_speed.actual_tag == "support_belt.line_speed_m_min"
