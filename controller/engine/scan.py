@@ -361,14 +361,21 @@ class Engine:
         self._log_command_text(f"acknowledge {alarm_id}", user, True, "")
 
     def faceplate(self, loop: str) -> LoopFaceplate:
+        return self._faceplate(loop, self._interlocked_outputs())
+
+    def faceplates(self) -> list[LoopFaceplate]:
+        """Every loop's faceplate, in the control's order (the latched interlocks looked at once)."""
+        interlocked = self._interlocked_outputs()
+        return [self._faceplate(loop, interlocked) for loop in self.loops]
+
+    def _faceplate(self, loop: str, interlocked: Mapping[str, set[str]]) -> LoopFaceplate:
         pid = self.loops[loop]
         pv, output = self._loop_io[loop]
-        held = self.state in _HELD_STATES
         return LoopFaceplate(loop=loop, mode=pid.mode, setpoint=pid.setpoint, output=self.outputs.get(output, pid.output),
                              measurement=pv, output_address=output, output_low=pid.output_low,
                              output_high=pid.output_high,
-                             forced_by=tuple(sorted(a for a, outs in self._interlocked_outputs().items() if output in outs)),
-                             held_safe=held and output in self._hold_safe)
+                             forced_by=tuple(sorted(a for a, outs in interlocked.items() if output in outs)),
+                             held_safe=self.state in _HELD_STATES and output in self._hold_safe)
 
     def set_loop(self, action: LoopAction, user: str, reason: str = "") -> None:
         """A loop faceplate: mode, setpoint or manual output of one loop, applied at once

@@ -492,11 +492,10 @@ class LineService:
         engine = self.line.engine
         definition = engine.line.definition
         plates = []
-        for name in engine.loops:
-            plate = engine.faceplate(name)
+        for plate in engine.faceplates():
             measured, output = definition.tag(plate.measurement), definition.tag(plate.output_address)
             plates.append({
-                "loop": name, "mode": plate.mode.value, "setpoint": plate.setpoint, "output": plate.output,
+                "loop": plate.loop, "mode": plate.mode.value, "setpoint": plate.setpoint, "output": plate.output,
                 "measurement": plate.measurement, "measurement_value": engine.image.get(plate.measurement),
                 "measurement_unit": measured.unit, "setpoint_low": measured.low, "setpoint_high": measured.high,
                 "output_address": plate.output_address, "output_unit": output.unit, "output_low": plate.output_low,

@@ -550,10 +550,11 @@ class OpcUaFacade:
         speed = self._speed_tag()
         if speed is not None and speed in image:
             self._put(nodes.status["CurMachSpeed"], float(image[speed]), ua.VariantType.Float)
+        plates = {plate.loop: plate for plate in engine.faceplates()} if nodes.loops else {}
         for variables in nodes.loops:
-            if variables.loop not in engine.loops:  # the line's control changed under the served unit
+            plate = plates.get(variables.loop)
+            if plate is None:  # the line's control changed under the served unit
                 continue
-            plate = engine.faceplate(variables.loop)
             self._put(variables.mode, plate.mode.value, ua.VariantType.String)
             self._put(variables.setpoint, float(plate.setpoint), ua.VariantType.Double)
             self._put(variables.output, float(plate.output), ua.VariantType.Double)
