@@ -82,6 +82,7 @@ def context(request: Request, user: auth.CurrentUser, page: str, **more: Any) ->
     return {
         "user": user, "csrf": session.csrf_for(user.token), "page": page, "status": status, "unknown": unknown,
         "line_id": runtime.line_id, "query": query(request),
-        "banner": banner(status, unknown), "operator": may(user, "operator"), "message": None, "error": None,
+        "banner": banner(status, unknown), "operator": may(user, "operator"), "engineer": may(user, "engineer"),
+        "message": None, "error": None,
         **more,
     }

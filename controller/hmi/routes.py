@@ -154,7 +154,7 @@ def _runnable(request: Request, user: auth.CurrentUser, line_id: str) -> list[tu
 
 async def _run_page(request: Request, user: auth.CurrentUser, message: str | None = None,
                     error: pages.Refusal | None = None) -> HTMLResponse:
-    ctx = pages.context(request, user, "run", message=message, error=error, engineer=pages.may(user, "engineer"))
+    ctx = pages.context(request, user, "run", message=message, error=error)
     ctx |= views.commands_view(ctx["status"], ctx["operator"])
     if ctx["status"] is not None:
         ctx |= views.status_view(ctx["status"])

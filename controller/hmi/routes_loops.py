@@ -48,8 +48,7 @@ def _faceplates(plates: list[LoopOut], runtime: LineConnection) -> list[Faceplat
 
 async def _loops_page(request: Request, user: auth.CurrentUser, message: str | None = None,
                       error: pages.Refusal | None = None) -> HTMLResponse:
-    ctx = pages.context(request, user, "loops", message=message, error=error, engineer=pages.may(user, "engineer"),
-                        modes=MODES)
+    ctx = pages.context(request, user, "loops", message=message, error=error, modes=MODES)
     runtime = pages.runtime_of(request)
     ctx["faceplates"] = _faceplates(await routes_loops.loops(runtime, user), runtime) \
         if ctx["status"] is not None else []

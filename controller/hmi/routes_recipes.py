@@ -46,7 +46,7 @@ async def _list_page(request: Request, user: auth.CurrentUser, message: str | No
             return routes_recipes.list_recipes(user, db)
 
     ctx = pages.context(request, user, "recipes", message=message, error=error, recipes=await run_in_threadpool(read),
-                        engineer=pages.may(user, "engineer"), upload=upload or {})
+                        upload=upload or {})
     status_code = error.status_code if error is not None else 422 if upload and upload.get("errors") else 200
     page = templates.TemplateResponse(request, "recipes.html", ctx, status_code=status_code)
     if upload is not None:  # a refused upload: the address bar shows the list (htmx pushes a success's redirect)
@@ -130,8 +130,8 @@ async def _version_page(request: Request, user: auth.CurrentUser, recipe_id: str
         return await _list_page(request, user, error=pages.refusal(exc))
     earlier = [n for n in view["versions"] if n < version]
     diff_from, diff_to = (max(earlier), version) if earlier else (version, max(view["versions"], default=version))
-    ctx = pages.context(request, user, "recipes", message=message, error=error, engineer=pages.may(user, "engineer"),
-                        meanings=MEANINGS, diff_from=diff_from, diff_to=diff_to, **view)
+    ctx = pages.context(request, user, "recipes", message=message, error=error, meanings=MEANINGS,
+                        diff_from=diff_from, diff_to=diff_to, **view)
     return templates.TemplateResponse(request, "recipe_version.html", ctx,
                                       status_code=error.status_code if error is not None else 200)
 

@@ -22,8 +22,7 @@ Name = Annotated[str, Form(max_length=64)]
 
 async def _simulator_page(request: Request, user: auth.CurrentUser, message: str | None = None,
                           error: pages.Refusal | None = None) -> HTMLResponse:
-    ctx = pages.context(request, user, "simulator", message=message, error=error,
-                        engineer=pages.may(user, "engineer"), faults=None, no_simulator=None)
+    ctx = pages.context(request, user, "simulator", message=message, error=error, faults=None, no_simulator=None)
     if ctx["status"] is not None:
         try:
             ctx["faults"] = await routes_sim.faults(pages.runtime_of(request), user)
