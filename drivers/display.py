@@ -42,6 +42,11 @@ def display_unit(unit: str) -> str:
     return DISPLAY_UNITS.get(unit, (unit, DEFAULT_DECIMALS))[0]
 
 
+def shown_unit(tag: Tag) -> str:
+    """The unit shown beside ``tag``'s value: none for a discrete tag (on/off)."""
+    return "" if tag.data_type is DataType.BOOL else display_unit(tag.unit)
+
+
 def decimals(unit: str) -> int:
     """The decimals ``unit`` is read to (negative: significant digits in scientific notation)."""
     return DISPLAY_UNITS.get(unit, (unit, DEFAULT_DECIMALS))[1]

@@ -25,7 +25,7 @@ from controller.api.schemas import (
 from controller.report.analysis import device_pairs, setpoint_pairs
 from drivers import display
 from drivers.definition import DeviceSpec, LineDefinition
-from drivers.profiles import DataType, Direction, Tag
+from drivers.profiles import Direction, Tag
 from drivers.transport import Quality
 
 router = APIRouter(tags=["line"])
@@ -36,7 +36,7 @@ def _tag_value(address: str, tag: Tag, live: dict[str, Any], at: datetime | None
     value, quality = live["tags"].get(address, (None, "bad_comm"))
     return model(address=address, label=display.label(tag.name, tag.unit), value=value,
                  display=display.format_value(value, tag), unit=tag.unit,
-                 display_unit="" if tag.data_type is DataType.BOOL else display.display_unit(tag.unit),
+                 display_unit=display.shown_unit(tag),
                  resolution=display.resolution(tag), direction=tag.direction.value, low=tag.low,
                  high=tag.high, quality=quality, timestamp=at, **extra)
 
@@ -50,9 +50,8 @@ async def tag_values(runtime: LineConnection, only: frozenset[str]) -> list[TagV
     definition = runtime.definition
     live = await runtime.call("tags")
     at = _scanned_at(live)
-    declared = [(f"{d.name}.{t.name}", t) for d in definition.devices for t in d.profile.tags]
-    declared += [(d.address, d.tag) for d in definition.derived]
-    return [_tag_value(address, tag, live, at) for address, tag in declared if address in only]
+    return [_tag_value(address, definition.tag(address), live, at) for address in definition.addresses()
+            if address in only]
 
 
 def _device_tags(device: DeviceSpec, definition: LineDefinition, pairs: dict[str, str], live: dict[str, Any],

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from controller.report.analysis import device_pairs
+from controller.report.analysis import device_pairs, hms
 from drivers.definition import LineDefinition
-from drivers.display import display_unit, format_value, label
-from drivers.profiles import DataType, Direction, Tag
+from drivers.display import format_value, label, shown_unit
+from drivers.profiles import Direction, Tag
 
 # how each direction is grouped on a device's panel
 SECTIONS: tuple[tuple[str, tuple[Direction, ...]], ...] = (
@@ -54,7 +54,7 @@ def _tag_view(address: str, tag: Tag, live: Mapping[str, Sequence[Any]], prefix:
               setpoint: TagView | None = None) -> TagView:
     value, quality = live.get(address, (None, "bad_comm"))
     return TagView(address=address, label=prefix + label(tag.name, tag.unit), value=format_value(value, tag),
-                   unit=display_unit(tag.unit) if tag.data_type is not DataType.BOOL else "",
+                   unit=shown_unit(tag),
                    quality=str(quality), quality_text=QUALITY_TEXT.get(str(quality), str(quality)),
                    direction=tag.direction.value, setpoint=setpoint)
 
@@ -110,11 +110,10 @@ def alarm_counts(alarms: Iterable[Mapping[str, Any]]) -> AlarmCounts:
 
 
 def duration(seconds: float | None) -> str:
-    """``seconds`` as h:mm:ss (process time)."""
+    """``seconds`` as h:mm:ss (process time), never below 0; "—" for none."""
     if seconds is None or math.isnan(seconds):
         return "—"
-    whole = max(0, round(seconds))
-    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+    return hms(max(0.0, seconds))
 
 
 def wall_time(epoch_s: float) -> str:

@@ -11,12 +11,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from controller.hmi.display import display_unit, label
 from controller.recipe.control import LineControl
 from controller.recipe.model import CompiledRecipe
 from controller.report.analysis import measured_tag, parameter_targets, setpoint_pairs
 from controller.store import TrendPoint, trend
 from drivers.definition import LineDefinition
+from drivers.display import display_unit, label
 
 # (key, label, seconds; None: the run's whole span)
 WINDOWS: tuple[tuple[str, str, float | None], ...] = (
