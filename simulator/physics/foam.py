@@ -20,6 +20,16 @@ Sources
   ≈ 51 % and 5 µm cells - a reality check: real foams lose much of the gas (abstract read
   with the `search` tool: "higher concentrations of PEG, lower nozzle temperatures, and a
   combination of CO2 and water as the foaming agent delivered high porosity").
+- Pore-size spread: cells nucleate while the melt in the die land passes from the
+  single-phase minimum P_min to ambient pressure, a window τ_n = (P_min − P_amb)/(−dP/dt);
+  all grow until the gas between them is used up, about one diffusion time
+  t_g = (ℓ/2)²/D over half the nuclei spacing ℓ = N0^(−1/3) after the window closes.
+  Diffusion-controlled growth gives R ∝ √t (Scriven, Chem. Eng. Sci. 10 (1959) 1), so a
+  cell born u before the window closes ends with R ∝ √(t_g + u), u uniform in [0, τ_n].
+  Early cells outgrowing late ones is the "competition between nucleation and growth" that
+  makes slow pressure drops give non-uniform foams (Park, Baldwin & Suh 1995). The form is
+  an # assumption (no fitted constant: D is the gas's diffusivity, N0 the nucleation law's).
+  Seed 001 claim 1: a pore-size standard deviation within ±10 % of the mean pore diameter.
 - Cell-wall thickness of N equal spheres of diameter d per unit volume, walls shared by
   two cells: polymer volume per cell (1 − φ)·a³ = π·d²·δ/2 with a³ = π·d³/(6φ), hence
   δ/d = (1 − φ)/(3φ) (geometry, no fitted constant).
@@ -70,6 +80,7 @@ OPEN_CELL_WALL_RATIO: float = 0.05
 # Seed 001, claims 1-3.
 SEED_MINIMUM_VOID_FRACTION: float = 0.75
 SEED_MINIMUM_OPEN_CELL_FRACTION: float = 0.80
+SEED_MAXIMUM_PORE_SPREAD_FRACTION: float = 0.10  # standard deviation / mean pore diameter
 MICROFILTRATION_PORE_RANGE_UM: tuple[float, float] = (0.05, 30.0)
 MACROFILTRATION_PORE_RANGE_UM: tuple[float, float] = (30.0, 200.0)
 
@@ -82,6 +93,7 @@ class FoamEstimate:
     cell_diameter_um: float
     void_fraction: float
     pressure_drop_rate_gpa_s: float
+    pore_spread_fraction: float  # standard deviation of the cell diameter over its mean
 
 
 @dataclass(frozen=True)
@@ -93,6 +105,7 @@ class SeedClaimCheck:
     """
 
     void_fraction_at_least_75_percent: bool
+    pore_spread_within_10_percent: bool
     pore_in_microfiltration_range: bool
     pore_in_macrofiltration_range: bool
 
@@ -100,7 +113,8 @@ class SeedClaimCheck:
 @dataclass(frozen=True)
 class ProductClass:
     """A foamed-membrane product class of seed 001: pore (cell) diameter range (the low
-    end excluded when ``low_exclusive``), minimum void fraction and open-cell content."""
+    end excluded when ``low_exclusive``), minimum void fraction and open-cell content,
+    maximum pore-size spread."""
 
     name: str
     pore_low_um: float
@@ -108,6 +122,7 @@ class ProductClass:
     low_exclusive: bool
     minimum_void_fraction: float = SEED_MINIMUM_VOID_FRACTION
     minimum_open_cell_fraction: float = SEED_MINIMUM_OPEN_CELL_FRACTION
+    maximum_pore_spread_fraction: float = SEED_MAXIMUM_PORE_SPREAD_FRACTION
 
     def pore_in_range(self, diameter_um: float) -> bool:
         above = diameter_um > self.pore_low_um if self.low_exclusive else diameter_um >= self.pore_low_um
@@ -142,10 +157,11 @@ def open_cell_fraction(
 
 
 def in_product_class(estimate: FoamEstimate, product: ProductClass) -> bool:
-    """Void fraction, open-cell content and cell diameter all within ``product``."""
+    """Void fraction, open-cell content, cell diameter and its spread all within ``product``."""
     return (estimate.void_fraction >= product.minimum_void_fraction
             and open_cell_fraction(estimate.void_fraction) >= product.minimum_open_cell_fraction
-            and product.pore_in_range(estimate.cell_diameter_um))
+            and product.pore_in_range(estimate.cell_diameter_um)
+            and estimate.pore_spread_fraction <= product.maximum_pore_spread_fraction)
 
 
 def pressure_drop_rate_pa_s(
@@ -170,6 +186,43 @@ def nucleation_density_per_cm3(
     if pressure_drop_rate_gpa_s <= 0.0:
         return 0.0
     return coefficient_per_cm3 * pressure_drop_rate_gpa_s**exponent
+
+
+def nucleation_window_s(saturation_pressure_pa: float, pressure_drop_rate_pa_s: float,
+                        ambient_pressure_pa: float = STANDARD_ATMOSPHERE_PA) -> float:
+    """τ_n = (P_min − P_amb)/(−dP/dt) [s]: how long the melt is supersaturated before it
+    leaves the die lips (0 without supersaturation or without a pressure drop)."""
+    if pressure_drop_rate_pa_s <= 0.0:
+        return 0.0
+    return max(saturation_pressure_pa - ambient_pressure_pa, 0.0) / pressure_drop_rate_pa_s
+
+
+def growth_time_s(nucleation_density_per_cm3: float, diffusivity_m2_s: float) -> float:
+    """t_g = (ℓ/2)²/D [s], ℓ = N0^(−1/3) the spacing of nuclei in the unfoamed melt: the
+    time in which a cell draws the gas of its share of the melt (module docstring)."""
+    if nucleation_density_per_cm3 <= 0.0 or diffusivity_m2_s <= 0.0:
+        raise ValueError("nucleation density and diffusivity must be positive")
+    half_spacing_m = 0.5 * (nucleation_density_per_cm3 / M3_PER_CM3) ** (-1.0 / 3.0)
+    return half_spacing_m * half_spacing_m / diffusivity_m2_s
+
+
+# below this τ_n/t_g the closed form loses digits to cancellation; the series is exact to 1e-12
+_SPREAD_SERIES_LIMIT: float = 1.0e-4
+
+
+def pore_spread_fraction(nucleation_window_s: float, growth_time_s: float) -> float:
+    """Standard deviation over mean of the cell diameter, R ∝ √(t_g + u), u uniform in
+    [0, τ_n] (module docstring). With x = τ_n/t_g and t_g as the unit of time:
+    E[R] ∝ 2·[(1 + x)^1.5 − 1]/(3x), E[R²] ∝ 1 + x/2, so σ/μ = √(E[R²] − E[R]²)/E[R];
+    it rises from 0 (all cells born at once) towards 1/(2√2) ≈ 0.354 (x → ∞)."""
+    if nucleation_window_s < 0.0 or growth_time_s <= 0.0:
+        raise ValueError("the window must be >= 0 and the growth time positive")
+    x = nucleation_window_s / growth_time_s
+    if x < _SPREAD_SERIES_LIMIT:
+        return x / (4.0 * math.sqrt(3.0))
+    mean = 2.0 * math.expm1(1.5 * math.log1p(x)) / (3.0 * x)
+    mean_square = 1.0 + 0.5 * x
+    return math.sqrt(max(mean_square - mean * mean, 0.0)) / mean
 
 
 def void_fraction_from_gas(
@@ -245,17 +298,21 @@ def estimate_foam(
     gas_mass_fractions: Sequence[float],
     gas_molar_masses_kg_mol: Sequence[float],
     polymer_density_kg_m3: float,
+    saturation_pressure_pa: float,
+    gas_diffusivity_m2_s: float,
     gas_retention_fraction: float = 1.0,
     nucleation_coefficient_per_cm3: float = DEFAULT_NUCLEATION_COEFFICIENT_PER_CM3,
     nucleation_exponent: float = DEFAULT_NUCLEATION_EXPONENT,
     max_void_fraction: float = DEFAULT_MAX_VOID_FRACTION,
 ) -> FoamEstimate:
-    """Soft sensor: cell density, cell size and void fraction of the extruded foam.
+    """Soft sensor: cell density, cell size, its spread and void fraction of the extruded foam.
 
     1. −dP/dt = (ΔP/L)·Q/(W·H)                  (:func:`pressure_drop_rate_pa_s`)
     2. N0 = C·(−dP/dt [GPa/s])^m                 (:func:`nucleation_density_per_cm3`)
     3. φ from ideal-gas expansion at die T       (:func:`void_fraction_from_gas`)
     4. N_f = N0·(1 − φ), d = [6φ/(π·N_f)]^(1/3)  (cell density and size)
+    5. σ/μ of d from τ_n = (P_min − P_amb)/(−dP/dt) and t_g = (N0^(−1/3)/2)²/D
+       (:func:`pore_spread_fraction`; P_min the gas's single-phase minimum at die T)
 
     The defaults of C, m and the retention fraction are assumptions to be fitted.
     """
@@ -273,21 +330,25 @@ def estimate_foam(
         max_void_fraction=max_void_fraction,
     )
     n_f = expanded_cell_density_per_cm3(n0, void)
+    spread = (pore_spread_fraction(nucleation_window_s(saturation_pressure_pa, rate_pa_s),
+                                   growth_time_s(n0, gas_diffusivity_m2_s)) if n0 > 0.0 else 0.0)
     return FoamEstimate(
         cell_density_per_cm3=n_f,
         cell_diameter_um=cell_diameter_um(void, n_f),
         void_fraction=void,
         pressure_drop_rate_gpa_s=rate_gpa_s,
+        pore_spread_fraction=spread,
     )
 
 
 def check_seed_claims(estimate: FoamEstimate) -> SeedClaimCheck:
-    """Compare an estimate with seed 001's claims (void >= 75 %, pore size ranges)."""
+    """Compare an estimate with seed 001's claims (void >= 75 %, spread, pore size ranges)."""
     d = estimate.cell_diameter_um
     micro_lo, micro_hi = MICROFILTRATION_PORE_RANGE_UM
     macro_lo, macro_hi = MACROFILTRATION_PORE_RANGE_UM
     return SeedClaimCheck(
         void_fraction_at_least_75_percent=estimate.void_fraction >= SEED_MINIMUM_VOID_FRACTION,
+        pore_spread_within_10_percent=estimate.pore_spread_fraction <= SEED_MAXIMUM_PORE_SPREAD_FRACTION,
         pore_in_microfiltration_range=micro_lo <= d <= micro_hi,
         pore_in_macrofiltration_range=macro_lo < d <= macro_hi,
     )

@@ -239,6 +239,9 @@ class DiffusivityRecord:
     reference_temperature_k: float
     activation_energy_j_mol: float
     source: str
+    # Tg of the polymer the record was measured in: another melt is read at the same
+    # distance above its own Tg (see :func:`diffusivity_above_glass_m2_s`).
+    reference_glass_transition_k: float
 
 
 # Sato et al. 1999: CO2 and N2 in molten HDPE/PP at 453 K diffuse with D ~ 1e-9 m²/s
@@ -253,6 +256,7 @@ CO2_DIFFUSIVITY_MELT = DiffusivityRecord(
     reference_temperature_k=473.15,
     activation_energy_j_mol=30.0e3,
     source="Sato et al. 1999/2001 order of magnitude; E_a assumption",
+    reference_glass_transition_k=373.15,  # atactic PS, Brandrup & Immergut, Polymer Handbook
 )
 # # assumption: water (kinetic diameter ≈ 2.65 Å vs 3.3 Å for CO2) diffuses about twice
 # as fast in the melt; hydrogen bonding to sulfone groups could slow it instead - the
@@ -265,6 +269,7 @@ WATER_DIFFUSIVITY_MELT = DiffusivityRecord(
     reference_temperature_k=473.15,
     activation_energy_j_mol=30.0e3,
     source="assumption (see comment)",
+    reference_glass_transition_k=373.15,  # scaled from the CO2/PS record
 )
 
 
@@ -277,6 +282,21 @@ def diffusivity_m2_s(record: DiffusivityRecord, temperature_k: float) -> float:
         / GAS_CONSTANT_J_MOL_K
         * (1.0 / temperature_k - 1.0 / record.reference_temperature_k)
     )
+
+
+def diffusivity_above_glass_m2_s(record: DiffusivityRecord, temperature_k: float, glass_transition_k: float) -> float:
+    """D of the gas in a melt of glass transition ``glass_transition_k``, read from ``record``
+    at the same distance above Tg: T_ref-polymer = T − Tg + Tg_record [m²/s].
+
+    Free-volume corresponding states: a penetrant's diffusivity in a melt is set by the
+    polymer's free volume (Vrentas & Duda, J. Polym. Sci. Polym. Phys. 15 (1977) 403),
+    which at equal T − Tg is the same for amorphous polymers (the WLF universality of
+    Williams, Landel & Ferry 1955, which :mod:`rheology` uses for the viscosity). So PSU at
+    285 °C (Tg + 100 K) is read as PS at 200 °C (Tg + 100 K), not at 285 °C.
+    # assumption: no CO2 diffusivity in molten PSU/PES was found; this shift is the
+    extrapolation, and the record's own Arrhenius E_a covers the rest.
+    """
+    return diffusivity_m2_s(record, temperature_k - glass_transition_k + record.reference_glass_transition_k)
 
 
 def diffusion_time_s(length_m: float, diffusivity: float) -> float:

@@ -47,6 +47,8 @@ DERIVED_TAGS: tuple[DerivedTag, ...] = (
                "extruder energy (controller.lines.foaming.soft_sensors.ExtruderEnergySensor)"),
     DerivedTag("die", derived("foam_open_cell_pct", "percent", 0.0, 100.0,
                               "Estimated open-cell content of the foam leaving the die"), _FOAM),
+    DerivedTag("die", derived("foam_pore_spread_pct", "percent", 0.0, 100.0,
+                              "Estimated standard deviation of the foam's pore (cell) diameter over its mean"), _FOAM),
     DerivedTag("die", derived("foaming", "", 0.0, 1.0,
                               "1 while foam is made at the recipe's conditions (melt pump 2 running, gas at half "
                               "its planned flow or more, die melt within 5 K of the foaming temperature)"), _FOAM),

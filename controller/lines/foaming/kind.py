@@ -45,7 +45,8 @@ class FoamingLine(LineKind):
     plant_settings: ClassVar[type[BaseModel]] = FoamingPlantSettings
     summary_tags: ClassVar[tuple[str, ...]] = (
         THROUGHPUT, "die.foam_void_fraction_pct", "die.foam_cell_density_per_cm3", "die.foam_cell_size_um",
-        "die.foam_open_cell_pct", "die.foam_in_spec", "die.melt_pressure_bar", "die.pressure_drop_rate_gpa_s",
+        "die.foam_open_cell_pct", "die.foam_pore_spread_pct", "die.foam_in_spec", "die.melt_pressure_bar",
+        "die.pressure_drop_rate_gpa_s",
         "heat_exchanger.melt_outlet_temperature_c", "melt_pump_2.inlet_pressure_bar")
     machine_speed_tag: ClassVar[str] = THROUGHPUT
     # what a foaming engineer watches (seed 001): throughput, the extruder's melt, the pressure held

@@ -134,13 +134,17 @@ class ExtruderEnergySensor:
 
 @dataclass(slots=True)
 class FoamSensor:
-    """Cell density, cell size, void fraction and open-cell content of the foam leaving the
-    die (``simulator.physics.foam``; its fitted constants, gas retention included, are
-    assumptions there), every scan, and whether they lie in the recipe's product class.
+    """Cell density, cell size and its spread, void fraction and open-cell content of the
+    foam leaving the die (``simulator.physics.foam``; its fitted constants, gas retention
+    included, are assumptions there), every scan, and whether they lie in the recipe's
+    product class. The spread takes the single-phase minimum at the die (the nucleation
+    window opens there) and CO2's diffusivity, the main blowing agent's, at the die melt's
+    distance above its Tg (``gas.diffusivity_above_glass_m2_s``).
 
     The die flow is melt pump 2's delivery by its slip model (pressure rise, viscosity at
     the exchanger outlet). ``die.foam_in_spec`` is 1 when the estimate lies in the class
-    (seed 001 claims 1-3: cell size, void >= 75 %, open cells >= 80 %) and the melt is
+    (seed 001 claims 1-3: cell size, void >= 75 %, open cells >= 80 %, pore-size spread
+    <= 10 %) and the melt is
     single-phase with the recipe's margin up to the die lips (the class assumes cells
     nucleated at the lips: ``die.melt_pressure_bar`` >= ``die.gas_min_pressure_bar``).
     ``die.foaming`` says foam is being made at the recipe's conditions (see
@@ -166,7 +170,8 @@ class FoamSensor:
     @property
     def addresses(self) -> tuple[str, ...]:
         return ("die.foam_cell_density_per_cm3", "die.foam_cell_size_um", "die.foam_void_fraction_pct",
-                "die.foam_open_cell_pct", "die.pressure_drop_rate_gpa_s", "die.foaming", "die.foam_in_spec")
+                "die.foam_open_cell_pct", "die.foam_pore_spread_pct", "die.pressure_drop_rate_gpa_s", "die.foaming",
+                "die.foam_in_spec")
 
     def _flow_m3_s(self, image: dict[str, float], w_co2: float) -> float:
         speed_rpm = max(image.get("melt_pump_2.speed_rpm", 0.0), 0.0)
@@ -186,7 +191,7 @@ class FoamSensor:
         gap_m = image.get("die.gap_mm", 0.0) / 1000.0
         die_c = image.get("die.melt_temperature_c", 20.0)
         if flow_m3_s <= 0.0 or gap_m <= 0.0:
-            density = size = void = open_cells = rate = 0.0
+            density = size = void = open_cells = spread = rate = 0.0
             in_class = False
         else:
             estimate = foam.estimate_foam(
@@ -195,11 +200,15 @@ class FoamSensor:
                 flow_m3_s=flow_m3_s, die_temperature_c=die_c, gas_mass_fractions=(w_co2, w_water),
                 gas_molar_masses_kg_mol=(CO2_MOLAR_MASS_KG_MOL, WATER_MOLAR_MASS_KG_MOL),
                 polymer_density_kg_m3=self._melt.melt_density_kg_m3,
+                saturation_pressure_pa=image.get("die.single_phase_min_bar", 0.0) * gas.PA_PER_BAR,
+                gas_diffusivity_m2_s=gas.diffusivity_above_glass_m2_s(
+                    gas.CO2_DIFFUSIVITY_MELT, die_c + 273.15, self._melt.glass_transition_k),
                 gas_retention_fraction=self.gas_retention_fraction)
             density = estimate.cell_density_per_cm3
             size = estimate.cell_diameter_um if math.isfinite(estimate.cell_diameter_um) else foam.MAX_CELL_SIZE_UM
             void = 100.0 * estimate.void_fraction
             open_cells = 100.0 * foam.open_cell_fraction(estimate.void_fraction)
+            spread = 100.0 * estimate.pore_spread_fraction
             rate = estimate.pressure_drop_rate_gpa_s
             classes = (self.product_class,) if self.product_class is not None else tuple(foam.PRODUCT_CLASSES.values())
             in_class = any(foam.in_product_class(estimate, c) for c in classes)
@@ -213,6 +222,7 @@ class FoamSensor:
         image["die.foam_cell_size_um"] = size
         image["die.foam_void_fraction_pct"] = void
         image["die.foam_open_cell_pct"] = open_cells
+        image["die.foam_pore_spread_pct"] = spread
         image["die.pressure_drop_rate_gpa_s"] = rate
         image["die.foaming"] = 1.0 if foaming else 0.0
         image["die.foam_in_spec"] = 1.0 if in_class and single_phase else 0.0
@@ -293,8 +303,8 @@ def foaming_interlocks(recipe: CompiledRecipe) -> list[StandingAlarm]:
     product = foaming_block(recipe).product_class or "seed 001 (claims 2-3)"
     alarms.append(StandingAlarm(
         FOAM_QUALITY_ALARM_ID,
-        f"Foam estimate outside the {product} class (cell size, void >= 75 %, open cells >= 80 %, single-phase "
-        "melt to the die lips)", 2,
+        f"Foam estimate outside the {product} class (cell size, void >= 75 %, open cells >= 80 %, pore-size "
+        "spread <= 10 %, single-phase melt to the die lips)", 2,
         "die.foaming > 0.5 and die.foam_in_spec < 0.5", QUALITY_DELAY_S, "none"))
     foaming_c = _production_setpoint(recipe, "melt_cooling")
     if foaming_c is not None:

@@ -70,6 +70,8 @@ def test_estimate_foam_chains_the_steps() -> None:
         gas_mass_fractions=[0.04, 0.005],
         gas_molar_masses_kg_mol=[gas.CO2_MOLAR_MASS_KG_MOL, gas.WATER_MOLAR_MASS_KG_MOL],
         polymer_density_kg_m3=1150.0,
+        saturation_pressure_pa=120e5,
+        gas_diffusivity_m2_s=1e-9,
         gas_retention_fraction=0.1,
     )
     est = foam.estimate_foam(**kwargs)
@@ -82,6 +84,9 @@ def test_estimate_foam_chains_the_steps() -> None:
     assert est.cell_diameter_um == pytest.approx(
         (6 * phi / (math.pi * n0 * (1 - phi) * 1e6)) ** (1 / 3) * 1e6, rel=1e-6
     )
+    window_s = (120e5 - 101325.0) / rate
+    growth_s = (0.5 * (n0 * 1e6) ** (-1 / 3)) ** 2 / 1e-9
+    assert est.pore_spread_fraction == pytest.approx(foam.pore_spread_fraction(window_s, growth_s), rel=1e-9)
 
 
 def test_a_plausible_operating_point_meets_the_seed_claims() -> None:
@@ -99,11 +104,14 @@ def test_a_plausible_operating_point_meets_the_seed_claims() -> None:
         gas_mass_fractions=[0.04, 0.005],
         gas_molar_masses_kg_mol=[gas.CO2_MOLAR_MASS_KG_MOL, gas.WATER_MOLAR_MASS_KG_MOL],
         polymer_density_kg_m3=1150.0,
+        saturation_pressure_pa=120e5,
+        gas_diffusivity_m2_s=1e-9,
         gas_retention_fraction=0.1,
     )
     assert est.pressure_drop_rate_gpa_s == pytest.approx(1.25)
     check = foam.check_seed_claims(est)
     assert check.void_fraction_at_least_75_percent
+    assert check.pore_spread_within_10_percent
     assert check.pore_in_microfiltration_range
     assert not check.pore_in_macrofiltration_range
 
@@ -119,6 +127,8 @@ def test_slow_pressure_drop_fails_the_microfiltration_claim() -> None:
         gas_mass_fractions=[0.04],
         gas_molar_masses_kg_mol=[M_CO2],
         polymer_density_kg_m3=1150.0,
+        saturation_pressure_pa=120e5,
+        gas_diffusivity_m2_s=1e-9,
     )
     assert est.pressure_drop_rate_gpa_s < 1e-4
     assert not foam.check_seed_claims(est).pore_in_microfiltration_range
@@ -174,10 +184,55 @@ def test_gas_retention_gives_the_seed_void_level_and_the_open_cell_ramp() -> Non
 
 def test_product_classes_follow_claims_2_and_3() -> None:
     estimate = foam.FoamEstimate(cell_density_per_cm3=1e8, cell_diameter_um=20.0, void_fraction=0.8,
-                                 pressure_drop_rate_gpa_s=1.0)
+                                 pressure_drop_rate_gpa_s=1.0, pore_spread_fraction=0.05)
     assert foam.in_product_class(estimate, foam.MICROFILTRATION)
     assert not foam.in_product_class(estimate, foam.MACROFILTRATION)
-    at_30 = foam.FoamEstimate(1e7, 30.0, 0.8, 0.3)
+    at_30 = foam.FoamEstimate(1e7, 30.0, 0.8, 0.3, 0.05)
     assert foam.in_product_class(at_30, foam.MICROFILTRATION) and not foam.in_product_class(at_30, foam.MACROFILTRATION)
-    low_void = foam.FoamEstimate(1e8, 20.0, 0.7, 1.0)
+    low_void = foam.FoamEstimate(1e8, 20.0, 0.7, 1.0, 0.05)
     assert not foam.in_product_class(low_void, foam.MICROFILTRATION)
+    # seed 001 claim 1: a pore-size standard deviation within ±10 % of the mean
+    wide_spread = foam.FoamEstimate(1e8, 20.0, 0.8, 1.0, 0.12)
+    assert not foam.in_product_class(wide_spread, foam.MICROFILTRATION)
+    assert not foam.check_seed_claims(wide_spread).pore_spread_within_10_percent
+
+
+def test_pore_spread_by_hand_when_the_window_equals_the_growth_time() -> None:
+    # x = τ_n/t_g = 1, R ∝ √(1 + u), u uniform in [0, 1]:
+    # E[R] = ∫₀¹ √(1+u) du = (2/3)(2^1.5 − 1) = 1.2189514, E[R²] = 1.5,
+    # σ = √(1.5 − 1.4858426) = 0.1189853, σ/μ = 0.0976126
+    assert foam.pore_spread_fraction(0.02, 0.02) == pytest.approx(0.0976126, rel=1e-5)
+
+
+def test_pore_spread_agrees_with_a_sampled_population_of_cells() -> None:
+    # 20,000 cells born evenly over a 0.03 s window, each growing for 0.01 s after it closes
+    births = [(i + 0.5) / 20000 * 0.03 for i in range(20000)]
+    radii = [math.sqrt(0.01 + u) for u in births]
+    mean = sum(radii) / len(radii)
+    sd = math.sqrt(sum((r - mean) ** 2 for r in radii) / len(radii))
+    assert foam.pore_spread_fraction(0.03, 0.01) == pytest.approx(sd / mean, rel=1e-4)
+
+
+def test_pore_spread_limits() -> None:
+    assert foam.pore_spread_fraction(0.0, 1.0) == 0.0  # all cells born at once
+    assert foam.pore_spread_fraction(1e6, 1.0) == pytest.approx(1 / (2 * math.sqrt(2)), rel=1e-3)  # R ∝ √u
+    # the small-window series x/(4√3) meets the closed form at its switch
+    below, above = foam.pore_spread_fraction(0.999e-4, 1.0), foam.pore_spread_fraction(1.001e-4, 1.0)
+    assert above == pytest.approx(below * 1.001e-4 / 0.999e-4, rel=1e-4)
+
+
+def test_nucleation_window_and_growth_time_by_hand() -> None:
+    # 115 bar single-phase minimum, 1.2 GPa/s: supersaturated for (115e5 − 101325)/1.2e9 = 9.50 ms
+    assert foam.nucleation_window_s(115e5, 1.2e9) == pytest.approx(9.499e-3, rel=1e-3)
+    assert foam.nucleation_window_s(0.5e5, 1.2e9) == 0.0  # never supersaturated
+    # 1e9 nuclei per cm³ = 1e15 per m³: spacing 10 µm, half 5 µm, (5e-6)²/1e-9 = 25 ms
+    assert foam.growth_time_s(1e9, 1e-9) == pytest.approx(0.025)
+
+
+@given(rate=st.floats(min_value=0.05, max_value=10.0), factor=st.floats(min_value=1.05, max_value=5.0))
+def test_more_dissolved_gas_widens_the_pore_spread(rate: float, factor: float) -> None:
+    n0 = foam.nucleation_density_per_cm3(rate)
+    growth = foam.growth_time_s(n0, 1e-9)
+    narrow = foam.pore_spread_fraction(foam.nucleation_window_s(100e5, rate * 1e9), growth)
+    wide = foam.pore_spread_fraction(foam.nucleation_window_s(100e5 * factor, rate * 1e9), growth)
+    assert wide > narrow

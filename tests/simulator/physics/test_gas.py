@@ -142,3 +142,13 @@ def test_water_and_co2_diffuse_at_different_rates() -> None:
 def test_diffusion_time() -> None:
     # 10 µm striation, D = 1e-9 m²/s → 0.1 s.
     assert gas.diffusion_time_s(10e-6, 1e-9) == pytest.approx(0.1)
+
+
+def test_another_melt_is_read_at_the_same_distance_above_its_glass_transition() -> None:
+    # PSU (Tg 185 °C) at 285 °C is Tg + 100 K: read as PS (Tg 100 °C) at 200 °C = 473.15 K,
+    # the CO2 record's reference temperature, so exactly its reference diffusivity
+    record = gas.CO2_DIFFUSIVITY_MELT
+    assert gas.diffusivity_above_glass_m2_s(record, 558.15, 458.15) == pytest.approx(1.0e-9)
+    # PES (Tg 225 °C) at 295 °C is Tg + 70 K: PS at 443.15 K, Arrhenius 30 kJ/mol by hand
+    by_hand = 1.0e-9 * math.exp(-30.0e3 / 8.314462618 * (1 / 443.15 - 1 / 473.15))
+    assert gas.diffusivity_above_glass_m2_s(record, 568.15, 498.15) == pytest.approx(by_hand, rel=1e-12)
