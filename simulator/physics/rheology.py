@@ -11,7 +11,12 @@ Sources
   *Dynamics of Polymeric Liquids* Vol. 1 (1987); Tadmor & Gogos, *Principles of Polymer
   Processing* (2006), ch. 3.
 - WLF "universal" constants C1 = 17.44, C2 = 51.6 K referred to Tg: Williams, Landel &
-  Ferry, J. Am. Chem. Soc. 77 (1955) 3701; valid roughly Tg .. Tg + 100 K.
+  Ferry, J. Am. Chem. Soc. 77 (1955) 3701; valid roughly Tg .. Tg + 100 K. Sulfone melts
+  are shifted on free volume in the literature too: Roovers, Toporowski & Ethier
+  ("Viscoelastic properties of melts of RADEL R polysulfone fractions", SAGE; abstract
+  read with the `search` tool) compare PES fractions "after correction to iso-free
+  volume". The foaming dies run at Tg + 60-100 K, where WLF's slope is an apparent
+  E_a ≈ 230-270 kJ/mol, not the ~100-150 kJ/mol quoted for melts far above Tg.
 - Chow model of Tg depression by a dissolved diluent: T. S. Chow, Macromolecules 13 (1980)
   362. For PS + CO2 it agrees with calorimetric Tg measurements (O'Neill & Handa, ASTM STP
   1249 (1994) 165-173: dTg/dP ≈ -0.9 K/bar for PS-CO2, "measured Tg's agree very well with
