@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -61,6 +62,15 @@ def _connect(url: URL, dbname: str | None = None) -> psycopg.Connection:
     return psycopg.connect(host=url.host or PG_HOST, port=url.port or PG_PORT, user=url.username,
                            password=url.password, dbname=dbname or url.database or "postgres",
                            autocommit=True, connect_timeout=3)
+
+
+@pytest.fixture(scope="session")
+def opcua_type_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One OPC UA type cache (``controller.scada.type_cache``) for the session, shared by
+    its xdist workers: the first server to need EUROMAP 84's nodesets imports them, the
+    others take them from the cache, as a restarted runtime does."""
+    base = tmp_path_factory.getbasetemp()
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "opcua-types"
 
 
 @pytest.fixture(scope="session")

@@ -251,7 +251,8 @@ def _opcua_facade(service: LineService, endpoint: str, cert: Path | None, key: P
                                                                 server=True), cert, key)
     try:
         pair = load_certificate_pair(cert, key)
-        settings = FacadeSettings(endpoint, pair, trust_dir=trust_dir, trust_any_client=trust_any_client)
+        settings = FacadeSettings(endpoint, pair, trust_dir=trust_dir, trust_any_client=trust_any_client,
+                                  type_cache_dir=service.config.state_dir)
     except (CertificateError, ValueError) as exc:
         fail(str(exc), 2)
     return OpcUaFacade(service, settings)

@@ -105,12 +105,10 @@ def import_order(models: Iterable[str], available: dict[str, Nodeset]) -> list[N
     return list(ordered.values())
 
 
-async def load_models(server: Server, model: CompanionModel) -> list[Nodeset]:
-    """Import the nodesets ``model`` needs, in dependency order; the nodesets imported."""
-    order = import_order(model.type_uris, catalogue())
-    for nodeset in order:
-        await server.import_xml(str(nodeset.path))
-    return order
+def nodeset_paths(model: CompanionModel) -> list[Path]:
+    """The nodesets ``model`` needs, in the order they import
+    (:func:`controller.scada.type_cache.load_nodesets` loads them)."""
+    return [nodeset.path for nodeset in import_order(model.type_uris, catalogue())]
 
 
 async def build(server: Server, line_id: str, model: CompanionModel, definition: LineDefinition,

@@ -78,14 +78,17 @@ Content
 Companion specification
     A kind whose line fits one (``LineKind.companion_model``: the foaming line, EUROMAP 84)
     is also served as that model's instances (:mod:`controller.scada.companion`), their
-    variables published with the tags. Their nodesets take seconds to load (EUROMAP 84:
-    ~6 s on an idle 2-core machine, 16-37 s on a busy one; asyncua's reference
-    bookkeeping is quadratic in the references of the type nodes). The server starts with
-    the PackML unit and builds them next on its own loop, and :meth:`OpcUaFacade.start`
-    waits for them, before the line scans: built while the line scanned, they stretched
-    the 100 ms scan to 400-500 ms (p99) for the whole build, because that Python code
-    shares the interpreter lock with the scan however its thread is scheduled. A
-    (re)started runtime therefore takes over its line those seconds later.
+    variables published with the tags. The address space is built before the line scans
+    (:meth:`OpcUaFacade.start`): built while the line scanned, it stretched the 100 ms
+    scan to 400-500 ms (p99), because that Python code shares the interpreter lock with
+    the scan however its thread is scheduled.
+
+Type nodesets
+    PackML's and a companion specification's nodesets are imported once and then taken
+    from a cache in ``FacadeSettings.type_cache_dir`` (the runtime's state directory;
+    :mod:`controller.scada.type_cache`): EUROMAP 84's seven nodesets take ~7 s to import
+    on an idle 2-core machine (16-37 s on a busy one), their cached image well under a
+    second, so a restarted runtime takes its line over seconds sooner.
 """
 
 from __future__ import annotations
@@ -108,7 +111,7 @@ from controller.engine.scan import Engine
 from controller.engine.states import STATE_COMPLETE, UnitMode, UnitState
 from controller.lines.companion import CompanionModel
 from controller.runtime.service import LineService, ServiceError
-from controller.scada import companion, packml
+from controller.scada import companion, packml, type_cache
 from controller.scada.access import (
     Account,
     SessionRules,
@@ -150,12 +153,15 @@ T = TypeVar("T")
 class FacadeSettings:
     """``endpoint``: ``opc.tcp://host:port[/path]``. Client application certificates are
     accepted when ``trust_dir`` trusts them (the certificate or its CA), or all of them
-    with ``trust_any_client`` (a bench; user name and password are still required)."""
+    with ``trust_any_client`` (a bench; user name and password are still required).
+    ``type_cache_dir``: where the imported type nodesets are cached (None: imported at
+    every start)."""
 
     endpoint: str
     certificate: CertificatePair
     trust_dir: Path | None = None
     trust_any_client: bool = False
+    type_cache_dir: Path | None = None
     deadband_fraction: float = DEADBAND_FRACTION
 
     def __post_init__(self) -> None:
@@ -190,9 +196,9 @@ class OpcUaFacade:
         self._state_times = StateTimes()
         self._state: UnitState | None = None
         self._alarm_key: tuple[Any, ...] | None = None
-        self._companion: list[packml.TagVariable] = []  # replaced (never changed) once built
-        self._companion_task: asyncio.Task[None] | None = None
-        self.companion_build_s: float | None = None  # how long its nodesets and instances took
+        self._companion: list[packml.TagVariable] = []  # the companion instances' variables, once built
+        self.address_space_build_s: float | None = None
+        self.types_from_cache = False
 
     @property
     def namespace_index(self) -> int:
@@ -202,32 +208,35 @@ class OpcUaFacade:
     # ------------------------------------------------------------------ life cycle
     async def start(self) -> None:
         """Build the address space and listen, on the server's own thread (called on the
-        runtime's loop, before the line scans); values follow from the first scan. A kind's
-        companion-specification instances are built before this returns, the PackML unit
-        already served meanwhile (see the module's docstring)."""
+        runtime's loop, before the line scans); values follow from the first scan."""
         self._runtime_loop = asyncio.get_running_loop()
         self._thread.start()
         try:
             await self._thread.run(self._start_server())
-            await self.companion_ready()
         except BaseException:
             await self._thread.stop()
             raise
         self.service.on_scan(self._on_scan)
-        log.info("OPC UA server of %s at %s (namespace %s)", self.service.line_id, self.settings.endpoint,
-                 packml.NAMESPACE_URI)
+        log.info("OPC UA server of %s at %s (namespace %s), address space built in %.1f s (types %s)",
+                 self.service.line_id, self.settings.endpoint, packml.NAMESPACE_URI, self.address_space_build_s,
+                 "from the cache" if self.types_from_cache else "imported")
 
     async def _start_server(self) -> None:
+        started = time.perf_counter()
         definition = self.service.kind.definition(self.service.line_id)
+        model = self.service.kind.companion_model(definition)
         await self._users.start()
         server = Server(user_manager=StoreUserManager(self._users))
         await server.init()
         try:
             await self._configure(server)
-            await packml.load_packml(server)
+            nodesets = [packml.NODESET, *(companion.nodeset_paths(model) if model is not None else ())]
+            self.types_from_cache = await type_cache.load_nodesets(server, nodesets, self.settings.type_cache_dir)
             # the kind's loops (a plant file's settings change trips, not loops); the line is not built yet
             self.nodes = await packml.build_unit(server, self.service.line_id, definition,
                                                  self.service.kind.control(definition).loops)
+            if model is not None:
+                self._companion = await self._companion_instances(server, model, definition)
             self._link_methods(server, self.nodes)
             writes = LoopWrites(self.nodes.loops, self._set_loop_field, self._writer)
             server.subscribe_server_callback(CallbackType.PreWrite, writes.before)
@@ -239,35 +248,25 @@ class OpcUaFacade:
             raise
         self._server = server
         self._publisher = asyncio.create_task(self._publish_forever(), name="opcua-publish")
-        model = self.service.kind.companion_model(definition)
-        if model is not None:  # seconds of nodesets: start() waits for them, the PackML unit served meanwhile
-            self._companion_task = asyncio.create_task(self._serve_companion(server, model, definition),
-                                                       name="opcua-companion")
+        self.address_space_build_s = time.perf_counter() - started
 
-    async def _serve_companion(self, server: Server, model: CompanionModel, definition: LineDefinition) -> None:
+    async def _companion_instances(self, server: Server, model: CompanionModel,
+                                   definition: LineDefinition) -> list[packml.TagVariable]:
+        """The line as ``model``'s instances; their variables (none when the model does not
+        fit the types: the PackML unit is served all the same)."""
         assert self.nodes is not None
-        started = time.perf_counter()
         try:
-            await companion.load_models(server, model)
             variables = await companion.build(server, self.service.line_id, model, definition,
                                               self.nodes.namespace_index)
-        except Exception:  # the PackML unit is served all the same
+        except Exception:
             log.exception("OPC UA: %s not served", model.specification)
-            return
-        self.companion_build_s = time.perf_counter() - started
-        self._companion = variables  # the next scan publishes their values
-        log.info("OPC UA: %s of %s served (%d values, built in %.1f s)", model.specification,
-                 self.service.line_id, len(variables), self.companion_build_s)
+            return []
+        log.info("OPC UA: %s of %s served (%d values)", model.specification, self.service.line_id, len(variables))
+        return variables
 
-    async def companion_ready(self) -> bool:
-        """Wait until the kind's companion-specification instances are built (or failed);
-        whether they are served. False at once for a kind without one."""
-        return await self._thread.run(self._companion_built())
-
-    async def _companion_built(self) -> bool:
-        task = self._companion_task
-        if task is not None:
-            await asyncio.shield(task)
+    @property
+    def companion_served(self) -> bool:
+        """Whether the kind's companion-specification instances are served."""
         return bool(self._companion)
 
     async def refresh_users(self) -> None:
@@ -281,13 +280,12 @@ class OpcUaFacade:
         await self._thread.stop()
 
     async def _stop_server(self) -> None:
-        for task in (self._companion_task, self._publisher):
-            if task is not None:
-                task.cancel()
-                try:
-                    await task
-                except asyncio.CancelledError:
-                    pass
+        if self._publisher is not None:
+            self._publisher.cancel()
+            try:
+                await self._publisher
+            except asyncio.CancelledError:
+                pass
         server, self._server = self._server, None
         if server is not None:
             await server.stop()

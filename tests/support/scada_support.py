@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from asyncua import Client, ua
@@ -76,12 +77,15 @@ def periods_since(health: ScanHealth, scans_before: int) -> list[float]:
 
 
 @asynccontextmanager
-async def serving(service: LineService, certificate: CertificatePair) -> AsyncIterator[tuple[OpcUaFacade, str]]:
+async def serving(service: LineService, certificate: CertificatePair,
+                  type_cache_dir: Path | None = None) -> AsyncIterator[tuple[OpcUaFacade, str]]:
     """``service`` with its OPC UA server on a free loopback port (any client certificate
-    trusted): the address space built before the line scans, the user store read once the
-    database is migrated; (the facade, its endpoint). Stops both."""
+    trusted): the address space built before the line scans (type nodesets cached in
+    ``type_cache_dir``), the user store read once the database is migrated; (the facade,
+    its endpoint). Stops both."""
     endpoint = f"opc.tcp://127.0.0.1:{free_port()}/poreline/"
-    facade = OpcUaFacade(service, FacadeSettings(endpoint, certificate, trust_any_client=True))
+    facade = OpcUaFacade(service, FacadeSettings(endpoint, certificate, trust_any_client=True,
+                                                 type_cache_dir=type_cache_dir))
     await facade.start()
     try:
         await service.start()

@@ -42,7 +42,7 @@ class Runtime:
 
 
 @pytest.fixture
-async def foaming(tmp_path: Path) -> AsyncIterator[Runtime]:
+async def foaming(tmp_path: Path, opcua_type_cache: Path) -> AsyncIterator[Runtime]:
     url = f"sqlite:///{tmp_path / 'poreline.db'}"
     await asyncio.to_thread(seed_users, url, {"vic": "viewer"})
     server_pair, client_pair = await asyncio.to_thread(lambda: (
@@ -50,8 +50,8 @@ async def foaming(tmp_path: Path) -> AsyncIterator[Runtime]:
         make_self_signed_certificate(CLIENT_URI, "Plant SCADA", server=False)))
     service = LineService(RuntimeConfig(database_url=url, state_dir=tmp_path / "runtime", kind="foaming",
                                         speed=SPEED, scan_period_s=1.0, sample_period_s=30.0))
-    async with serving(service, server_pair) as (facade, endpoint):
-        assert await facade.companion_ready()  # built before the line scanned
+    async with serving(service, server_pair, opcua_type_cache) as (facade, endpoint):
+        assert facade.companion_served  # built before the line scanned
         yield Runtime(service, facade, endpoint, client_pair)
 
 

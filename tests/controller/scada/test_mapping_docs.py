@@ -10,7 +10,7 @@ from asyncua import Server
 from paths import DOCS
 
 from controller.lines import kind_named
-from controller.scada import packml
+from controller.scada import packml, type_cache
 
 NODE_ID = re.compile(r"`(casting-1\.[A-Za-z0-9_.]*[A-Za-z0-9_])`")
 
@@ -41,7 +41,7 @@ async def test_the_casting_documents_node_ids_are_the_units_nodes() -> None:
     definition = kind.definition()
     server = Server()
     await server.init()
-    await packml.load_packml(server)
+    await type_cache.load_nodesets(server, [packml.NODESET], cache_dir=None)
     unit = await packml.build_unit(server, definition.name, definition, kind.control(definition).loops)
     tags = {str(t.node_id.Identifier): t.address for t in unit.tags}
     fixed = {str(n.Identifier) for n in (*unit.status.values(), *unit.admin.values())}
