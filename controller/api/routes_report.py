@@ -52,7 +52,8 @@ def _summary(request: Request, run_id: int) -> RunSummaryOut:
                                             minimum=q.minimum, maximum=q.maximum, out_of_spec_s=q.out_of_spec_s,
                                             in_spec=q.in_spec) for q in production.specification],
         means=[TagMeanOut(tag=tag, mean=mean, minimum=low, maximum=high) for tag, mean, low, high in production.means],
-        formula=[FormulaActualOut(name=f.name, unit=f.unit, setpoint=f.setpoint, low=f.low, high=f.high,
+        formula=[FormulaActualOut(name=f.name, unit=f.unit, setpoint=f.setpoint, master_setpoint=f.master_setpoint,
+                                  low=f.low, high=f.high,
                                   actual=f.actual, actual_tag=f.actual_tag, deviation=f.deviation)
                  for f in report.formula])
 

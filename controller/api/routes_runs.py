@@ -12,6 +12,7 @@ from controller.api.deps import LineRuntime, db_session
 from controller.api.errors import AUTH, R404, R409_STATE, R422_RECIPE
 from controller.api.schemas import CommandAccepted, CommandBody, RunCommandName, RunStart, RunStatus
 from controller.api.validation import compile_recipe_text, for_version
+from controller.recipe.adjust import Adjustment, AdjustmentRefused, adjusted_text
 from controller.store import RecipeState, audit, recipes, role_allows
 
 router = APIRouter(prefix="/runs", tags=["runs"])
@@ -29,7 +30,8 @@ def _may_run(role: str, state: str) -> str | None:
 
 @router.post("", response_model=RunStatus, status_code=202,
              summary="Start a released recipe version (operators: released_for_production; engineers also "
-                     "released_for_testing); refused (409) when the text is not the text its release signed",
+                     "released_for_testing, and may adjust formula parameters within the master recipe's limits); "
+                     "refused (409) when the text is not the text its release signed",
              responses=AUTH | R404 | R409_STATE | R422_RECIPE)
 async def start_run(body: RunStart, runtime: LineRuntime, user: auth.CurrentUser = Depends(auth.operator),
                     session: Session = Depends(db_session)) -> RunStatus:
@@ -44,11 +46,19 @@ async def start_run(body: RunStart, runtime: LineRuntime, user: auth.CurrentUser
                      {"why": tampered, "sha256": recipes.content_sha256(version.yaml_text)})
         session.commit()
         raise HTTPException(status.HTTP_409_CONFLICT, f"version: {tampered}")
-    compiled, _ = compile_recipe_text(version.yaml_text)
+    text, adjustments = version.yaml_text, tuple[Adjustment, ...]()
+    if body.adjustments:
+        if not role_allows(user.role, "engineer"):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "adjustments: only engineers adjust a run's formula")
+        try:
+            text, adjustments = adjusted_text(version.yaml_text, body.adjustments)
+        except AdjustmentRefused as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"adjustments: {exc}") from None
+    compiled, _ = compile_recipe_text(text)
     session.commit()  # no transaction (and no SQLite write lock) held while the runtime opens the run's record
     started = await runtime.start_run(for_version(compiled, version.version), user.username, body.reason,
                                       {"recipe_state": version.state},  # the runtime audits it with the run
-                                      released_for_line=version.released_for_line)
+                                      released_for_line=version.released_for_line, adjustments=adjustments)
     return RunStatus(**started)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from fastapi import HTTPException, status
 from controller.api.settings import Settings
 from controller.assembly import checked_kind
 from controller.lines import LineKind, kind_named
+from controller.recipe.adjust import Adjustment
 from controller.recipe.document import to_document
 from controller.recipe.model import CompiledRecipe
 from controller.runtime import channel
@@ -174,10 +176,12 @@ class LineConnection:
 
     # ------------------------------------------------------------ commands
     async def start_run(self, recipe: CompiledRecipe, user: str, reason: str,
-                        audit: dict[str, Any], released_for_line: str | None = None) -> dict[str, Any]:
+                        audit: dict[str, Any], released_for_line: str | None = None,
+                        adjustments: Sequence[Adjustment] = ()) -> dict[str, Any]:
         document = to_document(recipe, kind_named(recipe.header.line_kind).block_document)
         result: dict[str, Any] = await self.call("start_run", document=document, user=user, reason=reason,
-                                                 audit=audit, released_for_line=released_for_line)
+                                                 audit=audit, released_for_line=released_for_line,
+                                                 adjustments=[a.as_record() for a in adjustments])
         return result
 
 

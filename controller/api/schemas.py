@@ -186,6 +186,11 @@ class RunStart(_Strict):
     recipe_id: str = Field(min_length=1, max_length=100, pattern=NAME_PATTERN, description="Recipe to run")
     version: int = Field(ge=1, le=2_000_000_000, description="Version to run (must be released)")
     reason: str = Field("", max_length=2000, description="Why (kept with the start in the batch record)")
+    adjustments: dict[str, float] = Field(
+        default_factory=dict, max_length=64,
+        description="Control-recipe adjustments (engineers): formula parameter -> the value to run, in the unit "
+                    "the recipe states it, within the limits the master recipe declares; parameters without "
+                    "limits are fixed. The batch record keeps each master value beside the value run.")
 
 
 class UnitModeRequest(_Strict):
@@ -334,7 +339,9 @@ class BatchRecordOut(BaseModel):
 class FormulaActualOut(BaseModel):
     name: str = Field(description="Formula parameter")
     unit: str
-    setpoint: float = Field(description="The recipe's value")
+    setpoint: float = Field(description="The value the run ran: the recipe's, or its control-recipe adjustment")
+    master_setpoint: float | None = Field(description="The master recipe's value when the run adjusted it (null: "
+                                                      "not adjusted)")
     low: float | None = Field(description="Its low limit")
     high: float | None = Field(description="Its high limit")
     actual: float | None = Field(description="Production mean of the tag it was set on, in `unit` (null: none measures it)")

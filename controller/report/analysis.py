@@ -185,10 +185,12 @@ def device_pairs(tags: Mapping[str, object], pairs: Mapping[str, str]) -> dict[s
     return {measured: setpoint for measured, setpoint in pairs.items() if measured in tags and setpoint in tags}
 
 
-def formula_rows(parameters: Mapping[str, Parameter], actuals: Mapping[str, tuple[str, float | None, str]]
-                 ) -> list[FormulaRow]:
+def formula_rows(parameters: Mapping[str, Parameter], actuals: Mapping[str, tuple[str, float | None, str]],
+                 master_values: Mapping[str, float] | None = None) -> list[FormulaRow]:
     """Each parameter with its actual: ``actuals`` maps a parameter to (tag, production mean,
-    tag unit); the mean is converted to the parameter's unit (None when it cannot be)."""
+    tag unit); the mean is converted to the parameter's unit (None when it cannot be).
+    ``master_values``: the master recipe's value of each parameter the run adjusted."""
+    masters = master_values or {}
     rows: list[FormulaRow] = []
     for name, parameter in parameters.items():
         tag, mean, unit = actuals.get(name, (None, None, ""))
@@ -198,7 +200,8 @@ def formula_rows(parameters: Mapping[str, Parameter], actuals: Mapping[str, tupl
                 actual = mean if unit == parameter.unit else convert(mean, unit, parameter.unit)
             except UnitError:
                 actual = None
-        rows.append(FormulaRow(name, parameter.unit, parameter.value, parameter.low, parameter.high, actual, tag))
+        rows.append(FormulaRow(name, parameter.unit, parameter.value, parameter.low, parameter.high, actual, tag,
+                               masters.get(name)))
     return rows
 
 

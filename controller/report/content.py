@@ -5,6 +5,7 @@ which tags the report trends."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -65,11 +66,11 @@ def gather(session: Session, run_id: int, *, now: datetime | None = None) -> Rep
         buckets = [p for lo, hi in windows for p in trend(session, run_id, tag, lo, hi, max_points=1)]
         return analysis.combine((p.count, p.avg, p.min, p.max) for p in buckets)
 
-    parameters = compiled.parameters if compiled is not None else _recorded_parameters(run)
+    parameters = _run_parameters(compiled, run)
     targets = analysis.parameter_targets(_recipe_data(version))
     pairs = kind.report_trends if kind is not None else ()
     actuals = _actuals(targets, kind, definition, pairs, production_stats, set(record.tags))
-    formula = analysis.formula_rows(parameters, actuals)
+    formula = analysis.formula_rows(parameters, actuals, _master_values(run))
 
     head = audit.head(session)
     return Report(
@@ -126,6 +127,23 @@ def _recipe_data(version: RecipeVersion | None) -> Mapping[str, Any]:
         return {}
     data, _errors = load_yaml(version.yaml_text)
     return data if isinstance(data, dict) else {}
+
+
+def _run_parameters(compiled: CompiledRecipe | None, run: RunInfo) -> dict[str, Parameter]:
+    """The formula the run ran: the master recipe's parameters (with their limits), each
+    value the control recipe adjusted taken from the batch record."""
+    if compiled is None:
+        return _recorded_parameters(run)
+    recorded = _recorded_parameters(run)
+    masters = _master_values(run)
+    return {name: dataclasses.replace(p, value=recorded[name].value) if name in masters and name in recorded else p
+            for name, p in compiled.parameters.items()}
+
+
+def _master_values(run: RunInfo) -> dict[str, float]:
+    """The master recipe's value of each parameter the run's control recipe adjusted."""
+    return {name: float(entry["master_value"]) for name, entry in run.parameters.items()
+            if isinstance(entry, dict) and isinstance(entry.get("master_value"), int | float)}
 
 
 def _recorded_parameters(run: RunInfo) -> dict[str, Parameter]:

@@ -37,8 +37,9 @@ class SignatureRow:
 
 @dataclass(frozen=True, slots=True)
 class FormulaRow:
-    """A formula parameter: its setpoint (the recipe's value) and limits in ``unit``, and the
-    actual value: the production mean of the tag it was set on (None: no tag measures it)."""
+    """A formula parameter: its setpoint (the value the run ran) and limits in ``unit``, and
+    the actual value: the production mean of the tag it was set on (None: no tag measures
+    it); ``master_setpoint``: the master recipe's value when the control recipe adjusted it."""
 
     name: str
     unit: str
@@ -47,6 +48,7 @@ class FormulaRow:
     high: float | None
     actual: float | None
     actual_tag: str | None
+    master_setpoint: float | None = None
 
     @property
     def deviation(self) -> float | None:

@@ -43,7 +43,8 @@ async def _start_run(service: LineService, args: dict[str, Any]) -> Any:
     released_for_line = args.get("released_for_line")
     return await service.start_run(args["document"], _user(args), str(args.get("reason", "")),
                                    dict(args.get("audit", {})),
-                                   released_for_line=None if released_for_line is None else str(released_for_line))
+                                   released_for_line=None if released_for_line is None else str(released_for_line),
+                                   adjustments=[dict(a) for a in args.get("adjustments", ())])
 
 
 async def _command(service: LineService, args: dict[str, Any]) -> Any:

@@ -30,7 +30,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -317,11 +317,14 @@ class LineService:
 
     async def start_run(self, document: dict[str, Any], user: str, reason: str = "",
                         audit_details: dict[str, Any] | None = None, *,
-                        released_for_line: str | None = None) -> dict[str, Any]:
+                        released_for_line: str | None = None,
+                        adjustments: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
         """Load a compiled recipe document, open its batch record (with the run.start audit
         entry, in one transaction) and start it; a simulated line is rebuilt for the recipe.
         A version released for production on one line (``released_for_line``) runs on that
-        line only."""
+        line only. ``adjustments``: the control recipe's changes to the master formula
+        (``controller.recipe.adjust.Adjustment.as_record``), already in ``document``; the
+        batch record keeps each master value beside the value run."""
         async with self._start_lock:
             state = self.line.engine.state
             if self._start_pending or state not in _STARTABLE:
@@ -342,6 +345,14 @@ class LineService:
                 recipe = from_document(document, kind.definition(self.line_id).addresses(), kind.block_from_document)
             except ValueError as exc:
                 raise ServiceError(422, f"recipe: {exc}") from None
+            parameters: dict[str, dict[str, Any]] = {n: {"value": p.value, "unit": p.unit}
+                                                     for n, p in recipe.parameters.items()}
+            for adjusted in adjustments:
+                entry = parameters.get(str(adjusted.get("name")))
+                if entry is None or entry["value"] != adjusted.get("value"):
+                    raise ServiceError(422, f"recipe: adjustment {adjusted.get('name')} = {adjusted.get('value')} is "
+                                            "not the value the document carries", state.value)
+                entry["master_value"] = adjusted["master_value"]
             blocking = self.line.engine.alarms.blocking_restart()
             if blocking:
                 ids = ", ".join(a.definition.alarm_id for a in blocking)
@@ -350,13 +361,13 @@ class LineService:
             try:
                 line = self._build(recipe, user)
                 header = recipe.header
-                parameters = {n: {"value": p.value, "unit": p.unit} for n, p in recipe.parameters.items()}
                 try:
                     run_id = await asyncio.to_thread(
                         BatchRecorder(self._db).open_run, header.recipe_id, header.version, header.line_kind,
                         parameters, user, line.plant is not None, line_id=self.line_id,
                         audit_details={"reason": reason, **(audit_details or {}),
-                                       **({"released_for_line": released_for_line} if released_for_line else {})})
+                                       **({"released_for_line": released_for_line} if released_for_line else {}),
+                                       **({"adjustments": [dict(a) for a in adjustments]} if adjustments else {})})
                 except Exception as exc:  # noqa: BLE001 - no batch record, no run
                     raise ServiceError(503, f"the batch record cannot be opened: {type(exc).__name__}: {exc}"[:300],
                                        state.value) from None

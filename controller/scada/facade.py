@@ -36,12 +36,21 @@ Commands
       Unsuspend, Reset (ExecuteState): the engine's commands of the same name.
     - Start (ExecuteState): PackML's, from Idle only (the API also starts from a final
       state; over OPC UA, Reset first). It runs the version chosen with ``SelectRecipe``
-      (:mod:`controller.scada.recipes`); its ``Parameter`` argument must be empty (a
-      formula changes through a new recipe version, never at Start).
-    - ToComplete, SetMachSpeed, SetProduct, SetParameter, RemoteCommand, SetInterlock:
-      ``BadNotSupported`` (the procedure completes itself; a formula is part of the signed
-      recipe version and changes only through a new one; a loop's setpoint changes through
-      its faceplate above).
+      (:mod:`controller.scada.recipes`) with the adjustments ``SetParameter`` made; its
+      ``Parameter`` argument must be empty (adjust beforehand, as an engineer).
+    - SetParameter(Parameter: PackMLDescriptorDataType[]), engineer and above, where no run
+      executes (Idle, Stopped, Aborted, Complete): adjusts the selection's formula for the
+      next Start (a control recipe, ISA-88; :mod:`controller.recipe.adjust`): each
+      descriptor's Name a formula parameter that declares limits, its Value within them, in
+      the unit ``Status.Parameter`` states (a descriptor whose Unit names another UnitId is
+      refused); later calls add to the adjustments, an empty array drops them all. Shown in
+      ``Status.Parameter`` and ``Product``, audited as ``run.parameters_adjusted``; the run's
+      batch record keeps each master value beside the value run. A parameter the formula
+      lacks or fixes: ``BadInvalidArgument``; outside its limits: ``BadOutOfRange``; no
+      selection or a run executing: ``BadInvalidState``.
+    - ToComplete, SetMachSpeed, SetProduct, RemoteCommand, SetInterlock: ``BadNotSupported``
+      (the procedure completes itself; the product is selected with ``SelectRecipe``; a
+      loop's setpoint changes through its faceplate above).
     - SetUnitMode(1 Production, 2 Maintenance, 3 Manual), engineer and above: the runtime's
       mode change (``LineService.set_unit_mode``, as ``POST /line/mode``), only where no run
       executes (Idle, Stopped, Aborted, Complete: ``BadInvalidState`` otherwise); a run starts
@@ -108,7 +117,7 @@ from asyncua.common.callback import CallbackType
 from cryptography import x509
 
 from controller.engine.scan import Engine
-from controller.engine.states import STATE_COMPLETE, UnitMode, UnitState
+from controller.engine.states import MODE_CHANGE_STATES, STATE_COMPLETE, UnitMode, UnitState
 from controller.lines.companion import CompanionModel
 from controller.runtime.service import LineService, ServiceError
 from controller.scada import companion, packml, type_cache
@@ -334,9 +343,10 @@ class OpcUaFacade:
             (nodes.execute.methods["Start"], self._start),
             (nodes.execute.methods["ToComplete"], self._not_supported),
             (nodes.unit_methods["SetUnitMode"], self._set_unit_mode),
+            (nodes.unit_methods["SetParameter"], self._set_parameter),
         ]
         links += [(nodes.unit_methods[name], self._not_supported)
-                  for name in ("SetMachSpeed", "SetProduct", "SetParameter", "RemoteCommand", "SetInterlock")
+                  for name in ("SetMachSpeed", "SetProduct", "RemoteCommand", "SetInterlock")
                   if name in nodes.unit_methods]
         for node, callback in links:
             server.link_method(node, callback)
@@ -414,10 +424,11 @@ class OpcUaFacade:
             return _status("BadInvalidState")
         try:
             prepared = await asyncio.to_thread(self._recipes.prepare, selection.recipe_id, selection.version,
-                                               caller.role, selection)
-            await self._on_runtime(self.service.start_run(prepared.document, caller.username, VIA,
-                                                          {"recipe_state": prepared.state, "via": "opcua"},
-                                                          released_for_line=prepared.released_for_line))
+                                               caller.role, selection, selection.adjusted_values())
+            await self._on_runtime(self.service.start_run(
+                prepared.document, caller.username, VIA, {"recipe_state": prepared.state, "via": "opcua"},
+                released_for_line=prepared.released_for_line,
+                adjustments=[a.as_record() for a in prepared.adjustments]))
         except RecipeRefused as exc:
             log.info("OPC UA start by %s refused: %s", caller.username, exc.message)
             return _status(exc.status)
@@ -448,6 +459,50 @@ class OpcUaFacade:
         self._show_selection(prepared)
         self._wake.set()
         return [ua.Variant(prepared.version, ua.VariantType.UInt32)]
+
+    async def _set_parameter(self, parent: ua.NodeId, parameters: Any = None) -> Any:
+        """SetParameter: the selection's control-recipe adjustments (see the module's docstring)."""
+        caller = self._caller("engineer")
+        if isinstance(caller, ua.StatusCode):
+            return caller
+        selection = self._selection
+        descriptors = _variant_value(parameters)
+        descriptors = [] if descriptors is None else descriptors
+        if not isinstance(descriptors, list) or not all(isinstance(d, ua.PackMLDescriptorDataType)
+                                                        for d in descriptors):
+            return _status("BadInvalidArgument")
+        if selection is None:
+            log.info("OPC UA SetParameter by %s refused: no recipe selected (SelectRecipe)", caller.username)
+            return _status("BadInvalidState")
+        state = await self._on_runtime(self._state_now())
+        if state not in MODE_CHANGE_STATES:
+            log.info("OPC UA SetParameter by %s refused: a run executes (%s)", caller.username, state)
+            return _status("BadInvalidState")
+        units = {name: unit for name, _value, unit in selection.parameters}
+        wanted = selection.adjusted_values() if descriptors else {}
+        for descriptor in descriptors:
+            name, unit = str(descriptor.Name), units.get(str(descriptor.Name))
+            given = descriptor.Unit.UnitId if descriptor.Unit is not None else 0
+            if unit is None or (given not in (0, -1) and given != eu_information(unit).UnitId):
+                log.info("OPC UA SetParameter by %s refused: %s is no formula parameter or not in %s", caller.username,
+                         name, unit)
+                return _status("BadInvalidArgument")
+            wanted[name] = float(descriptor.Value)
+        try:
+            prepared = await asyncio.to_thread(self._recipes.prepare, selection.recipe_id, selection.version,
+                                               caller.role, selection, wanted)
+        except RecipeRefused as exc:
+            log.info("OPC UA SetParameter by %s refused: %s", caller.username, exc.message)
+            return _status(exc.status)
+        self._selection = prepared
+        assert self._runtime_loop is not None  # the historian writer is the runtime's
+        self._runtime_loop.call_soon_threadsafe(
+            self.service.writer.audit, caller.username, "run.parameters_adjusted",
+            f"recipe {prepared.recipe_id} v{prepared.version}",
+            {"line_id": self.service.line_id, "via": "opcua", "adjustments": [a.as_record() for a in prepared.adjustments]})
+        self._show_selection(prepared)
+        self._wake.set()
+        return []
 
     async def _set_unit_mode(self, parent: ua.NodeId, mode: Any = None) -> Any:
         """SetUnitMode(1 Production, 2 Maintenance, 3 Manual): the runtime's mode change (engineer,

@@ -10,6 +10,12 @@ shown in ``Status.Product`` and ``Status.Parameter``. ``Start`` runs the selecte
 after checking it once more (it may have been made obsolete since); the selection stays
 for the next run until another is selected.
 
+An engineer may adjust the selection's formula with ``SetParameter`` (a control recipe,
+ISA-88: only parameters the master recipe gives limits, within them;
+:mod:`controller.recipe.adjust`): the adjusted text is compiled as the API compiles it, the
+adjustments stay with the selection until it changes, and the run's batch record keeps
+each master value beside the value run.
+
 Everything here reads the database and compiles, so it runs in a worker thread
 (``asyncio.to_thread``), never on the scan loop.
 """
@@ -24,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from controller.lines import compile_text, kind_named
 from controller.recipe import RecipeInvalid
+from controller.recipe.adjust import Adjustment, AdjustmentRefused, adjusted_text
 from controller.recipe.document import to_document
 from controller.store import RecipeState, create_engine_for, recipes
 from controller.store.errors import NotFoundError
@@ -49,6 +56,10 @@ class PreparedRecipe:
     product: str  # the recipe's product name
     parameters: tuple[tuple[str, float, str], ...]  # (name, value, unit) of the formula
     document: dict[str, Any] = dataclasses.field(repr=False)
+    adjustments: tuple[Adjustment, ...] = ()  # the control recipe's changes to the master formula
+
+    def adjusted_values(self) -> dict[str, float]:
+        return {a.name: a.value for a in self.adjustments}
 
 
 class RecipeSource:
@@ -59,9 +70,12 @@ class RecipeSource:
     def close(self) -> None:
         self._db.dispose()
 
-    def prepare(self, recipe_id: str, version: int, role: str, previous: PreparedRecipe | None = None) -> PreparedRecipe:
+    def prepare(self, recipe_id: str, version: int, role: str, previous: PreparedRecipe | None = None,
+                adjustments: dict[str, float] | None = None) -> PreparedRecipe:
         """The version (0: the newest released for production on this line) checked for
-        ``role`` and compiled; ``previous`` is reused when its text is unchanged."""
+        ``role`` and compiled with the control recipe's ``adjustments``; ``previous`` is
+        reused when its text and adjustments are unchanged."""
+        wanted = adjustments or {}
         with Session(self._db) as session:
             if version == 0:
                 found = recipes.production_version(session, recipe_id, self._line_id)
@@ -88,14 +102,23 @@ class RecipeSource:
                 raise RecipeRefused("BadInvalidState", tampered)
             sha = recipes.content_sha256(found.yaml_text)
             state, line, text, number = found.state, found.released_for_line, found.yaml_text, found.version
-        if previous is not None and (previous.recipe_id, previous.version, previous.sha256) == (recipe_id, number, sha):
+        if previous is not None and (previous.recipe_id, previous.version, previous.sha256) == (recipe_id, number, sha) \
+                and previous.adjusted_values() == wanted:
             return dataclasses.replace(previous, state=state, released_for_line=line)
+        made: tuple[Adjustment, ...] = ()
+        if wanted:
+            try:
+                text, made = adjusted_text(text, wanted)
+            except AdjustmentRefused as exc:
+                raise RecipeRefused("BadInvalidArgument", f"{what}: {exc}") from None
         try:
             compiled, _warnings = compile_text(text)
         except RecipeInvalid as exc:
-            raise RecipeRefused("BadInvalidArgument", f"{what} does not compile: {exc}") from None
+            limits = bool(made) and any(e.rule == "param.limits" for e in exc.errors)
+            raise RecipeRefused("BadOutOfRange" if limits else "BadInvalidArgument",
+                                f"{what}{' adjusted' if made else ''} does not compile: {exc}") from None
         compiled = dataclasses.replace(compiled, header=dataclasses.replace(compiled.header, version=number))
         document = to_document(compiled, kind_named(compiled.header.line_kind).block_document)
         parameters = tuple((name, float(p.value), p.unit) for name, p in compiled.parameters.items()
                            if isinstance(p.value, int | float))
-        return PreparedRecipe(recipe_id, number, state, line, sha, compiled.header.product, parameters, document)
+        return PreparedRecipe(recipe_id, number, state, line, sha, compiled.header.product, parameters, document, made)
