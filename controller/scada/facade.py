@@ -487,7 +487,8 @@ class OpcUaFacade:
                 log.info("OPC UA SetParameter by %s refused: %s is no formula parameter or not in %s", caller.username,
                          name, unit)
                 return _status("BadInvalidArgument")
-            wanted[name] = float(descriptor.Value)
+            # Value is a Float (single precision): 2.2 arrives as 2.2000000477; its 7 significant digits are the value
+            wanted[name] = float(f"{float(descriptor.Value):.7g}")
         try:
             prepared = await asyncio.to_thread(self._recipes.prepare, selection.recipe_id, selection.version,
                                                caller.role, selection, wanted)

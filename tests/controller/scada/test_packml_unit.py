@@ -30,6 +30,7 @@ from controller.runtime.service import LineService, RuntimeConfig
 from controller.scada import NAMESPACE_URI, FacadeSettings, OpcUaFacade, access
 from controller.scada.alarm_history import HISTORY_LENGTH
 from controller.scada.facade import APPLICATION_URI
+from controller.scada.units import eu_information
 from controller.store import create_engine_for, load_batch_record, recipes, upgrade
 from controller.store.lockout import LockoutPolicy
 from controller.store.models import AuditEntry, User
@@ -477,3 +478,87 @@ async def test_an_engineer_sets_the_unit_mode_and_no_run_starts_outside_producti
 
 async def _maintenance_time(unit: Unit, above: int) -> bool:
     return bool((await unit.read("Admin.StateCurrentTime"))[2][4] > above)  # [Maintenance][Idle]
+
+
+def _descriptor(name: str, value: float, unit_id: int = 0) -> ua.PackMLDescriptorDataType:
+    return ua.PackMLDescriptorDataType(ID=0, Name=name, Unit=ua.EUInformation(UnitId=unit_id), Value=value)
+
+
+async def _parameters(unit: Unit) -> dict[str, float]:
+    return {p.Name: p.Value for p in await unit.read("Status.Parameter")}
+
+
+async def _shows(unit: Unit, **expected: float) -> bool:
+    shown = await _parameters(unit)
+    return all(shown.get(name) == pytest.approx(value) for name, value in expected.items())
+
+
+async def test_an_engineer_adjusts_the_formula_with_set_parameter_and_the_run_records_both_values(
+        plant: Plant) -> None:
+    operator = await _client(plant, "olga")
+    async with operator:
+        await operator.load_data_type_definitions()
+        unit = Unit(operator, await operator.get_namespace_index(NAMESPACE_URI))
+        await _until(lambda: _equals(unit.state(), "Idle"), "Idle")
+        await unit.call("", "SelectRecipe", ua.Variant(RECIPE_ID, ua.VariantType.String),
+                        ua.Variant(0, ua.VariantType.UInt32))
+        with pytest.raises(ua.UaStatusCodeError) as denied:
+            await unit.call("", "SetParameter", ua.Variant([_descriptor("line_speed", 2.2)],
+                                                           ua.VariantType.ExtensionObject))
+        assert denied.value.code == ua.StatusCodes.BadUserAccessDenied  # engineers adjust the formula
+
+    engineer = await _client(plant, "erin")
+    async with engineer:
+        await engineer.load_data_type_definitions()
+        unit = Unit(engineer, await engineer.get_namespace_index(NAMESPACE_URI))
+
+        async def set_parameter(*descriptors: ua.PackMLDescriptorDataType) -> None:
+            await unit.call("", "SetParameter", ua.Variant(list(descriptors), ua.VariantType.ExtensionObject))
+
+        refused = [([_descriptor("line_speed", 6.0)], ua.StatusCodes.BadOutOfRange),  # limits 0.5..5 m/min
+                   ([_descriptor("line_speed", 2.5)], ua.StatusCodes.BadInvalidArgument),  # the knife rule refuses it
+                   ([_descriptor("production_time", 120.0)], ua.StatusCodes.BadInvalidArgument),  # fixed
+                   ([_descriptor("no_such", 1.0)], ua.StatusCodes.BadInvalidArgument),
+                   ([_descriptor("line_speed", 2.2, unit_id=eu_information("degC").UnitId)],
+                    ua.StatusCodes.BadInvalidArgument)]  # another unit
+        for descriptors, code in refused:
+            with pytest.raises(ua.UaStatusCodeError) as answer:
+                await set_parameter(*descriptors)
+            assert answer.value.code == code, descriptors
+        assert (await _parameters(unit))["line_speed"] == 2.0  # nothing changed
+
+        await set_parameter(_descriptor("line_speed", 2.2))
+        await _until(lambda: _shows(unit, line_speed=2.2), "Status.Parameter adjusted")
+        assert (await _parameters(unit))["layer_1_flow"] == pytest.approx(167.64)  # follows the belt
+        await set_parameter(_descriptor("dope_temperature", 41.0))  # adds to the adjustment
+        await _until(lambda: _shows(unit, line_speed=2.2, dope_temperature=41.0), "both adjustments shown")
+        await set_parameter()  # an empty array drops them
+        await _until(lambda: _shows(unit, line_speed=2.0, dope_temperature=40.0), "the master's values again")
+        await set_parameter(_descriptor("line_speed", 2.2))
+
+        await unit.call(EXECUTE[len(LINE) + 1:], "Start")
+        await _until(lambda: _equals(unit.state(), "Execute"), "Execute after Start")
+        with pytest.raises(ua.UaStatusCodeError) as running:
+            await set_parameter(_descriptor("line_speed", 2.1))
+        assert running.value.code == ua.StatusCodes.BadInvalidState  # a run's formula never changes under it
+        run_id = plant.service.status()["run_id"]
+        await unit.call("BaseStateMachine.MachineState", "Stop")
+
+    def recorded() -> dict[str, Any]:
+        db = create_engine_for(plant.url)
+        try:
+            with Session(db) as session:
+                return load_batch_record(session, run_id).run.parameters
+        finally:
+            db.dispose()
+
+    parameters = await asyncio.to_thread(recorded)
+    assert parameters["line_speed"] == {"value": 2.2, "unit": "m/min", "master_value": 2.0}
+    assert "master_value" not in parameters["dope_temperature"]
+    assert await asyncio.to_thread(plant.service.writer.wait_idle, 10.0)  # the historian wrote the audit
+    adjusted = [(actor, [a["name"] for a in details["adjustments"]])
+                for actor, _, details in await _audited(plant.url, "run.parameters_adjusted")]
+    assert adjusted == [("erin", ["line_speed"]), ("erin", ["line_speed", "dope_temperature"]), ("erin", []),
+                        ("erin", ["line_speed"])]
+    starts = [(actor, details.get("adjustments")) for actor, _, details in await _audited(plant.url, "run.start")]
+    assert starts == [("erin", [{"name": "line_speed", "value": 2.2, "unit": "m/min", "master_value": 2.0}])]
