@@ -15,6 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+# A declared noise band is ±3 σ of the instrument: 99.7 % of a steady reading's samples lie in it.
+NOISE_BAND_SIGMAS: float = 3.0
+
 
 class Direction(StrEnum):
     """What the controller may do with a tag."""
@@ -59,9 +62,12 @@ class Tag:
     ``safe_value`` is the value an output goes to on abort, interlock or watchdog.
     ``opcua_path`` is the browse path below the device object, following OPC 40084
     names where a component fits (e.g. ``TemperatureZones/TemperatureZone_001/SetValue``).
-    ``noise`` is the band a steady reading wanders in by measurement noise alone (about
-    ±3 σ of the instrument, or its resolution where that is coarser), in the tag's unit;
-    0: not declared. Publishers (the SCADA facade's deadband) ignore changes inside it.
+    ``noise`` is the band a steady reading wanders in by measurement noise alone (±3 σ of
+    the instrument, or its resolution where that is coarser), in the tag's unit;
+    ``noise_of_reading`` the same as a fraction of the reading (a flowmeter's "% of
+    reading"); both 0: exact or not declared. It is the one declaration of the instrument:
+    publishers (the SCADA facade's deadband) ignore changes inside it, and the plant
+    simulator's sensors draw their noise from it (σ = band/3, ``NOISE_BAND_SIGMAS``).
     """
 
     name: str
@@ -75,12 +81,15 @@ class Tag:
     safe_value: float | None = None
     hold_action: HoldAction = HoldAction.KEEP
     noise: float = 0.0
+    noise_of_reading: float = 0.0
 
     def __post_init__(self) -> None:
         if self.low > self.high:
             raise ValueError(f"tag {self.name}: low {self.low} > high {self.high}")
         if not 0.0 <= self.noise <= self.high - self.low:
             raise ValueError(f"tag {self.name}: noise {self.noise} outside 0..{self.high - self.low:g} (its span)")
+        if not 0.0 <= self.noise_of_reading < 1.0:
+            raise ValueError(f"tag {self.name}: noise of reading {self.noise_of_reading} outside 0..1")
         if self.direction.writable and self.safe_value is None:
             raise ValueError(f"tag {self.name}: a writable tag needs a safe_value")
         if self.safe_value is not None and not (self.low <= self.safe_value <= self.high):
@@ -158,9 +167,11 @@ class DeviceProfile:
 
 
 def measured(
-    name: str, unit: str, low: float, high: float, description: str, opcua_path: str, *, noise: float = 0.0
+    name: str, unit: str, low: float, high: float, description: str, opcua_path: str, *, noise: float = 0.0,
+    noise_of_reading: float = 0.0,
 ) -> Tag:
-    return Tag(name, unit, Direction.MEASURED, low, high, description, opcua_path, noise=noise)
+    return Tag(name, unit, Direction.MEASURED, low, high, description, opcua_path, noise=noise,
+               noise_of_reading=noise_of_reading)
 
 
 def derived(name: str, unit: str, low: float, high: float, description: str) -> Tag:

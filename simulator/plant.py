@@ -5,9 +5,12 @@ A line kind's plant subclasses :class:`SimulatedPlant` and supplies two things:
 
 * ``_step(dt)``: integrate its models over one step of ``dt`` seconds (the pure physics of
   ``simulator.physics``), reading ``self.commands`` and ``self.faults``;
-* ``_truth(device)``: the true value of every measured/status tag of a device now, and
-  optionally ``_noise(device)``: the 1 σ noise per tag (absent or 0: exact; :class:`Noise`
-  for a noise that scales with the value).
+* ``_truth(device)``: the true value of every measured/status tag of a device now.
+
+Each sensor's noise is what its device profile declares (``Tag.noise`` and
+``noise_of_reading``, bands of ±``NOISE_BAND_SIGMAS`` σ; none declared: exact), the same
+declaration the SCADA deadband reads, times the plant's ``noise_scale`` (0: every sensor
+exact, for hand balances).
 
 The read path runs for every device on every scan, so it asks once per device, on its
 first read, for the device's noise and its truth function (``_truth_function(device)``,
@@ -40,7 +43,7 @@ from typing import Any, ClassVar
 import simpy
 
 from drivers.definition import LineDefinition
-from drivers.profiles import DeviceProfile
+from drivers.profiles import NOISE_BAND_SIGMAS, DeviceProfile
 from simulator.faults import PlantFaults
 
 NOISE_TABLE_SIZE: int = 1 << 16  # a power of two: the index wraps with a mask
@@ -49,18 +52,18 @@ NOISE_TABLE_SIZE: int = 1 << 16  # a power of two: the index wraps with a mask
 @dataclass(frozen=True, slots=True)
 class Noise:
     """Measurement noise of a tag, 1 σ: ``sigma`` in the tag's unit, plus ``of_reading``, a
-    fraction of the true value (an instrument's "% of reading"). A bare float is ``sigma``."""
+    fraction of the true value (an instrument's "% of reading")."""
 
     sigma: float = 0.0
     of_reading: float = 0.0
 
 
+_EXACT = Noise()
 TruthFunction = Callable[[], Mapping[str, float]]
 # per measured tag: (tag, low, high, sigma, of_reading)
 _Inputs = tuple[tuple[str, float, float, float, float], ...]
 # what a read of one device needs: its measured tags, its truth function, its commands
 _ReadPlan = tuple[_Inputs, TruthFunction, dict[str, float]]
-_NO_NOISE: Mapping[str, float | Noise] = {}
 
 
 class SimulatedPlant(ABC):
@@ -70,9 +73,12 @@ class SimulatedPlant(ABC):
     NOISE_ON_ZERO: ClassVar[bool] = True
 
     def __init__(self, line: LineDefinition, seed: int = 0, step_s: float = 1.0,
-                 faults: PlantFaults | None = None) -> None:
+                 faults: PlantFaults | None = None, noise_scale: float = 1.0) -> None:
         if step_s <= 0.0:
             raise ValueError("step_s must be positive")
+        if noise_scale < 0.0:
+            raise ValueError("noise_scale must be >= 0")
+        self.noise_scale = noise_scale
         self.line = line
         self.step_s = step_s
         rng = random.Random(seed)
@@ -107,10 +113,12 @@ class SimulatedPlant(ABC):
         ``_truth`` bound to it; a plant with a function or model per device returns that)."""
         return partial(self._truth, device)
 
-    def _noise(self, device: str) -> Mapping[str, float | Noise]:
-        """The measurement noise per tag of ``device`` (absent or 0: exact), asked once per
-        device: a float is 1 σ in the tag's unit, :class:`Noise` also scales with the value."""
-        return _NO_NOISE
+    def _noise(self, device: str) -> Mapping[str, Noise]:
+        """The measurement noise (1 σ) per tag of ``device``, asked once per device: its
+        profile's declared bands over ``NOISE_BAND_SIGMAS``, times ``noise_scale``."""
+        scale = self.noise_scale / NOISE_BAND_SIGMAS
+        return {t.name: Noise(t.noise * scale, t.noise_of_reading * scale)
+                for t in self._profiles[device].inputs if t.noise > 0.0 or t.noise_of_reading > 0.0}
 
     # ----------------------------------------------------------------- PlantPort
     def advance_to(self, t_s: float) -> None:
@@ -175,11 +183,8 @@ class SimulatedPlant(ABC):
         noise = self._noise(device)
         inputs: list[tuple[str, float, float, float, float]] = []
         for tag in profile.inputs:
-            spec = noise.get(tag.name, 0.0)
-            if isinstance(spec, Noise):
-                inputs.append((tag.name, tag.low, tag.high, spec.sigma, spec.of_reading))
-            else:
-                inputs.append((tag.name, tag.low, tag.high, spec, 0.0))
+            spec = noise.get(tag.name, _EXACT)
+            inputs.append((tag.name, tag.low, tag.high, spec.sigma, spec.of_reading))
         plan = (tuple(inputs), self._truth_function(device), self.commands[device])
         self._read_plans[device] = plan
         return plan

@@ -600,7 +600,7 @@ class OpcUaFacade:
             self._put(tag.node_id, bool(value >= 0.5) if tag.boolean else float(value),
                       ua.VariantType.Boolean if tag.boolean else ua.VariantType.Double,
                       None if good else "UncertainLastUsableValue",
-                      deadband=tag.deadband(self.settings.deadband_fraction))
+                      deadband=tag.deadband(self.settings.deadband_fraction, value))
         speed = self._speed_tag()
         if speed is not None and speed in image:
             self._put(nodes.status["CurMachSpeed"], float(image[speed]), ua.VariantType.Float)

@@ -96,18 +96,22 @@ class TagVariable:
     boolean: bool
     span: float = 0.0  # the profile's high - low, in the tag's unit
     noise: float = 0.0  # the profile's noise band, in the tag's unit (0: not declared)
+    noise_of_reading: float = 0.0  # ... as a fraction of the reading
 
     @classmethod
     def of(cls, address: str, node_id: ua.NodeId, tag: Tag, boolean: bool) -> TagVariable:
         """The variable serving a profile's ``tag`` at ``address``."""
-        return cls(address, node_id, boolean, float(tag.high - tag.low), tag.noise)
+        return cls(address, node_id, boolean, float(tag.high - tag.low), tag.noise, tag.noise_of_reading)
 
-    def deadband(self, fraction_of_span: float) -> float:
-        """How far the value moves before it is republished: the tag's declared noise band,
-        else ``fraction_of_span`` of its span; a boolean on every change."""
+    def deadband(self, fraction_of_span: float, value: float = 0.0) -> float:
+        """How far the value moves before it is republished: the tag's declared noise band
+        at ``value`` (the larger of its absolute and its of-reading band), else
+        ``fraction_of_span`` of its span; a boolean on every change."""
         if self.boolean:
             return 0.0
-        return self.noise if self.noise > 0.0 else fraction_of_span * self.span
+        if self.noise > 0.0 or self.noise_of_reading > 0.0:
+            return max(self.noise, self.noise_of_reading * abs(value))
+        return fraction_of_span * self.span
 
 
 @dataclass

@@ -25,7 +25,7 @@ from typing import ClassVar
 from drivers.definition import DeviceSpec, LineDefinition
 from simulator.casting.faults import CastingFaults
 from simulator.physics import bath, dope, dope_path, dryer, extraction, film, heat_exchange, pumps, vessel
-from simulator.plant import Noise, SimulatedPlant
+from simulator.plant import SimulatedPlant
 
 AMBIENT_C: float = 20.0
 # assumption: hall air at 50 % relative humidity.
@@ -107,21 +107,6 @@ class CastingParameters:
     # assumption: support plate under the belt at the knife, ~20 kg of steel, open to the hall
     support_heat_capacity_j_k: float = 20.0 * heat_exchange.STEEL_HEAT_CAPACITY_J_KG_K
     support_loss_ua_w_k: float = 15.0
-    # sensor noise (1 σ), assumptions for industrial instruments
-    noise_temperature_c: float = 0.05
-    noise_speed_rpm: float = 0.05
-    noise_line_speed_m_min: float = 0.005
-    noise_pressure_bar: float = 0.02
-    noise_flow_fraction: float = 0.003
-    noise_absorbance_au: float = 0.002
-    noise_gap_um: float = 0.5
-    noise_level_mm: float = 0.1
-    noise_thickness_um: float = 1.0
-    noise_mass_kg: float = 0.02
-    noise_level_pct: float = 0.1
-    noise_fraction_pct: float = 0.02
-    noise_l_min: float = 0.01
-    noise_moisture_pct: float = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,15 +135,13 @@ def _drive_step(speed: float, target: float, lag: float, standstill: float) -> f
 
 class _Device:
     """Base of the device models: the commands last written (the plant's own dict for the
-    device), the true values of its measured tags and their noise."""
+    device) and the true values of its measured tags (their noise is the profiles')."""
 
     def __init__(self, spec: DeviceSpec, commands: dict[str, float]) -> None:
         self.name = spec.name
         self.spec = spec
         self.commands = commands
         self.truth: dict[str, float] = {}
-        # noise per measured tag (absent or 0: exact, e.g. totalisers and status)
-        self.noise: dict[str, float | Noise] = {}
         self.heater_failed = False
 
     def measure(self) -> dict[str, float]:
@@ -191,9 +174,6 @@ class _Vessel(_Device):
         self.viscosity_pa_s = dope.VISCOSITY_REF_PA_S
         self.density_g_cm3 = 1.0
         self.heater_failed = False
-        self.noise = {"temperature_c": p.noise_temperature_c, "jacket_temperature_c": p.noise_temperature_c,
-                      "agitator_speed_rpm": p.noise_speed_rpm, "absorbance": p.noise_absorbance_au,
-                      "mass_kg": p.noise_mass_kg}
 
     @property
     def mass_kg(self) -> float:
@@ -238,10 +218,6 @@ class _Pump(_Device):
         self.wall_c = [AMBIENT_C] * len(self.zones)
         self.dope_c = [AMBIENT_C] * len(self.zones)
         self.line_heater_failed = False
-        self.noise = {"speed_rpm": p.noise_speed_rpm, "discharge_pressure_bar": p.noise_pressure_bar,
-                      "flow_ml_min": Noise(of_reading=p.noise_flow_fraction),
-                      "head_temperature_c": p.noise_temperature_c, "filter_temperature_c": p.noise_temperature_c,
-                      "line_temperature_c": p.noise_temperature_c}
 
     def measure(self) -> dict[str, float]:
         t = self.truth
@@ -277,11 +253,6 @@ class _Knife(_Device):
         self.wall_c = AMBIENT_C
         self.dope_c = [AMBIENT_C] * slots
         self.level_names = [f"bead_{i}_level_mm" for i in range(1, slots + 1)]
-        self.noise = dict.fromkeys(self.gap_names, p.noise_gap_um)
-        self.noise["wet_thickness_um"] = p.noise_thickness_um
-        self.noise.update(dict.fromkeys(self.level_names, p.noise_level_mm))
-        self.noise["temperature_c"] = p.noise_temperature_c
-        self.noise["overflow_ml_min"] = Noise(of_reading=p.noise_flow_fraction)
 
     def measure(self) -> dict[str, float]:
         t = self.truth
@@ -303,7 +274,6 @@ class _Belt(_Device):
         self.stopped = False
         self.plate_heater_w = spec.equipment.get("plate_heater_w", 1000.0)
         self.temperature_c = AMBIENT_C
-        self.noise = {"line_speed_m_min": p.noise_line_speed_m_min, "temperature_c": p.noise_temperature_c}
 
     def measure(self) -> dict[str, float]:
         t = self.truth
@@ -336,9 +306,6 @@ class _Bath(_Device):
         self.has_makeup_readback = spec.profile.has_tag("makeup_water_flow_l_min")
         self.water_setpoint = ("makeup_water_flow_setpoint_l_min" if self.has_makeup_readback
                                else "water_flow_setpoint_l_min")
-        self.noise = {"temperature_c": p.noise_temperature_c, "dmf_fraction_wt_pct": p.noise_fraction_pct,
-                      "makeup_water_flow_l_min": p.noise_l_min, "overflow_l_min": p.noise_l_min,
-                      "level_pct": p.noise_level_pct}
         self.level_at_weir_pct = p.bath_level_at_weir_pct
 
     def measure(self) -> dict[str, float]:
@@ -368,7 +335,6 @@ class _Dryer(_Device):
         self.water_load_kg_m2 = 0.0
         self.wet_bulb_c = AMBIENT_C
         self.heater_failed = False
-        self.noise = {"air_temperature_c": p.noise_temperature_c, "moisture_out_pct": p.noise_moisture_pct}
 
     def measure(self) -> dict[str, float]:
         t = self.truth
@@ -385,10 +351,10 @@ class CastingPlant(SimulatedPlant):
     faults: CastingFaults
 
     def __init__(self, line: LineDefinition, seed: int = 0, step_s: float = 1.0,
-                 parameters: CastingParameters | None = None) -> None:
+                 parameters: CastingParameters | None = None, noise_scale: float = 1.0) -> None:
         if line.kind != "casting":
             raise ValueError(f"{line.name} is a {line.kind} line, not a casting line")
-        super().__init__(line, seed=seed, step_s=step_s, faults=CastingFaults(line))
+        super().__init__(line, seed=seed, step_s=step_s, faults=CastingFaults(line), noise_scale=noise_scale)
         self.parameters = p = parameters or CastingParameters()
         cmd = self.commands
         failed = self.faults.failed_heaters
@@ -438,9 +404,6 @@ class CastingPlant(SimulatedPlant):
 
     def _truth_function(self, device: str) -> Callable[[], Mapping[str, float]]:
         return self._devices[device].measure
-
-    def _noise(self, device: str) -> Mapping[str, float | Noise]:
-        return self._devices[device].noise
 
     # ----------------------------------------------------------------- plant operations
     def charge_dope(self, vessel_name: str, charge: DopeCharge) -> None:

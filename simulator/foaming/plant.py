@@ -70,10 +70,6 @@ class FoamingParameters:
     head_uncooled_c: float = 45.0  # assumption: compression heat without head cooling
     head_time_constant_s: float = 120.0  # assumption
     co2_vapour_lock_c: float = 31.1  # CO2 critical temperature 304.1 K (gas.CO2_CRITICAL_TEMPERATURE_K)
-    noise_temperature_c: float = 0.1
-    noise_pressure_bar: float = 0.3
-    noise_speed_rpm: float = 0.05
-    noise_flow_g_min: float = 0.02
 
 
 def _single(line: LineDefinition, kind: str) -> DeviceSpec:
@@ -90,10 +86,10 @@ class FoamingPlant(SimulatedPlant):
     faults: FoamingFaults
 
     def __init__(self, line: LineDefinition, seed: int = 0, step_s: float = 1.0,
-                 parameters: FoamingParameters | None = None, polymer: str = "PSU") -> None:
+                 parameters: FoamingParameters | None = None, polymer: str = "PSU", noise_scale: float = 1.0) -> None:
         if line.kind != "foaming":
             raise ValueError(f"{line.name} is a {line.kind} line, not a foaming line")
-        super().__init__(line, seed=seed, step_s=step_s, faults=FoamingFaults(line))
+        super().__init__(line, seed=seed, step_s=step_s, faults=FoamingFaults(line), noise_scale=noise_scale)
         self.parameters = p = parameters or FoamingParameters()
 
         ext = _single(line, "extruder")
@@ -209,18 +205,6 @@ class FoamingPlant(SimulatedPlant):
         self._metering_viscosity_cache: dict[tuple[int, int], tuple[float, float]] = {}
 
     # ----------------------------------------------------------------- SimulatedPlant
-    def _noise_sigma(self, tag: str) -> float:
-        p = self.parameters
-        for suffix, sigma in (("_c", p.noise_temperature_c), ("_bar", p.noise_pressure_bar),
-                              ("_rpm", p.noise_speed_rpm), ("_g_min", p.noise_flow_g_min)):
-            if tag.endswith(suffix):
-                return sigma
-        return 0.0
-
-    def _noise(self, device: str) -> Mapping[str, float]:
-        """Noise sigma per measured tag, chosen by the tag's unit suffix."""
-        return {t.name: self._noise_sigma(t.name) for t in self.line.device(device).profile.inputs}
-
     def _truth(self, device: str) -> Mapping[str, float]:
         return self._truths[device]()
 

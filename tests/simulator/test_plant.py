@@ -10,13 +10,13 @@ import pytest
 
 from drivers.definition import DeviceSpec, LineDefinition
 from drivers.profiles import DeviceProfile, TagDirectionError, TagLimitError, measured, setpoint, status
-from simulator.plant import Noise, SimulatedPlant
+from simulator.plant import SimulatedPlant
 
 KETTLE = DeviceProfile(
     kind="test_kettle", description="Heated kettle", opcua_type="TestKettleType",
     tags=(
-        measured("temperature_c", "degC", 0.0, 100.0, "Temperature", "T"),
-        measured("pressure_bar", "bar", -10.0, 10.0, "Gauge pressure", "P"),
+        measured("temperature_c", "degC", 0.0, 100.0, "Temperature", "T", noise=1.5),  # ±3 σ: σ 0.5 K
+        measured("pressure_bar", "bar", -10.0, 10.0, "Gauge pressure", "P", noise=0.6),  # σ 0.2 bar
         measured("level_pct", "percent", 0.0, 100.0, "Level", "L"),
         setpoint("heater_output_pct", "percent", 0.0, 100.0, "Heater output", "H", safe_value=0.0),
     ),
@@ -25,7 +25,7 @@ PUMP = DeviceProfile(
     kind="test_pump", description="Pump", opcua_type="TestPumpType",
     tags=(
         setpoint("speed_setpoint_rpm", "rpm", 0.0, 60.0, "Speed setpoint", "S", safe_value=5.0),
-        measured("speed_rpm", "rpm", 0.0, 60.0, "Speed", "N"),
+        measured("speed_rpm", "rpm", 0.0, 60.0, "Speed", "N", noise_of_reading=0.03),  # σ 1 % of reading
         status("running", "Turning", "R"),
     ),
 )
@@ -37,15 +37,11 @@ def kettle_line() -> LineDefinition:
 
 
 class KettlePlant(SimulatedPlant):
-    """Kettle: dT/dt = 1 K/s x heater output; pressure 0; level 50 %. Pump: speed = setpoint."""
+    """Kettle: dT/dt = 1 K/s x heater output; pressure 0; level 50 %. Pump: speed = setpoint.
+    Its sensors' noise is what the profiles above declare."""
 
-    NOISE: ClassVar[dict[str, dict[str, float | Noise]]] = {
-        "kettle": {"temperature_c": 0.5, "pressure_bar": 0.2},
-        "pump": {"speed_rpm": Noise(of_reading=0.01)},
-    }
-
-    def __init__(self, seed: int = 0, step_s: float = 1.0) -> None:
-        super().__init__(kettle_line(), seed=seed, step_s=step_s)
+    def __init__(self, seed: int = 0, step_s: float = 1.0, noise_scale: float = 1.0) -> None:
+        super().__init__(kettle_line(), seed=seed, step_s=step_s, noise_scale=noise_scale)
         self.temperature_c = 20.0
         self.steps = 0
 
@@ -58,9 +54,6 @@ class KettlePlant(SimulatedPlant):
             return {"temperature_c": self.temperature_c, "pressure_bar": 0.0, "level_pct": 50.0}
         speed = self.commands["pump"]["speed_setpoint_rpm"]
         return {"speed_rpm": speed, "running": 1.0 if speed > 0.0 else 0.0}
-
-    def _noise(self, device: str) -> Mapping[str, float | Noise]:
-        return self.NOISE[device]
 
 
 class ExactZeroKettlePlant(KettlePlant):
@@ -91,6 +84,15 @@ def test_two_seeds_differ_only_by_noise_of_the_declared_size():
             assert rb[tag] == pytest.approx(value, abs=2 * 6 * sigma), tag  # two readings, each within 6 sigma
             if sigma == 0.0:
                 assert rb[tag] == value, tag  # exact tags (level, status, readbacks) carry no noise
+
+
+def test_the_profiles_declared_band_holds_99_7_percent_of_a_steady_reading_and_scale_0_is_exact():
+    plant = KettlePlant(seed=6)
+    temperatures = [plant.read_device("kettle")["temperature_c"] for _ in range(6000)]
+    inside = sum(abs(t - 20.0) <= 1.5 for t in temperatures) / len(temperatures)
+    assert inside == pytest.approx(0.9973, abs=0.003)  # the band is ±3 σ
+    quiet = KettlePlant(seed=6, noise_scale=0.0)
+    assert {quiet.read_device("kettle")["temperature_c"] for _ in range(10)} == {20.0}
 
 
 def test_noise_never_feeds_back_into_the_state():

@@ -37,6 +37,23 @@ MAX_MELT_PRESSURE_BAR: float = 500.0  # assumption: transducer range (see module
 # the motor-load range above
 MAX_DRIVE_POWER_KW: float = 11.25
 
+# Noise bands of the line's instruments (``Tag.noise``: ±3 σ of a steady reading, the one
+# declaration the SCADA deadband and the simulator's sensors read). # assumption: no
+# datasheets read; figures for industrial instruments, each a few counts of a 16-bit
+# conversion plus the 4-20 mA loop's noise:
+# - thermocouples in melt and barrel (type J/K, 0-450 degC): σ 0.1 K, a thermocouple
+#   transmitter's noise being a few µV (~0.1 K at 50 µV/K);
+# - melt-pressure transducers (0-500 bar, strain gauge): σ 0.3 bar (0.06 % of span; they
+#   are specified at ±0.5 % accuracy, the noise being a fraction of it);
+# - drive speeds from encoders: σ 0.05 rpm;
+# - Coriolis mass flow of the metering pumps: σ 0.02 g/min (0.2 % of an 8 g/min flow).
+# The die gap (position), coolant flow, motor load and shaft power are read exact (drive and
+# positioner readbacks).
+NOISE_TEMPERATURE_C: float = 0.3
+NOISE_PRESSURE_BAR: float = 0.9
+NOISE_SPEED_RPM: float = 0.15
+NOISE_GAS_FLOW_G_MIN: float = 0.06
+
 
 def _temperature_zones(count: int, what: str) -> list[Tag]:
     tags: list[Tag] = []
@@ -46,7 +63,7 @@ def _temperature_zones(count: int, what: str) -> list[Tag]:
             setpoint(f"zone_{zone}_setpoint_c", "degC", 0.0, MAX_MELT_TEMPERATURE_C,
                      f"{what} zone {zone} temperature setpoint", f"{path}/SetValue", safe_value=0.0),
             measured(f"zone_{zone}_temperature_c", "degC", 0.0, MAX_MELT_TEMPERATURE_C,
-                     f"{what} zone {zone} temperature", f"{path}/ActualValue"),
+                     f"{what} zone {zone} temperature", f"{path}/ActualValue", noise=NOISE_TEMPERATURE_C),
             setpoint(f"zone_{zone}_heater_output_pct", "percent", 0.0, 100.0,
                      f"{what} zone {zone} heater output", f"{path}/Output", safe_value=0.0),
         ]
@@ -61,13 +78,14 @@ def extruder_profile(zones: int = 4) -> DeviceProfile:
         tags=tuple(_temperature_zones(zones, "Barrel") + [
             setpoint("screw_speed_setpoint_rpm", "rpm", 0.0, 150.0, "Screw speed setpoint",
                      "MainDrive/RotationalSpeed/SetValue", safe_value=0.0, hold_action=HoldAction.SAFE),
-            measured("screw_speed_rpm", "rpm", 0.0, 150.0, "Screw speed", "MainDrive/RotationalSpeed/ActualValue"),
+            measured("screw_speed_rpm", "rpm", 0.0, 150.0, "Screw speed", "MainDrive/RotationalSpeed/ActualValue",
+                     noise=NOISE_SPEED_RPM),
             measured("motor_load_pct", "percent", 0.0, 150.0, "Main drive load (torque of rated)",
                      "MainDrive/Torque/ActualValue"),
             measured("melt_pressure_bar", "bar", 0.0, MAX_MELT_PRESSURE_BAR, "Melt pressure at the screw tip",
-                     "MeltPressureZones/MeltPressureZone_001/ActualValue"),
+                     "MeltPressureZones/MeltPressureZone_001/ActualValue", noise=NOISE_PRESSURE_BAR),
             measured("melt_temperature_c", "degC", 0.0, MAX_MELT_TEMPERATURE_C, "Melt temperature at the screw tip",
-                     "MeltTemperatureZones/MeltTemperatureZone_001/ActualValue"),
+                     "MeltTemperatureZones/MeltTemperatureZone_001/ActualValue", noise=NOISE_TEMPERATURE_C),
             status("running", "Main drive running", "MainDrive/Running"),
             measured("shaft_power_kw", "kW", 0.0, MAX_DRIVE_POWER_KW, "Main drive shaft power",
                      "MainDrive/Power/ActualValue"),
@@ -85,11 +103,11 @@ def _metering_pump(kind: str, fluid: str) -> DeviceProfile:
             setpoint("mass_flow_setpoint_g_min", "g/min", 0.0, 100.0, f"{fluid} mass flow setpoint",
                      "Dosing/MassFlow/SetValue", safe_value=0.0, hold_action=HoldAction.SAFE),
             measured("mass_flow_g_min", "g/min", 0.0, 100.0, f"{fluid} mass flow (Coriolis meter)",
-                     "Dosing/MassFlow/ActualValue"),
+                     "Dosing/MassFlow/ActualValue", noise=NOISE_GAS_FLOW_G_MIN),
             measured("discharge_pressure_bar", "bar", 0.0, MAX_MELT_PRESSURE_BAR, "Discharge pressure",
-                     "Dosing/Pressure/ActualValue"),
+                     "Dosing/Pressure/ActualValue", noise=NOISE_PRESSURE_BAR),
             measured("head_temperature_c", "degC", -20.0, 150.0, "Pump-head temperature",
-                     "Dosing/HeadTemperature/ActualValue"),
+                     "Dosing/HeadTemperature/ActualValue", noise=NOISE_TEMPERATURE_C),
             command("head_cooling_on", "Pump-head cooling", "Dosing/HeadCooling/Command"),
             status("running", "Pump running", "Dosing/Running"),
         ),
@@ -106,11 +124,11 @@ MELT_PUMP = DeviceProfile(
     tags=(
         setpoint("speed_setpoint_rpm", "rpm", 0.0, 90.0, "Pump speed setpoint", "Drive/Speed/SetValue",
                  safe_value=0.0, hold_action=HoldAction.SAFE),
-        measured("speed_rpm", "rpm", 0.0, 90.0, "Pump speed", "Drive/Speed/ActualValue"),
+        measured("speed_rpm", "rpm", 0.0, 90.0, "Pump speed", "Drive/Speed/ActualValue", noise=NOISE_SPEED_RPM),
         measured("inlet_pressure_bar", "bar", 0.0, MAX_MELT_PRESSURE_BAR, "Inlet (suction) pressure",
-                 "MeltPressures/MeltPressure_001/ActualValue"),
+                 "MeltPressures/MeltPressure_001/ActualValue", noise=NOISE_PRESSURE_BAR),
         measured("outlet_pressure_bar", "bar", 0.0, MAX_MELT_PRESSURE_BAR, "Outlet (discharge) pressure",
-                 "MeltPressures/MeltPressure_002/ActualValue"),
+                 "MeltPressures/MeltPressure_002/ActualValue", noise=NOISE_PRESSURE_BAR),
         status("running", "Drive running", "Drive/Running"),
     ),
 )
@@ -123,15 +141,15 @@ HEAT_EXCHANGER = DeviceProfile(
         setpoint("coolant_setpoint_c", "degC", 20.0, 350.0, "Coolant (thermal oil) temperature setpoint",
                  "TemperatureZones/TemperatureZone_001/SetValue", safe_value=20.0),
         measured("coolant_temperature_c", "degC", 0.0, 400.0, "Coolant supply temperature",
-                 "TemperatureZones/TemperatureZone_001/ActualValue"),
+                 "TemperatureZones/TemperatureZone_001/ActualValue", noise=NOISE_TEMPERATURE_C),
         command("coolant_pump_on", "Coolant circulation pump", "Coolant/Pump/Command"),
         measured("coolant_flow_l_min", "L/min", 0.0, 40.0, "Coolant flow", "Coolant/Flow/ActualValue"),
         measured("melt_inlet_temperature_c", "degC", 0.0, MAX_MELT_TEMPERATURE_C, "Melt inlet temperature",
-                 "MeltTemperatures/MeltTemperature_001/ActualValue"),
+                 "MeltTemperatures/MeltTemperature_001/ActualValue", noise=NOISE_TEMPERATURE_C),
         measured("melt_outlet_temperature_c", "degC", 0.0, MAX_MELT_TEMPERATURE_C, "Melt outlet temperature",
-                 "MeltTemperatures/MeltTemperature_002/ActualValue"),
+                 "MeltTemperatures/MeltTemperature_002/ActualValue", noise=NOISE_TEMPERATURE_C),
         measured("pressure_drop_bar", "bar", 0.0, MAX_MELT_PRESSURE_BAR, "Melt pressure drop over exchanger and mixer",
-                 "MeltPressures/PressureDrop/ActualValue"),
+                 "MeltPressures/PressureDrop/ActualValue", noise=NOISE_PRESSURE_BAR),
     ),
 )
 
@@ -143,9 +161,9 @@ def die_profile(zones: int = 2) -> DeviceProfile:
         opcua_type="Die_InterfaceType",
         tags=tuple(_temperature_zones(zones, "Die") + [
             measured("melt_pressure_bar", "bar", 0.0, MAX_MELT_PRESSURE_BAR, "Melt pressure at the die inlet",
-                     "MeltPressures/MeltPressure_001/ActualValue"),
+                     "MeltPressures/MeltPressure_001/ActualValue", noise=NOISE_PRESSURE_BAR),
             measured("melt_temperature_c", "degC", 0.0, MAX_MELT_TEMPERATURE_C, "Melt temperature at the die inlet",
-                     "MeltTemperatures/MeltTemperature_001/ActualValue"),
+                     "MeltTemperatures/MeltTemperature_001/ActualValue", noise=NOISE_TEMPERATURE_C),
             setpoint("gap_setpoint_mm", "mm", 0.0, 3.0, "Die gap setpoint",
                      "DimensionAdjustment_001/SetValue", safe_value=0.0, hold_action=HoldAction.KEEP),
             measured("gap_mm", "mm", 0.0, 3.0, "Die gap", "DimensionAdjustment_001/ActualValue"),

@@ -1,5 +1,5 @@
 """Only changed values are published, a process value once it left its deadband: the noise
-band its profile declares, else 0.2 % of its span."""
+band its profile declares (absolute, or a share of the reading), else 0.2 % of its span."""
 
 from __future__ import annotations
 
@@ -34,11 +34,20 @@ def test_a_tag_with_a_declared_noise_band_publishes_only_changes_beyond_it() -> 
 
 
 def test_a_tag_without_a_declared_noise_band_keeps_the_span_rule() -> None:
-    gap = {tag.name: tag for tag in casting_knife_profile(1).tags}["gap_1_um"]
-    assert gap.noise == 0.0
-    band = TagVariable.of("knife.gap_1_um", ua.NodeId("gap", 2), gap, boolean=False).deadband(DEADBAND_FRACTION)
-    assert band == pytest.approx(2.0)  # um: 0.2 % of 0..1000 um
+    exact = measured("length_m", "m", 0.0, 1000.0, "Cast length (totaliser)", "Length/ActualValue")
+    assert exact.noise == exact.noise_of_reading == 0.0
+    band = TagVariable.of("belt.length_m", ua.NodeId("length", 2), exact, boolean=False).deadband(DEADBAND_FRACTION)
+    assert band == pytest.approx(2.0)  # m: 0.2 % of 0..1000 m
     assert not changed((250.0, None), (251.5, None), band) and changed((250.0, None), (252.5, None), band)
+
+
+def test_a_flow_declared_as_a_share_of_its_reading_gets_a_band_that_follows_the_reading() -> None:
+    flow = {tag.name: tag for tag in casting_knife_profile(1).tags}["overflow_ml_min"]
+    assert (flow.noise, flow.noise_of_reading) == (0.0, 0.009)  # ±0.9 % of reading
+    variable = TagVariable.of("knife.overflow_ml_min", ua.NodeId("overflow", 2), flow, boolean=False)
+    assert variable.deadband(DEADBAND_FRACTION, 100.0) == pytest.approx(0.9)  # mL/min at 100 mL/min
+    assert variable.deadband(DEADBAND_FRACTION, 1000.0) == pytest.approx(9.0)
+    assert variable.deadband(DEADBAND_FRACTION, 0.0) == 0.0  # no flow: any flow is news
 
 
 def test_a_noise_band_wider_than_the_span_is_refused() -> None:

@@ -1,12 +1,11 @@
 """The knife's bead, the dope balance and the dope path temperatures of the casting plant,
 checked by hand from the plant's readings (not with the model's own functions)."""
 
-import dataclasses
 
 import pytest
 
 from controller.lines.casting.definition import casting_line
-from simulator.casting.plant import CastingParameters, CastingPlant, DopeCharge
+from simulator.casting.plant import CastingPlant, DopeCharge
 
 EX_VIII_CHARGE = DopeCharge("polysulfone", "DMF", "2-methyl-2-butanol", 9.5 / 0.845, 100.0, 40.0)
 WIDTH_M = 0.3  # casting_line's knife
@@ -16,14 +15,10 @@ PATH_HEATERS = {"dope_pump_1": {"head_heater_output_pct": 45.0, "filter_heater_o
                 "casting_knife": {"heater_output_pct": 15.0}, "support_belt": {"heater_output_pct": 30.0}}
 
 
-def quiet_parameters() -> CastingParameters:
-    """The plant's parameters without sensor noise (the hand balance reads true values)."""
-    zero = {f.name: 0.0 for f in dataclasses.fields(CastingParameters) if f.name.startswith("noise_")}
-    return dataclasses.replace(CastingParameters(), **zero)
-
-
-def titrated_plant(parameters: CastingParameters | None = None) -> CastingPlant:
-    plant = CastingPlant(casting_line(1), seed=0, parameters=parameters)
+def titrated_plant(*, quiet: bool = False) -> CastingPlant:
+    """A plant with its dope titrated; ``quiet``: without sensor noise (a hand balance reads
+    true values)."""
+    plant = CastingPlant(casting_line(1), seed=0, noise_scale=0.0 if quiet else 1.0)
     plant.charge_dope("dope_vessel_1", EX_VIII_CHARGE)
     plant.write_device("dope_vessel_1", {"agitator_speed_setpoint_rpm": 60.0, "dosing_flow_setpoint_ml_min": 1000.0,
                                          "jacket_output_pct": 10.0})
@@ -36,7 +31,7 @@ def titrated_plant(parameters: CastingParameters | None = None) -> CastingPlant:
 
 
 def test_dope_balance_pump_to_film_bead_and_overflow_closes_by_hand():
-    plant = titrated_plant(quiet_parameters())
+    plant = titrated_plant(quiet=True)
     plant.write_device("casting_knife", {"gap_1_setpoint_um": 380.0})
     plant.write_device("support_belt", {"line_speed_setpoint_m_min": 2.0})
     plant.write_device("dope_pump_1", {"speed_setpoint_rpm": 52.0})
@@ -67,7 +62,7 @@ def test_dope_balance_pump_to_film_bead_and_overflow_closes_by_hand():
 
 
 def test_at_steady_state_the_film_is_the_metered_one_and_the_bead_holds_it():
-    plant = titrated_plant(quiet_parameters())
+    plant = titrated_plant(quiet=True)
     plant.write_device("casting_knife", {"gap_1_setpoint_um": 380.0})
     plant.write_device("support_belt", {"line_speed_setpoint_m_min": 2.0})
     plant.write_device("dope_pump_1", {"speed_setpoint_rpm": 52.0})
@@ -98,7 +93,7 @@ def test_pump_and_belt_reach_zero_and_the_gauge_sees_no_film():
 
 
 def test_failed_feed_line_trace_heater_cools_only_the_line():
-    plant = titrated_plant(quiet_parameters())
+    plant = titrated_plant(quiet=True)
     plant.advance_to(3600.0)
     before = plant.read_device("dope_pump_1")
     plant.faults.fail_trace_heater("dope_pump_1")
