@@ -1,12 +1,13 @@
-"""How long a foaming line runtime's OPC UA server takes to build its address space (PackML
-unit, EUROMAP 84 nodesets and instances) before the line may scan (issue 13): the first
-start, which imports the type nodesets and writes their cache, against restarts that take
-them from it (``controller.scada.type_cache``).
+"""How long a line runtime's OPC UA server takes to build its address space (PackML unit, a
+companion specification's nodesets and instances: EUROMAP 84 for the built-in kinds)
+before the line may scan (issue 13): the first start, which imports the type nodesets and
+writes their cache, against restarts that take them from it (``controller.scada.type_cache``).
 
 Each start runs in a child process of its own, as a restarted runtime does: a fresh
-interpreter, the foaming kind's ``LineService`` (not started) and its ``OpcUaFacade`` on a
-loopback port, timed from before ``OpcUaFacade.start()`` to its return (the moment the
-runtime may begin to scan). SQLite and the cache in a temp dir.
+interpreter, the ``LineService`` (not started) of the first registered kind served as a
+companion specification, and its ``OpcUaFacade`` on a loopback port, timed from before
+``OpcUaFacade.start()`` to its return (the moment the runtime may begin to scan). SQLite
+and the cache in a temp dir.
 
     .venv/bin/python bench/facade_start.py [--restarts 3]
 
@@ -30,6 +31,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+def _kind_with_companion() -> tuple[str, str]:
+    """(kind name, specification) of the first registered kind with a companion model."""
+    from controller.lines import kinds
+
+    for kind in kinds():
+        model = kind.companion_model(kind.definition())
+        if model is not None:
+            return kind.name, model.specification
+    raise SystemExit("no registered line kind is served as a companion specification")
+
+
 async def _one_start(workdir: Path) -> dict[str, object]:
     from controller.runtime.service import LineService, RuntimeConfig
     from controller.scada import FacadeSettings, OpcUaFacade
@@ -38,7 +50,8 @@ async def _one_start(workdir: Path) -> dict[str, object]:
 
     state_dir = workdir / "runtime"
     service = LineService(RuntimeConfig(database_url=f"sqlite:///{workdir / 'poreline.db'}", state_dir=state_dir,
-                                        kind="foaming", speed=1.0, scan_period_s=0.1, sample_period_s=10.0))
+                                        kind=_kind_with_companion()[0], speed=1.0, scan_period_s=0.1,
+                                        sample_period_s=10.0))
     pair = make_self_signed_certificate(APPLICATION_URI, "Poreline bench runtime", server=True)
     import socket
     with socket.socket() as probe:
@@ -72,7 +85,8 @@ def main() -> None:
         raise SystemExit("--restarts: 1 to 20")
     with tempfile.TemporaryDirectory(prefix="poreline-bench-") as tmp:
         workdir = Path(tmp)
-        print(f"machine: {os.cpu_count()} CPUs; foaming line, PackML + EUROMAP 84 (7 nodesets)")
+        kind, specification = _kind_with_companion()
+        print(f"machine: {os.cpu_count()} CPUs; a {kind} line served as PackML + {specification}")
         first = _start_in_child(workdir)
         assert not first["from_cache"] and first["companion_served"], first
         print(f"first start (nodesets imported, cache written): {first['seconds']:.2f} s")

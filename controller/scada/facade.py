@@ -65,7 +65,8 @@ Content
     ``Status``: UnitModeCurrent (the runtime's mode), StateRequested and StateChangeInProcess (an
     acting state and the wait state it leads to), CurMachSpeed / MachSpeed (the kind's
     machine-speed tag and its setpoint), Product (ProductID = the recipe version,
-    ProcessVariables = the formula with units), Parameter (the formula), and in
+    ProcessVariables = the formula with units), Parameter (the formula the next Start runs,
+    SetParameter's adjustments included), and in
     Poreline's namespace StateCurrent (the PackML state number), RecipeId, RecipeVersion,
     RunId. ``Admin``: Alarm[] (the annunciated alarms: ID = a CRC-32 of the alarm id, whose
     text leads Message; Category = priority; DateTime raised; AckDateTime acknowledged;
