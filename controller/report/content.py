@@ -130,13 +130,13 @@ def _recipe_data(version: RecipeVersion | None) -> Mapping[str, Any]:
 
 
 def _run_parameters(compiled: CompiledRecipe | None, run: RunInfo) -> dict[str, Parameter]:
-    """The formula the run ran: the master recipe's parameters (with their limits), each
-    value the control recipe adjusted taken from the batch record."""
-    if compiled is None:
-        return _recorded_parameters(run)
+    """The formula the run ran: each value as its batch record kept it (a control recipe's
+    adjustments and what follows from them, such as a pump's flow from the line speed),
+    with the master recipe's limits."""
     recorded = _recorded_parameters(run)
-    masters = _master_values(run)
-    return {name: dataclasses.replace(p, value=recorded[name].value) if name in masters and name in recorded else p
+    if compiled is None:
+        return recorded
+    return {name: dataclasses.replace(p, value=recorded[name].value) if name in recorded else p
             for name, p in compiled.parameters.items()}
 
 

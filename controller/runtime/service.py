@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -349,10 +350,12 @@ class LineService:
                                                      for n, p in recipe.parameters.items()}
             for adjusted in adjustments:
                 entry = parameters.get(str(adjusted.get("name")))
-                if entry is None or entry["value"] != adjusted.get("value"):
-                    raise ServiceError(422, f"recipe: adjustment {adjusted.get('name')} = {adjusted.get('value')} is "
-                                            "not the value the document carries", state.value)
-                entry["master_value"] = adjusted["master_value"]
+                value, master = adjusted.get("value"), adjusted.get("master_value")
+                if entry is None or not isinstance(value, int | float) or not isinstance(master, int | float) \
+                        or not math.isclose(entry["value"], value, rel_tol=1e-9, abs_tol=1e-12):
+                    raise ServiceError(422, f"recipe: adjustment {adjusted.get('name')} = {value} (master {master}) "
+                                            "is not a value the document carries", state.value)
+                entry["master_value"] = float(master)
             blocking = self.line.engine.alarms.blocking_restart()
             if blocking:
                 ids = ", ".join(a.definition.alarm_id for a in blocking)

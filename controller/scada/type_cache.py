@@ -103,7 +103,7 @@ async def load_nodesets(server: Server, nodesets: Sequence[Path], cache_dir: Pat
     structures' classes: from the cache in ``cache_dir`` when it holds them (True), else
     from the XML files, then kept in the cache for the next start (False; always so
     without a cache directory)."""
-    hit = False
+    image: TypeImage | None = None  # the cached image applied, if any
     if cache_dir is None:
         for path in nodesets:
             await server.import_xml(str(path))
@@ -119,11 +119,10 @@ async def load_nodesets(server: Server, nodesets: Sequence[Path], cache_dir: Pat
             _write(file, await _import(server, nodesets, before))
         else:
             await _apply(server, image)
-            hit = True
     await server.load_data_type_definitions()
-    if hit:
-        _rebuild_structures(server, image.nodes if image is not None else {})
-    return hit
+    if image is not None:
+        _rebuild_structures(image.nodes)
+    return image is not None
 
 
 async def _import(server: Server, nodesets: Sequence[Path], before: tuple[str, ...]) -> TypeImage:
@@ -156,14 +155,17 @@ async def _apply(server: Server, image: TypeImage) -> None:
         space[node_id].references = references
 
 
-def _rebuild_structures(server: Server, nodes: dict[ua.NodeId, NodeData]) -> None:
+def _rebuild_structures(nodes: dict[ua.NodeId, NodeData]) -> None:
+    """Each structure default value the cache kept as data type and fields, as an instance
+    of the class asyncua generated for it (``load_data_type_definitions`` ran)."""
     for data in nodes.values():
         value = data.attributes.get(ua.AttributeIds.Value)
         if value is None or value.value is None or value.value.Value is None:
             continue
         variant = value.value.Value
         if _holds_structure(variant.Value):
-            value.value = dataclasses.replace(value.value, Value=dataclasses.replace(variant, Value=_rebuilt(variant.Value)))
+            rebuilt = dataclasses.replace(variant, Value=_rebuilt(variant.Value))
+            value.value = dataclasses.replace(value.value, Value=rebuilt)
 
 
 def _read(file: Path) -> TypeImage | None:

@@ -58,6 +58,8 @@ def test_an_engineer_adjusts_the_line_speed_and_the_record_keeps_the_master_valu
     row = next(f for f in summary["formula"] if f["name"] == "line_speed")
     assert (row["setpoint"], row["master_setpoint"], row["low"], row["high"]) == (2.2, 2.0, 0.5, 5.0)
     assert all(f["master_setpoint"] is None for f in summary["formula"] if f["name"] != "line_speed")
+    flow = next(f for f in summary["formula"] if f["name"] == "layer_1_flow")
+    assert flow["setpoint"] == pytest.approx(167.64)  # the value run, derived from the adjusted speed
     engine = create_engine_for(sqlite_url)
     try:
         with Session(engine) as session:
