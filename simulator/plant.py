@@ -12,8 +12,8 @@ Each sensor's noise is what its device profile declares (``Tag.noise`` and
 declaration the SCADA deadband reads, times the plant's ``noise_scale`` (0: every sensor
 exact, for hand balances).
 
-The read path runs for every device on every scan, so it asks once per device, on its
-first read, for the device's noise and its truth function (``_truth_function(device)``,
+The read path runs for every device on every scan, so it works out once per device, on its
+first read, each tag's noise (1 σ) and asks for the truth function (``_truth_function(device)``,
 by default ``_truth`` bound to the device; a plant with a function or model per device
 returns that and saves a dispatch per read). ``commands[device]`` is a dict kept for the
 plant's lifetime: models may hold it, writes update it in place.
@@ -36,7 +36,6 @@ from __future__ import annotations
 import random
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass
 from functools import partial
 from typing import Any, ClassVar
 
@@ -49,16 +48,6 @@ from simulator.faults import PlantFaults
 NOISE_TABLE_SIZE: int = 1 << 16  # a power of two: the index wraps with a mask
 
 
-@dataclass(frozen=True, slots=True)
-class Noise:
-    """Measurement noise of a tag, 1 σ: ``sigma`` in the tag's unit, plus ``of_reading``, a
-    fraction of the true value (an instrument's "% of reading")."""
-
-    sigma: float = 0.0
-    of_reading: float = 0.0
-
-
-_EXACT = Noise()
 TruthFunction = Callable[[], Mapping[str, float]]
 # per measured tag: (tag, low, high, sigma, of_reading)
 _Inputs = tuple[tuple[str, float, float, float, float], ...]
@@ -112,13 +101,6 @@ class SimulatedPlant(ABC):
         """What gives the true values of ``device``, asked once per device (default:
         ``_truth`` bound to it; a plant with a function or model per device returns that)."""
         return partial(self._truth, device)
-
-    def _noise(self, device: str) -> Mapping[str, Noise]:
-        """The measurement noise (1 σ) per tag of ``device``, asked once per device: its
-        profile's declared bands over ``NOISE_BAND_SIGMAS``, times ``noise_scale``."""
-        scale = self.noise_scale / NOISE_BAND_SIGMAS
-        return {t.name: Noise(t.noise * scale, t.noise_of_reading * scale)
-                for t in self._profiles[device].inputs if t.noise > 0.0 or t.noise_of_reading > 0.0}
 
     # ----------------------------------------------------------------- PlantPort
     def advance_to(self, t_s: float) -> None:
@@ -180,12 +162,10 @@ class SimulatedPlant(ABC):
         if profile is None:
             self.line.device(device)  # raises KeyError with the known names
             raise KeyError(device)
-        noise = self._noise(device)
-        inputs: list[tuple[str, float, float, float, float]] = []
-        for tag in profile.inputs:
-            spec = noise.get(tag.name, _EXACT)
-            inputs.append((tag.name, tag.low, tag.high, spec.sigma, spec.of_reading))
-        plan = (tuple(inputs), self._truth_function(device), self.commands[device])
+        scale = self.noise_scale / NOISE_BAND_SIGMAS  # a declared band is ±3 σ of the instrument
+        inputs = tuple((tag.name, tag.low, tag.high, tag.noise * scale, tag.noise_of_reading * scale)
+                       for tag in profile.inputs)
+        plan = (inputs, self._truth_function(device), self.commands[device])
         self._read_plans[device] = plan
         return plan
 
