@@ -452,13 +452,7 @@ class OpcUaFacade:
         except RecipeRefused as exc:
             log.info("OPC UA SelectRecipe %s v%s by %s refused: %s", recipe, number, caller.username, exc.message)
             return _status(exc.status)
-        self._selection = prepared
-        assert self._runtime_loop is not None  # the historian writer is the runtime's
-        self._runtime_loop.call_soon_threadsafe(
-            self.service.writer.audit, caller.username, "run.recipe_selected", f"recipe {recipe} v{prepared.version}",
-            {"line_id": self.service.line_id, "via": "opcua", "recipe_state": prepared.state})
-        self._show_selection(prepared)
-        self._wake.set()
+        self._select(prepared, caller.username, "run.recipe_selected", {"recipe_state": prepared.state})
         return [ua.Variant(prepared.version, ua.VariantType.UInt32)]
 
     async def _set_parameter(self, parent: ua.NodeId, parameters: Any = None) -> Any:
@@ -496,15 +490,20 @@ class OpcUaFacade:
         except RecipeRefused as exc:
             log.info("OPC UA SetParameter by %s refused: %s", caller.username, exc.message)
             return _status(exc.status)
+        self._select(prepared, caller.username, "run.parameters_adjusted",
+                     {"adjustments": [a.as_record() for a in prepared.adjustments]})
+        return []
+
+    def _select(self, prepared: PreparedRecipe, user: str, action: str, details: dict[str, Any]) -> None:
+        """``prepared`` becomes the selection the next Start runs: audited by the runtime's
+        historian (on the runtime's loop) and shown in Status.Product and Parameter."""
         self._selection = prepared
         assert self._runtime_loop is not None  # the historian writer is the runtime's
         self._runtime_loop.call_soon_threadsafe(
-            self.service.writer.audit, caller.username, "run.parameters_adjusted",
-            f"recipe {prepared.recipe_id} v{prepared.version}",
-            {"line_id": self.service.line_id, "via": "opcua", "adjustments": [a.as_record() for a in prepared.adjustments]})
+            self.service.writer.audit, user, action, f"recipe {prepared.recipe_id} v{prepared.version}",
+            {"line_id": self.service.line_id, "via": "opcua", **details})
         self._show_selection(prepared)
         self._wake.set()
-        return []
 
     async def _set_unit_mode(self, parent: ua.NodeId, mode: Any = None) -> Any:
         """SetUnitMode(1 Production, 2 Maintenance, 3 Manual): the runtime's mode change (engineer,
