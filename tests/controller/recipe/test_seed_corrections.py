@@ -42,3 +42,22 @@ def test_a_covered_applicator_recipe_is_refused_on_a_line_whose_applicator_has_n
     with pytest.raises(RecipeInvalid) as info:
         compile_for_line(SEED003, line, casting_control(line))
     assert [(e.field, e.rule) for e in info.value.errors] == [("applicator.covered", "S003.covered_applicator")]
+
+
+CASTING_RECIPES = sorted(p for p in RECIPES.glob("*.yaml") if "line_kind: casting" in p.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("path", CASTING_RECIPES, ids=lambda p: p.stem)
+def test_each_casting_recipe_degasses_its_dope_30_min_at_temperature_before_it_casts(path):
+    """Seed 000, Example I: the dope stands 30 min at temperature so entrained air rises out
+    before it is cast. Before the first production step, a step stops every agitator and
+    holds for 30 min or more on a condition that the dope is at its temperature."""
+    recipe = compile_for_line(path.read_text(encoding="utf-8"))
+    before_casting = recipe.steps[:next(i for i, s in enumerate(recipe.steps) if s.production)]
+    degassing = [
+        s for s in before_casting
+        if s.transition.hold_for_s >= 30 * 60
+        and "dope_vessel_1.temperature_c" in s.transition.condition.source
+        and any(getattr(a, "address", "").endswith("agitator_speed_setpoint_rpm") and getattr(a, "value", None) == 0.0
+                for a in s.actions)]
+    assert degassing, [(s.name, s.transition.hold_for_s) for s in before_casting]
